@@ -1,0 +1,100 @@
+// Policy + live state -> one nftables script that atomically replaces `table inet pbxwall` and
+// touches nothing else. Pure and deterministic: the same input gives byte-identical output.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/address.h"
+#include "base/time.h"
+#include "model/model.h"
+
+namespace pbxwall::ruleset {
+
+inline constexpr std::string_view kTableFamily = "inet";
+inline constexpr std::string_view kTableName = "pbxwall";
+
+// Ports the PBX actually uses (read from its configuration, issue 5). A non-empty field
+// replaces the built-in default of that service unless the administrator set `ports` for it.
+struct DiscoveredPorts {
+  std::vector<model::PortRange> sip;     // signalling: udp/tcp 5060, tls 5061, ...
+  std::vector<model::PortRange> iax;     // udp/4569
+  std::optional<model::PortRange> rtp;   // udp/10000-20000
+  std::vector<model::PortRange> webrtc;  // tcp/8088, tcp/8089
+};
+
+// Live state carried over a reload so that replacing the table forgets nothing.
+struct BlockedEntry {
+  IpAddress addr;
+  Duration remaining{};  // rounded up to whole seconds; <= 0 is dropped
+  std::string comment;   // reason; quotes and control characters are replaced, max 100 bytes
+};
+struct ValidatedEntry {
+  IpAddress addr;
+  Duration remaining{};
+};
+struct GrantEntry {
+  IpAddress addr;
+  model::Proto proto = model::Proto::udp;
+  std::uint16_t port = 0;
+  Duration remaining{};
+};
+struct LiveState {
+  std::vector<BlockedEntry> blocked;
+  std::vector<ValidatedEntry> validated;
+  std::vector<GrantEntry> grants;
+};
+
+struct RenderOptions {
+  // NFLOG groups that copy unvalidated SIP/IAX traffic to the daemon; 0 disables the copy
+  // (the responsive chain then only counts and accepts).
+  std::uint16_t log_group_input = 1;
+  std::uint16_t log_group_output = 2;
+  // Kernel safety net: a source sending signalling faster than this is blocked for
+  // `flood_block` even when the daemon is down.
+  std::uint32_t flood_rate_per_second = 20;
+  std::uint32_t flood_burst = 40;
+  Duration flood_block = std::chrono::seconds(60);
+  // Echo requests accepted per second from zones that are not trusted.
+  std::uint32_t echo_rate_per_second = 10;
+};
+
+struct RenderInput {
+  const model::Policy& policy;
+  model::ResolvedHosts resolved{};             // hostname entries of [networks]
+  std::optional<DiscoveredPorts> discovered{};
+  std::vector<Cidr> trunks{};                  // may reach signalling + RTP
+  LiveState live{};
+  RenderOptions options{};
+};
+
+// The whole script: `add table inet pbxwall` + `delete table inet pbxwall` + the table, so one
+// nft_run_cmd_from_buffer call replaces our table atomically whether or not it existed.
+std::string render(const RenderInput& input);
+
+// Script that deletes our table if present (and nothing else).
+std::string render_remove();
+
+// ---- building blocks, public for tests and listings ---------------------------------------
+
+// An inclusive address range of one family, assigned to one zone.
+struct ZoneRange {
+  IpAddress first;
+  IpAddress last;
+  model::Zone zone = model::Zone::internet;
+  bool operator==(const ZoneRange&) const = default;
+};
+
+// Flattens possibly overlapping networks into non-overlapping ranges where the most specific
+// network wins (ties: the more restrictive zone). Adjacent ranges of the same zone are merged.
+// Output is sorted by family (v4 first) then address.
+std::vector<ZoneRange> flatten_zones(std::vector<std::pair<Cidr, model::Zone>> networks);
+
+// The effective ports of the policy's services after applying discovered ports.
+std::vector<model::Service> effective_services(const model::Policy& policy,
+                                               const std::optional<DiscoveredPorts>& discovered);
+
+}  // namespace pbxwall::ruleset
