@@ -1,0 +1,74 @@
+// The boundary to the kernel's packet filter. Everything pbxwall changes in nftables passes
+// through a RulesetApplier as one script text; one apply() is one netlink transaction, so the
+// kernel holds either the old table or the new one, never a mix.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.h"
+
+namespace pbxwall::kernel {
+
+// The table pbxwall owns. No other table is ever read or written.
+inline constexpr std::string_view kTableFamily = "inet";
+inline constexpr std::string_view kTableName = "pbxwall";
+
+class RulesetApplier {
+ public:
+  virtual ~RulesetApplier() = default;
+
+  // Runs the script as one transaction. On failure nothing changed and the error holds
+  // nft's own message (with the script's line and column).
+  virtual Status<std::string> apply(std::string_view script) = 0;
+
+  // Parses and evaluates the script against the kernel without committing it.
+  virtual Status<std::string> check(std::string_view script) = 0;
+
+  // `nft list table inet pbxwall` output; "" when the table does not exist.
+  virtual Result<std::string> list_table() = 0;
+};
+
+// libnftables, in-process. Needs CAP_NET_ADMIN in the network namespace it runs in.
+class NftApplier final : public RulesetApplier {
+ public:
+  NftApplier();
+  ~NftApplier() override;
+  NftApplier(const NftApplier&) = delete;
+  NftApplier& operator=(const NftApplier&) = delete;
+
+  Status<std::string> apply(std::string_view script) override;
+  Status<std::string> check(std::string_view script) override;
+  Result<std::string> list_table() override;
+
+  // Any nft command (e.g. "list table inet pbxwall"); its output on success.
+  Result<std::string> run(std::string_view command, bool dry_run = false);
+
+ private:
+  std::string locate_error(std::string_view script, std::string error);
+  struct Ctx;
+  std::unique_ptr<Ctx> ctx_;
+};
+
+// Records scripts instead of applying them; keeps the last applied script as "the table" so
+// list_table() answers like the kernel would (non-empty after an apply, "" after a script
+// that only removes the table). Tests can make the next call fail.
+class DryRunApplier final : public RulesetApplier {
+ public:
+  Status<std::string> apply(std::string_view script) override;
+  Status<std::string> check(std::string_view script) override;
+  Result<std::string> list_table() override;
+
+  std::vector<std::string> applied;  // every script passed to apply(), in order
+  std::vector<std::string> checked;  // every script passed to check()
+  std::string table;                 // what list_table() returns
+  std::string fail_next;             // non-empty: the next apply/check fails with this error
+};
+
+// True when the script, after replacing the table, declares it again (a `table inet pbxwall {`
+// block); false for a removal script. Used by DryRunApplier and by callers that log intent.
+bool script_defines_table(std::string_view script);
+
+}  // namespace pbxwall::kernel

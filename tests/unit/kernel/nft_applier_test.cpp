@@ -1,0 +1,112 @@
+// NftApplier against the real kernel, inside a network namespace private to this process
+// (unshare(CLONE_NEWNET)): the namespace disappears with the process, so nothing outside it
+// is touched and nothing is left behind even when a test fails. Skipped when not root.
+#include <gtest/gtest.h>
+#include <sched.h>
+#include <unistd.h>
+
+#include "kernel/kernel.h"
+
+namespace pbxwall::kernel {
+namespace {
+
+constexpr const char* kReplaceHeader = "add table inet pbxwall\ndelete table inet pbxwall\n";
+
+std::string small_table(const std::string& address) {
+  return std::string(kReplaceHeader) +
+         "table inet pbxwall {\n"
+         "  set trusted4 { type ipv4_addr; flags interval; elements = { " + address + " } }\n"
+         "  chain input { type filter hook input priority filter; policy accept;\n"
+         "    ip saddr @trusted4 accept\n"
+         "  }\n"
+         "}\n";
+}
+
+class NftApplierTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (geteuid() != 0) return;
+    in_private_namespace_ = unshare(CLONE_NEWNET) == 0;
+  }
+  void SetUp() override {
+    if (geteuid() != 0) GTEST_SKIP() << "needs root (CAP_NET_ADMIN) for nftables";
+    if (!in_private_namespace_) GTEST_SKIP() << "cannot create a private network namespace";
+    // Each test starts without our table, whatever the previous test left.
+    ASSERT_TRUE(applier_.apply("add table inet pbxwall\ndelete table inet pbxwall\n").ok());
+  }
+  static inline bool in_private_namespace_ = false;
+  NftApplier applier_;
+};
+
+TEST_F(NftApplierTest, ListTableIsEmptyWhenTableAbsent) {
+  auto listed = applier_.list_table();
+  ASSERT_TRUE(listed.ok()) << listed.error();
+  EXPECT_EQ(*listed, "");
+}
+
+TEST_F(NftApplierTest, ApplyReplacesTableAtomically) {
+  ASSERT_TRUE(applier_.apply(small_table("192.0.2.1")).ok());
+  auto first = applier_.list_table();
+  ASSERT_TRUE(first.ok());
+  EXPECT_NE(first->find("192.0.2.1"), std::string::npos);
+
+  ASSERT_TRUE(applier_.apply(small_table("198.51.100.7")).ok());
+  auto second = applier_.list_table();
+  ASSERT_TRUE(second.ok());
+  EXPECT_NE(second->find("198.51.100.7"), std::string::npos);
+  EXPECT_EQ(second->find("192.0.2.1"), std::string::npos) << "old element survived: " << *second;
+}
+
+TEST_F(NftApplierTest, FailedApplyReturnsNftErrorAndChangesNothing) {
+  ASSERT_TRUE(applier_.apply(small_table("192.0.2.1")).ok());
+  auto before = applier_.list_table();
+  ASSERT_TRUE(before.ok());
+
+  // The error is on the set line after a valid delete: if the batch were not one transaction
+  // the table would be gone afterwards.
+  auto status = applier_.apply(small_table("192.0.2.300"));
+  ASSERT_FALSE(status.ok());
+  EXPECT_NE(status.error().find("192.0.2.300"), std::string::npos) << status.error();
+  // Located at the set's line (4) of the script, not just "Error: ...".
+  EXPECT_EQ(status.error().rfind("ruleset:4:", 0), 0u) << status.error();
+
+  auto after = applier_.list_table();
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(*before, *after);
+}
+
+TEST_F(NftApplierTest, CheckDoesNotCommit) {
+  ASSERT_TRUE(applier_.check(small_table("192.0.2.1")).ok());
+  auto listed = applier_.list_table();
+  ASSERT_TRUE(listed.ok());
+  EXPECT_EQ(*listed, "");
+  EXPECT_FALSE(applier_.check("table inet pbxwall { chain c { bogus } }").ok());
+}
+
+TEST_F(NftApplierTest, ListedTableCanBeRestored) {
+  ASSERT_TRUE(applier_.apply(small_table("203.0.113.0/24")).ok());
+  auto saved = applier_.list_table();
+  ASSERT_TRUE(saved.ok());
+  ASSERT_TRUE(applier_.apply(small_table("192.0.2.1")).ok());
+  ASSERT_TRUE(applier_.apply(kReplaceHeader + *saved).ok());
+  auto restored = applier_.list_table();
+  ASSERT_TRUE(restored.ok());
+  EXPECT_EQ(*saved, *restored);
+}
+
+TEST_F(NftApplierTest, OtherTablesAreUntouched) {
+  NftApplier other;
+  ASSERT_TRUE(other.run("table inet other { chain c { type filter hook input priority 10; "
+                        "tcp dport 9 drop; }; }").ok());
+  auto before = other.run("list table inet other");
+  ASSERT_TRUE(before.ok());
+  ASSERT_TRUE(applier_.apply(small_table("192.0.2.1")).ok());
+  ASSERT_TRUE(applier_.apply(kReplaceHeader).ok());
+  auto after = other.run("list table inet other");
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(*before, *after);
+  ASSERT_TRUE(other.run("delete table inet other").ok());
+}
+
+}  // namespace
+}  // namespace pbxwall::kernel
