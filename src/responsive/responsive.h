@@ -1,0 +1,302 @@
+// The responsive engine: tells attackers from phones by what a remote sends and how the PBX
+// answers, and decides to block, validate, forget or flag it.
+//
+// Pure: no I/O, no clocks. Every call takes the time ("now") from the caller: packet time in
+// replays, the daemon's clock live. One Observation is one packet (or one security event),
+// already parsed; adapters below build them from sip::Message and iax::Frame. Observations
+// hold string_views into the packet: they must stay valid only during observe().
+//
+// The rules, their defaults and the reasons for them are documented in docs/responsive.md.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "base/address.h"
+#include "base/time.h"
+
+namespace pbxwall::sip {
+struct Message;
+struct ParseError;
+}  // namespace pbxwall::sip
+namespace pbxwall::iax {
+struct Frame;
+struct ParseError;
+}  // namespace pbxwall::iax
+
+namespace pbxwall::responsive {
+
+// ---------------------------------------------------------------------------------------------
+// Observations
+
+enum class Direction : std::uint8_t { to_pbx, from_pbx };
+enum class Transport : std::uint8_t { udp, tcp, tls, ws, wss };
+
+struct PacketMeta {
+  TimePoint t{};
+  Direction dir = Direction::to_pbx;
+  IpAddress src, dst;
+  std::uint16_t sport = 0, dport = 0;
+  Transport transport = Transport::udp;
+
+  // The address the engine keeps state for: the sender of packets to the PBX, the receiver of
+  // packets from it.
+  const IpAddress& remote() const { return dir == Direction::to_pbx ? src : dst; }
+};
+
+// Methods the rules tell apart; everything else is `other`.
+enum class SipMethod : std::uint8_t { other, register_, invite, options, subscribe, message, ack, bye, cancel };
+
+struct SipRequest {
+  SipMethod method = SipMethod::other;
+  std::string_view uri_user;       // request-URI user (dialled number for INVITE)
+  std::string_view from_user;
+  std::string_view from_display;   // display name of From, as written
+  std::string_view to_user;
+  bool has_credentials = false;    // Authorization or Proxy-Authorization present
+  bool auth_response_present = false;
+  std::string_view auth_user;      // username of the credentials; empty when none
+  std::string_view user_agent;
+  std::string_view call_id;
+  std::uint32_t cseq = 0;
+  // Expiry asked for: the first Contact's expires parameter, else the Expires header. A
+  // REGISTER asking for 0 (or "Contact: *") is an unregister.
+  std::optional<std::uint32_t> expires;
+  std::string_view via_host;       // sent-by host of the top Via
+
+  // The user an authentication attempt is for: the credentials' username, else the To user
+  // (REGISTER) or the request-URI user (other methods).
+  std::string_view target_user() const;
+};
+
+struct SipResponse {
+  int status = 0;
+  std::string_view call_id;
+  std::uint32_t cseq = 0;
+  SipMethod cseq_method = SipMethod::other;
+  bool has_challenge = false;  // WWW-Authenticate or Proxy-Authenticate present
+  std::string_view to_user;
+  // Expiry granted: the first Contact's expires parameter, else the Expires header.
+  std::optional<std::uint32_t> expires;
+};
+
+enum class IaxCommand : std::uint8_t {
+  other, new_, regreq, regauth, regack, regrej, regrel, authreq, authrep, accept, reject, hangup, poke, pong
+};
+
+struct IaxFrame {
+  IaxCommand command = IaxCommand::other;
+  std::uint16_t source_call = 0;
+  std::uint16_t dest_call = 0;
+  std::string_view username;
+  std::string_view called_number;
+  bool has_md5_result = false;
+  bool has_rsa_result = false;
+  std::optional<std::uint16_t> refresh;  // REGREQ asked / REGACK granted, seconds
+  std::optional<std::uint8_t> cause_code;
+};
+
+enum class Protocol : std::uint8_t { sip, iax };
+
+// A packet on a signalling port that the parser refused.
+struct Malformed {
+  Protocol protocol = Protocol::sip;
+  std::string_view reason;  // the parser's reason (static text)
+};
+
+// A security event reported by the PBX itself (Asterisk AMI "security" class), for sources
+// whose packets the engine may not see (TLS, WebSocket). meta.src is the remote address.
+enum class SecurityEventKind : std::uint8_t {
+  auth_failed,      // InvalidPassword, ChallengeResponseFailed: wrong password for `account`
+  unknown_account,  // InvalidAccountID: no such account
+  auth_ok,          // SuccessfulAuth
+};
+struct SecurityEvent {
+  SecurityEventKind kind = SecurityEventKind::auth_failed;
+  std::string_view account;
+};
+
+using ObservationBody = std::variant<SipRequest, SipResponse, IaxFrame, Malformed, SecurityEvent>;
+
+// Kinds in the order of ObservationBody's alternatives; used for counters.
+enum class ObservationKind : std::uint8_t { sip_request, sip_response, iax_frame, malformed, security_event, count_ };
+const char* kind_name(ObservationKind k);
+
+struct Observation {
+  PacketMeta meta;
+  ObservationBody body;
+  ObservationKind kind() const { return static_cast<ObservationKind>(body.index()); }
+};
+
+// Adapters from the parsers' types. Views point into the same buffer as the parsed message.
+Observation from_sip(const sip::Message& message, const PacketMeta& meta);
+// Returns nullopt for frames the engine has no use for (mini and meta frames, media).
+std::optional<Observation> from_iax(const iax::Frame& frame, const PacketMeta& meta);
+Observation from_sip_error(const sip::ParseError& error, const PacketMeta& meta);
+Observation from_iax_error(const iax::ParseError& error, const PacketMeta& meta);
+
+// ---------------------------------------------------------------------------------------------
+// Decisions
+
+enum class Action : std::uint8_t { block, validate, forget, flag, unblock };
+const char* action_name(Action a);  // "block", "validate", ...
+
+enum class Rule : std::uint8_t {
+  fingerprint,         // 1: known attack tool
+  user_enumeration,    // 2: many usernames failing
+  password_guessing,   // 3: one username failing fast
+  call_probing,        // 4: unauthenticated calls to several / international numbers
+  flood,               // 5: request rate no phone produces
+  registration,        // 6: validate on successful registration / forget on unregister
+  registration_expired,  // 6: validation ran out (from expire())
+  misconfigured_device,  // 7: slow wrong-password retries: flag, never block
+  manual,              // block()/unblock() from an operator
+  count_
+};
+const char* rule_name(Rule r);  // "fingerprint", "user-enumeration", ...
+
+struct Decision {
+  Action action = Action::block;
+  IpAddress addr;
+  std::string user;                 // empty when not known
+  std::optional<TimePoint> until;   // block and validate: when it ends
+  Rule rule = Rule::fingerprint;
+  std::string reason;               // for people: "4 usernames tried in 2 s: 100, 101, 102, …"
+};
+
+// ---------------------------------------------------------------------------------------------
+// Settings: every threshold has a default that works without tuning (see docs/responsive.md).
+// Counting rules are leaky buckets: `count` events at once reach the threshold, and the bucket
+// drains one event per window/count, so a steady rate of one event per window/count (or
+// slower) never blocks.
+
+struct Threshold {
+  std::uint32_t count;
+  Duration window;
+};
+
+std::vector<std::string> default_fingerprints();
+std::vector<std::string> default_international_prefixes();
+
+struct Settings {
+  std::size_t max_sources = 1'000'000;  // source table ceiling; least recently seen evicted
+
+  // 1. fingerprints: case-insensitive substrings of User-Agent or From display name.
+  std::vector<std::string> fingerprints = default_fingerprints();
+  bool fingerprint_loopback_via = true;  // top Via host 127.0.0.0/8 or ::1 from another source
+  Duration fingerprint_block = std::chrono::hours(24);
+
+  // 2. user enumeration: distinct usernames failing (401/403/407 to credentials, 403/404
+  // without), and distinct usernames challenged while the source never answers a challenge.
+  Threshold enumeration{4, std::chrono::seconds(60)};
+  Threshold unanswered_challenges{10, std::chrono::seconds(60)};
+
+  // 3. password guessing: credentials for one username rejected.
+  Threshold guessing{4, std::chrono::seconds(60)};
+
+  // 4. call probing: unauthenticated INVITE / IAX NEW, none ever authenticated.
+  std::uint32_t probing_destinations = 3;   // distinct destinations
+  std::uint32_t probing_international = 2;  // INVITEs to international numbers
+  std::vector<std::string> international_prefixes = default_international_prefixes();
+
+  // 5. flood: requests (and malformed packets) from an unvalidated source.
+  Threshold flood{50, std::chrono::seconds(5)};
+
+  // 6. validation.
+  Duration registration_grace = std::chrono::seconds(60);
+  Duration default_registration = std::chrono::seconds(3600);  // 200 OK without expiry
+
+  // 7. tolerance: flag a username after this many rejected credentials that did not block.
+  std::uint32_t misconfigured_after = 3;
+  Duration reflag_interval = std::chrono::hours(1);
+
+  // 8. escalation: the n-th block within `escalation_memory` of the previous one's end.
+  std::vector<Duration> block_ladder = {std::chrono::minutes(15), std::chrono::hours(24),
+                                        std::chrono::hours(24 * 7)};
+  Duration escalation_memory = std::chrono::hours(24);
+};
+
+// Checks ranges (counts ≥ 1, windows > 0, non-empty ladder...). Empty string when valid.
+std::string validate(const Settings& s);
+
+// ---------------------------------------------------------------------------------------------
+// State for UIs and counters
+
+enum class SourceState : std::uint8_t { none, blocked, validated };
+const char* state_name(SourceState s);
+
+struct SourceView {
+  IpAddress addr;
+  SourceState state = SourceState::none;
+  bool flagged = false;
+  std::optional<TimePoint> until;
+  std::string user;  // validated user
+  Rule last_rule = Rule::fingerprint;  // of the last block (meaningful when blocked)
+  std::uint32_t requests = 0;          // requests and malformed packets seen
+  std::uint32_t packets_while_blocked = 0;
+  TimePoint last_seen{};
+};
+
+struct Counters {
+  std::uint64_t observations[static_cast<std::size_t>(ObservationKind::count_)] = {};
+  std::uint64_t decisions[static_cast<std::size_t>(Rule::count_)] = {};
+  std::uint64_t evictions = 0;
+  std::uint64_t retransmissions = 0;       // requests matching a pending one
+  std::uint64_t unmatched_responses = 0;   // answers to no pending request
+  std::uint64_t while_blocked = 0;         // observations of blocked sources (no decision)
+  std::uint64_t never_block_spared = 0;    // blocks not taken because of never_block
+  std::uint64_t from_pbx_requests = 0;     // requests sent by the PBX (not rated)
+  std::size_t table_size = 0;
+  std::size_t table_ceiling = 0;
+};
+
+// ---------------------------------------------------------------------------------------------
+
+class Engine {
+ public:
+  using NeverBlock = std::function<bool(const IpAddress&)>;
+
+  // `never_block` names trusted and trunk addresses (rule 9); null means none.
+  explicit Engine(Settings settings, NeverBlock never_block = nullptr);
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Feeds one observation; appends decisions to `out` (not cleared) and returns how many.
+  std::size_t observe(const Observation& obs, TimePoint now, std::vector<Decision>& out);
+  std::vector<Decision> observe(const Observation& obs, TimePoint now);
+
+  // Forgets validations whose registration ran out (forget decisions) and clears blocks that
+  // ended (no decision: the kernel's set timeout removes them).
+  std::size_t expire(TimePoint now, std::vector<Decision>& out);
+  std::vector<Decision> expire(TimePoint now);
+
+  // Operator actions. block() without a duration follows the escalation ladder; either way it
+  // counts as a block for escalation. unblock() also clears the escalation history. Both
+  // return nullopt when there is nothing to do (never_block address; not blocked).
+  std::optional<Decision> block(const IpAddress& addr, TimePoint now, std::optional<Duration> duration,
+                                std::string reason);
+  std::optional<Decision> unblock(const IpAddress& addr, TimePoint now);
+
+  std::vector<SourceView> snapshot() const;  // blocked, validated or flagged sources
+  std::optional<SourceView> source(const IpAddress& addr) const;
+  Counters counters() const;
+  const Settings& settings() const;
+
+  // Bytes held by the source table per tracked source at the ceiling (records, index, queue).
+  static std::size_t bytes_per_source();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace pbxwall::responsive
