@@ -60,8 +60,7 @@ enum class Anomaly : std::uint8_t {
   bad_request_uri,
   bad_status_code,
   // fatal: header syntax
-  bad_header_line,        // no colon, or bad header name
-  nul_byte_in_headers,
+  bad_header_line,  // no colon, or bad header name
   // fatal: mandatory headers missing or unusable
   missing_call_id,
   missing_cseq,
@@ -79,7 +78,7 @@ enum class Anomaly : std::uint8_t {
   bad_content_length,
   duplicate_content_length,
   cseq_method_mismatch,  // request whose CSeq method differs from the request line's
-  // non-fatal
+  // non-fatal (is_fatal() relies on every fatal anomaly being listed before this one)
   bad_max_forwards,
   bad_expires,
   bad_contact,
@@ -269,6 +268,7 @@ class StreamFramer {
   std::vector<char> buffer_;
   std::size_t consumed_ = 0;  // bytes of buffer_ already returned as messages or skipped
   std::size_t scanned_ = 0;   // bytes after consumed_ known to hold no end of headers
+  std::size_t header_end_ = 0;  // if non-zero: end of the pending message's header section
   std::size_t max_header_bytes_;
   std::size_t max_body_bytes_;
   std::optional<ParseError> broken_;

@@ -1,0 +1,170 @@
+// Internal to the sip module: character classes and the parsers of single header values.
+// Every function takes a view and never looks outside it.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+#include "sip/sip.h"
+
+namespace pbxwall::sip::detail {
+
+inline bool is_wsp(char c) { return c == ' ' || c == '\t'; }
+// Inside a header value CR and LF only occur in folds, so they count as whitespace there.
+inline bool is_lws(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+inline bool is_digit(char c) { return c >= '0' && c <= '9'; }
+inline bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+inline char to_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + ('a' - 'A')) : c; }
+
+// RFC 3261 token characters.
+inline bool is_token_char(char c) {
+  if (is_alpha(c) || is_digit(c)) return true;
+  switch (c) {
+    case '-': case '.': case '!': case '%': case '*': case '_': case '+': case '`': case '\'':
+    case '~':
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool iequals(std::string_view a, std::string_view b);
+bool is_token(std::string_view s);
+std::string_view trim(std::string_view s);  // strips LWS (including folds) at both ends
+std::size_t skip_lws(std::string_view s, std::size_t pos);
+
+// Decimal digits only (leading zeros allowed); nullopt when empty, not digits, or above max.
+std::optional<std::uint64_t> parse_decimal(std::string_view s, std::uint64_t max);
+
+// From pos at an opening quote, returns the position after the closing quote, skipping
+// quoted-pairs; npos when the string is not terminated inside s.
+std::size_t skip_quoted(std::string_view s, std::size_t pos);
+
+// Header names the parser knows, with their compact forms folded in.
+enum class HeaderId : std::uint8_t {
+  other,
+  call_id,
+  cseq,
+  from,
+  to,
+  via,
+  contact,
+  expires,
+  max_forwards,
+  user_agent,
+  server,
+  authorization,
+  proxy_authorization,
+  www_authenticate,
+  proxy_authenticate,
+  content_length,
+  content_type,
+  content_encoding,
+  supported,
+  subject,
+  event,
+  refer_to,
+  allow_events,
+  session_expires,
+  referred_by,
+  accept_contact,
+  reject_contact,
+  request_disposition,
+  identity,
+  identity_info,
+};
+HeaderId header_id(std::string_view name);
+
+// One header of a header section, folded continuation lines included.
+struct HeaderLine {
+  std::string_view name;
+  std::string_view value;  // trimmed; may contain CRLF + whitespace from folds
+  std::size_t offset = 0;  // of the name, in the section given to HeaderCursor
+  bool folded = false;
+};
+
+// Walks a header section line by line. Lines end with CRLF or a bare LF.
+class HeaderCursor {
+ public:
+  enum class Step { header, end, truncated, bad_line };
+  explicit HeaderCursor(std::string_view section) : s_(section) {}
+  // header: *line is filled; end: the empty line was consumed (position() is after it);
+  // truncated: no line end before the end of the section; bad_line: no colon or bad name.
+  Step next(HeaderLine* line);
+  std::size_t position() const { return pos_; }
+
+ private:
+  std::string_view s_;
+  std::size_t pos_ = 0;
+};
+
+// Parses a URI (no enclosing <>). Returns false for text that is not a URI.
+bool parse_uri(std::string_view text, Uri* out);
+
+// Parameters "; name [= value]" with LWS allowed around each separator. Calls
+// on_param(name, value) for each (value without quotes; empty when absent). Stops before a
+// top-level ',' or at the end; returns false on anything else.
+template <class OnParam>
+bool walk_params(std::string_view s, std::size_t& pos, OnParam&& on_param);
+
+// One element of a From/To/Contact list starting at pos; on success pos is at the ',' that
+// ends it or at the end.
+struct AddressElement {
+  std::string_view display;
+  Uri uri;
+  std::string_view tag;
+  std::optional<std::uint64_t> expires;  // expires parameter, if a number
+  bool bad_expires = false;               // expires parameter present but not a number
+};
+bool parse_address(std::string_view s, std::size_t& pos, AddressElement* out);
+
+// One Via entry starting at pos; on success pos is at the ',' that ends it or at the end.
+bool parse_via(std::string_view s, std::size_t& pos, Via* out);
+
+bool parse_credentials(std::string_view value, Credentials* out);
+bool parse_challenge(std::string_view value, Challenge* out);
+
+// ---- template implementation ----
+
+template <class OnParam>
+bool walk_params(std::string_view s, std::size_t& pos, OnParam&& on_param) {
+  for (;;) {
+    pos = skip_lws(s, pos);
+    if (pos >= s.size() || s[pos] == ',') return true;
+    if (s[pos] != ';') return false;
+    pos = skip_lws(s, pos + 1);
+    std::size_t name_start = pos;
+    while (pos < s.size() && is_token_char(s[pos])) ++pos;
+    std::string_view name = s.substr(name_start, pos - name_start);
+    if (name.empty()) return false;
+    pos = skip_lws(s, pos);
+    std::string_view value;
+    if (pos < s.size() && s[pos] == '=') {
+      pos = skip_lws(s, pos + 1);
+      if (pos < s.size() && s[pos] == '"') {
+        std::size_t end = skip_quoted(s, pos);
+        if (end == std::string_view::npos) return false;
+        value = s.substr(pos + 1, end - pos - 2);
+        pos = end;
+      } else {
+        std::size_t value_start = pos;
+        if (pos < s.size() && s[pos] == '[') {  // IPv6 reference, e.g. received=[2001:db8::1]
+          while (pos < s.size() && s[pos] != ']') ++pos;
+          if (pos >= s.size()) return false;
+          ++pos;
+        } else {
+          while (pos < s.size() && !is_lws(s[pos]) && s[pos] != ';' && s[pos] != ',' &&
+                 s[pos] != '"' && s[pos] != '<' && s[pos] != '>')
+            ++pos;
+        }
+        value = s.substr(value_start, pos - value_start);
+        if (value.empty()) return false;
+      }
+    }
+    on_param(name, value);
+  }
+}
+
+}  // namespace pbxwall::sip::detail
