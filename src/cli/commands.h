@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "base/result.h"
+
 namespace CLI {
 class App;
 }
@@ -47,6 +49,10 @@ struct Context {
   // first needs it. Tests inject a DryRunApplier.
   kernel::RulesetApplier* applier = nullptr;
   std::shared_ptr<kernel::RulesetApplier> owned_applier;
+
+  // Starts the safe-mode rollback guard for the pending change `token` and returns its pid.
+  // Empty: a detached `pbxwall __rollback-guard` process. Tests replace it.
+  std::function<Result<int>(const std::string& token, int seconds)> start_guard;
 
   // Environment lookup (SSH_CONNECTION, PBXWALL_RUN_DIR); tests replace it.
   std::function<const char*(const char*)> getenv;

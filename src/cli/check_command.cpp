@@ -1,0 +1,75 @@
+// `pbxwall check` and `pbxwall show ruleset`.
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <ostream>
+
+#include "cli/commands.h"
+#include "cli/firewall.h"
+#include "kernel/kernel.h"
+#include "ruleset/ruleset.h"
+
+namespace pbxwall::cli {
+namespace {
+
+void run_check(Context& ctx) {
+  auto config = load_config(ctx);
+  if (!config) {
+    ctx.e() << "pbxwall: " << ctx.config_path << " is invalid\n";
+    return;
+  }
+  ruleset::RenderInput input{config->policy};
+  input.resolved = resolve_hostnames(ctx, config->policy);
+  const std::string script = ruleset::render(input);
+  // The kernel's own dry run catches what only nftables knows (it needs CAP_NET_ADMIN).
+  if (ctx.applier != nullptr || geteuid() == 0) {
+    auto checked = ctx.kernel().check(script);
+    if (!checked) {
+      ctx.e() << "pbxwall: nftables rejects the rendered ruleset:\n" << checked.error() << "\n";
+      ctx.exit_status = kExitFailure;
+      return;
+    }
+  }
+  const auto& p = config->policy;
+  ctx.o() << ctx.config_path << ": OK (" << p.networks.size() << " networks, "
+          << p.interfaces.size() << " interfaces, " << p.services.size() << " services"
+          << (config->warnings.empty() ? "" : ", " + std::to_string(config->warnings.size()) + " warnings")
+          << ")\n";
+}
+
+void run_show_ruleset(Context& ctx, bool live) {
+  if (live) {
+    auto table = ctx.kernel().list_table();
+    if (!table) {
+      ctx.e() << "pbxwall: cannot read the kernel's ruleset: " << table.error() << "\n";
+      ctx.exit_status = kExitFailure;
+      return;
+    }
+    if (table->empty()) ctx.e() << "pbxwall: not running (no table inet pbxwall)\n";
+    ctx.o() << *table;
+    return;
+  }
+  auto config = load_config(ctx);
+  if (!config) return;
+  ruleset::RenderInput input{config->policy};
+  input.resolved = resolve_hostnames(ctx, config->policy);
+  ctx.o() << ruleset::render(input);
+}
+
+}  // namespace
+
+void add_check_command(CLI::App& app, Context& ctx) {
+  auto* check = app.add_subcommand(
+      "check", "Validate the configuration (errors as file:line:column) and the ruleset it renders");
+  check->callback([&ctx] { run_check(ctx); });
+
+  auto* show = app.add_subcommand("show", "Show what pbxwall would apply or has applied");
+  show->require_subcommand(1);
+  auto* ruleset_cmd = show->add_subcommand(
+      "ruleset", "Print the nftables script rendered from the configuration");
+  auto live = std::make_shared<bool>(false);
+  ruleset_cmd->add_flag("--live", *live, "Print the table in the kernel instead");
+  ruleset_cmd->callback([&ctx, live] { run_show_ruleset(ctx, *live); });
+}
+
+}  // namespace pbxwall::cli

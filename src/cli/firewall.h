@@ -1,0 +1,52 @@
+// What start, reload and the editing commands share: load and validate the configuration,
+// resolve hostnames, keep the admin's SSH session open, render, and apply in safe mode.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/address.h"
+#include "cli/commands.h"
+#include "cli/run_dir.h"
+#include "model/model.h"
+
+namespace pbxwall::cli {
+
+// Loads ctx.config_path and prints its warnings (and errors) to ctx.e(). On errors sets
+// ctx.exit_status = kExitInvalid and returns nullopt.
+std::optional<model::LoadedConfig> load_config(Context& ctx);
+
+// The same for configuration text about to be written (an edit); `source_name` names it.
+std::optional<model::LoadedConfig> validate_text(Context& ctx, const std::string& text);
+
+// getaddrinfo for every hostname entry of [networks]; a name that does not resolve is reported
+// on ctx.e() and left out (its zone then applies to nothing until it resolves).
+model::ResolvedHosts resolve_hostnames(Context& ctx, const model::Policy& policy);
+
+// Client address of the SSH session this command runs in (SSH_CONNECTION, else SSH_CLIENT).
+std::optional<IpAddress> ssh_client_address(const Context& ctx);
+
+// Policy with `addresses` added as trusted host networks.
+model::Policy with_trusted_hosts(const model::Policy& policy, const std::vector<IpAddress>& addresses);
+
+// Is our table in the kernel? nullopt (and a message on ctx.e()) if the kernel cannot say.
+std::optional<bool> firewall_running(Context& ctx);
+
+enum class ApplyKind { start, reload };
+
+// Renders the configuration and applies it. With safe mode on, saves the table in force,
+// starts the rollback guard, then applies; on failure nothing changes. Sets ctx.exit_status.
+void apply_configuration(Context& ctx, const model::LoadedConfig& config, ApplyKind kind);
+
+// Stops a pending rollback guard and forgets the pending change (confirm, stop).
+void cancel_pending(const RunDir& run_dir, const PendingChange& pending);
+
+// Starts `self_exe __rollback-guard` detached from this process (its own session, reparented
+// to init), so killing the CLI does not stop it. Returns the guard's pid once it is waiting.
+Result<int> spawn_rollback_guard(const Context& ctx, const std::string& token, int seconds);
+
+// Restores what previous.nft holds (the table, or no table). Used by the guard.
+Status<std::string> restore_previous(kernel::RulesetApplier& applier, const RunDir& run_dir);
+
+}  // namespace pbxwall::cli

@@ -1,0 +1,173 @@
+// `pbxwall start | stop | reload | status | confirm`.
+#include <signal.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <ostream>
+#include <regex>
+
+#include "cli/commands.h"
+#include "cli/firewall.h"
+#include "cli/run_dir.h"
+#include "kernel/kernel.h"
+#include "ruleset/ruleset.h"
+
+namespace pbxwall::cli {
+namespace {
+
+std::int64_t now_seconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+void run_start(Context& ctx, ApplyKind kind) {
+  auto config = load_config(ctx);
+  if (!config) {
+    ctx.e() << "pbxwall: " << ctx.config_path << " is invalid; the ruleset in force is unchanged\n";
+    return;
+  }
+  apply_configuration(ctx, *config, kind);
+}
+
+void run_stop(Context& ctx) {
+  RunDir run_dir(ctx.run_dir);
+  auto lock = run_dir.lock();
+  if (!lock) {
+    ctx.e() << "pbxwall: " << lock.error() << "\n";
+    ctx.exit_status = kExitFailure;
+    return;
+  }
+  // A pending rollback would bring the table back after the stop.
+  if (auto pending = run_dir.read_pending()) cancel_pending(run_dir, *pending);
+  auto running = firewall_running(ctx);
+  if (!running) return;
+  if (!*running) {
+    ctx.o() << "pbxwall is not running (no table inet pbxwall)\n";
+    return;
+  }
+  auto removed = ctx.kernel().apply(ruleset::render_remove());
+  if (!removed) {
+    ctx.e() << "pbxwall: cannot remove table inet pbxwall: " << removed.error() << "\n";
+    ctx.exit_status = kExitFailure;
+    return;
+  }
+  (void)run_dir.write_session_addresses({});
+  ctx.o() << "pbxwall stopped: table inet pbxwall removed (other tables untouched)\n";
+}
+
+void run_confirm(Context& ctx) {
+  RunDir run_dir(ctx.run_dir);
+  auto lock = run_dir.lock();
+  if (!lock) {
+    ctx.e() << "pbxwall: " << lock.error() << "\n";
+    ctx.exit_status = kExitFailure;
+    return;
+  }
+  auto pending = run_dir.read_pending();
+  if (!pending) {
+    const std::string last = run_dir.read_last_rollback();
+    if (!last.empty()) {
+      ctx.e() << "pbxwall: too late, " << last << "\n";
+      ctx.exit_status = kExitFailure;
+    } else {
+      ctx.o() << "nothing to confirm\n";
+    }
+    return;
+  }
+  cancel_pending(run_dir, *pending);
+  ctx.o() << "confirmed: the ruleset in force stays\n";
+}
+
+// Packets and bytes of the last counter in `chain responsive` of a table listing.
+std::optional<std::pair<long long, long long>> responsive_counter(const std::string& listing) {
+  const auto start = listing.find("chain responsive {");
+  if (start == std::string::npos) return std::nullopt;
+  const auto end = listing.find("\n\t}", start);
+  const std::string chain = listing.substr(start, end == std::string::npos ? std::string::npos : end - start);
+  static const std::regex counter(R"(counter packets (\d+) bytes (\d+))");
+  std::optional<std::pair<long long, long long>> last;
+  for (std::sregex_iterator it(chain.begin(), chain.end(), counter), done; it != done; ++it)
+    last = std::make_pair(std::stoll((*it)[1]), std::stoll((*it)[2]));
+  return last;
+}
+
+void run_status(Context& ctx) {
+  auto table = ctx.kernel().list_table();
+  if (!table) {
+    ctx.e() << "pbxwall: cannot read the kernel's ruleset: " << table.error() << "\n";
+    ctx.exit_status = kExitFailure;
+    return;
+  }
+  const bool on = !table->empty();
+  RunDir run_dir(ctx.run_dir);
+  auto pending = run_dir.read_pending();
+  const std::string last_rollback = run_dir.read_last_rollback();
+  const auto session = run_dir.read_session_addresses();
+  const auto counter = on ? responsive_counter(*table) : std::nullopt;
+  // The configuration is optional here: status must work even when it is broken.
+  auto loaded = model::load_file(ctx.config_path);
+
+  if (ctx.json) {
+    nlohmann::json j;
+    j["running"] = on;
+    j["safe_mode_pending"] = pending.has_value();
+    if (pending) j["rollback_in_seconds"] = std::max<std::int64_t>(0, pending->deadline - now_seconds());
+    if (!last_rollback.empty()) j["last_rollback"] = last_rollback;
+    j["session_guard"] = nlohmann::json::array();
+    for (const auto& a : session) j["session_guard"].push_back(a.str());
+    if (counter) j["responsive"] = {{"packets", counter->first}, {"bytes", counter->second}};
+    if (loaded) {
+      nlohmann::json zones = nlohmann::json::object();
+      for (model::Zone z : model::kAllZones)
+        zones[std::string(model::zone_name(z))] = std::count_if(
+            loaded->policy.networks.begin(), loaded->policy.networks.end(),
+            [z](const model::NetworkEntry& e) { return e.zone == z; });
+      j["networks_per_zone"] = zones;
+    } else {
+      j["config_error"] = loaded.error().empty() ? "" : loaded.error().front().str();
+    }
+    ctx.o() << j.dump(2) << "\n";
+    return;
+  }
+
+  ctx.o() << "pbxwall is " << (on ? "ON (table inet pbxwall loaded)" : "OFF (no table inet pbxwall)") << "\n";
+  if (pending) {
+    ctx.o() << "safe mode: the last change waits for `pbxwall confirm`; it rolls back in "
+            << std::max<std::int64_t>(0, pending->deadline - now_seconds()) << " s\n";
+  }
+  if (!last_rollback.empty()) ctx.o() << "last rollback: " << last_rollback << "\n";
+  for (const auto& a : session) ctx.o() << "session guard: " << a.str() << " kept open (trusted)\n";
+  if (loaded) {
+    ctx.o() << "networks per zone (" << ctx.config_path << "):";
+    for (model::Zone z : model::kAllZones) {
+      ctx.o() << " " << model::zone_name(z) << " "
+              << std::count_if(loaded->policy.networks.begin(), loaded->policy.networks.end(),
+                               [z](const model::NetworkEntry& e) { return e.zone == z; });
+    }
+    ctx.o() << "\n";
+  } else {
+    ctx.o() << "configuration: invalid (`pbxwall check` shows why)\n";
+  }
+  if (counter)
+    ctx.o() << "responsive path: " << counter->first << " packets, " << counter->second << " bytes\n";
+}
+
+}  // namespace
+
+void add_firewall_commands(CLI::App& app, Context& ctx) {
+  app.add_subcommand("start", "Apply the configuration (safe mode: roll back unless confirmed)")
+      ->callback([&ctx] { run_start(ctx, ApplyKind::start); });
+  app.add_subcommand("reload", "Apply the changed configuration to the running firewall")
+      ->callback([&ctx] { run_start(ctx, ApplyKind::reload); });
+  app.add_subcommand("stop", "Remove table inet pbxwall (other tables are left alone)")
+      ->callback([&ctx] { run_stop(ctx); });
+  app.add_subcommand("status", "On/off, pending safe-mode change, networks per zone, counters")
+      ->callback([&ctx] { run_status(ctx); });
+  app.add_subcommand("confirm", "Keep the ruleset applied in safe mode (cancels the rollback)")
+      ->callback([&ctx] { run_confirm(ctx); });
+}
+
+}  // namespace pbxwall::cli

@@ -1,0 +1,96 @@
+// `pbxwall zones` and `pbxwall services`: what each zone may reach, and on which ports.
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+#include <ostream>
+
+#include "cli/commands.h"
+#include "cli/firewall.h"
+#include "model/model.h"
+
+namespace pbxwall::cli {
+namespace {
+
+std::string joined_ports(const model::Service& s) {
+  std::string out;
+  for (const auto& p : s.ports) out += (out.empty() ? "" : " ") + p.str();
+  return out;
+}
+
+std::string pad(const std::string& s, std::size_t width) {
+  return s.size() >= width ? s + " " : s + std::string(width - s.size(), ' ');
+}
+
+void run_zones(Context& ctx) {
+  auto config = load_config(ctx);
+  if (!config) return;
+  const auto& policy = config->policy;
+  nlohmann::json j = nlohmann::json::array();
+  for (model::Zone z : model::kAllZones) {
+    std::vector<std::string> services, interfaces;
+    for (const auto& s : policy.services)
+      if (s.zones.count(z) != 0) services.push_back(s.name);
+    for (const auto& [ifname, zone] : policy.interfaces)
+      if (zone == z) interfaces.push_back(ifname);
+    const auto networks = std::count_if(policy.networks.begin(), policy.networks.end(),
+                                        [z](const model::NetworkEntry& e) { return e.zone == z; });
+    if (ctx.json) {
+      j.push_back({{"zone", model::zone_name(z)},
+                   {"description", model::zone_description(z)},
+                   {"networks", networks},
+                   {"interfaces", interfaces},
+                   {"services", services}});
+      continue;
+    }
+    ctx.o() << model::zone_name(z) << ": " << model::zone_description(z) << "\n";
+    ctx.o() << "  networks: " << networks;
+    if (!interfaces.empty()) {
+      ctx.o() << "; interfaces:";
+      for (const auto& i : interfaces) ctx.o() << " " << i;
+    }
+    ctx.o() << "\n  services: ";
+    if (z == model::Zone::trusted) ctx.o() << "all";
+    else if (services.empty()) ctx.o() << "none";
+    for (std::size_t i = 0; i < services.size() && z != model::Zone::trusted; ++i)
+      ctx.o() << (i ? ", " : "") << services[i];
+    if (z == model::Zone::internet && policy.responsive.enabled)
+      ctx.o() << (services.empty() ? "" : "; ") << "sip/iax through the responsive path";
+    ctx.o() << "\n";
+  }
+  if (ctx.json) ctx.o() << j.dump(2) << "\n";
+}
+
+void run_services(Context& ctx) {
+  auto config = load_config(ctx);
+  if (!config) return;
+  if (ctx.json) {
+    nlohmann::json j = nlohmann::json::array();
+    for (const auto& s : config->policy.services) {
+      std::vector<std::string> ports, zones;
+      for (const auto& p : s.ports) ports.push_back(p.str());
+      for (auto z : s.zones) zones.emplace_back(model::zone_name(z));
+      j.push_back({{"name", s.name}, {"description", s.description}, {"ports", ports},
+                   {"zones", zones}, {"builtin", s.builtin}});
+    }
+    ctx.o() << j.dump(2) << "\n";
+    return;
+  }
+  ctx.o() << pad("SERVICE", 14) << pad("PORTS", 34) << "ZONES\n";
+  for (const auto& s : config->policy.services) {
+    std::string zones;
+    for (auto z : s.zones) zones += (zones.empty() ? "" : ",") + std::string(model::zone_name(z));
+    ctx.o() << pad(s.name + (s.builtin ? "" : "*"), 14) << pad(joined_ports(s), 34)
+            << (zones.empty() ? "-" : zones) << "\n";
+  }
+  ctx.o() << "(* custom service; trusted reaches every service, reject none)\n";
+}
+
+}  // namespace
+
+void add_listing_commands(CLI::App& app, Context& ctx) {
+  app.add_subcommand("zones", "The zones, what each may reach, and their networks")
+      ->callback([&ctx] { run_zones(ctx); });
+  app.add_subcommand("services", "Services, their ports and the zones they are open to")
+      ->callback([&ctx] { run_services(ctx); });
+}
+
+}  // namespace pbxwall::cli

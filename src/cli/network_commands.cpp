@@ -1,0 +1,132 @@
+// `pbxwall trust | untrust | list`: edit and show the [networks] section.
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+#include <ostream>
+
+#include "cli/commands.h"
+#include "cli/firewall.h"
+#include "cli/run_dir.h"
+#include "model/model.h"
+
+namespace pbxwall::cli {
+namespace {
+
+// Validates the edited text, writes it (keeping .bak), and re-applies if running.
+void commit_edit(Context& ctx, const std::string& edited, const std::string& what) {
+  auto config = validate_text(ctx, edited);
+  if (!config) return;
+  if (auto written = model::write_atomically(ctx.config_path, edited); !written) {
+    ctx.e() << "pbxwall: cannot write " << ctx.config_path << ": " << written.error() << "\n";
+    ctx.exit_status = kExitFailure;
+    return;
+  }
+  ctx.o() << what << " (" << ctx.config_path << " written, previous version in "
+          << ctx.config_path << ".bak)\n";
+  auto running = firewall_running(ctx);
+  if (!running) return;
+  if (*running) apply_configuration(ctx, *config, ApplyKind::reload);
+  else ctx.o() << "the firewall is not running; `pbxwall start` applies the configuration\n";
+}
+
+std::optional<std::string> read_config_text(Context& ctx) {
+  auto text = read_text_file(ctx.config_path);
+  if (!text) {
+    ctx.e() << "pbxwall: cannot read " << ctx.config_path << "\n";
+    ctx.exit_status = kExitFailure;
+  }
+  return text;
+}
+
+void run_trust(Context& ctx, const std::string& target, const std::string& zone_text) {
+  auto zone = model::parse_zone(zone_text);
+  if (!zone) {
+    ctx.e() << "pbxwall: --zone: unknown zone \"" << zone_text
+            << "\" (zones: trusted, local, other, internet, reject)\n";
+    ctx.exit_status = kExitInvalid;
+    return;
+  }
+  auto text = read_config_text(ctx);
+  if (!text) return;
+  auto edited = model::set_network(*text, target, *zone);
+  if (!edited) {
+    ctx.e() << "pbxwall: " << target << ": " << edited.error() << "\n";
+    ctx.exit_status = kExitInvalid;
+    return;
+  }
+  commit_edit(ctx, *edited, target + " is now in zone " + std::string(model::zone_name(*zone)));
+}
+
+void run_untrust(Context& ctx, const std::string& target) {
+  auto text = read_config_text(ctx);
+  if (!text) return;
+  auto edited = model::remove_network(*text, target);
+  if (!edited) {
+    ctx.e() << "pbxwall: " << target << ": " << edited.error() << "\n";
+    ctx.exit_status = kExitInvalid;
+    return;
+  }
+  commit_edit(ctx, *edited, target + " removed from [networks]");
+}
+
+void run_list(Context& ctx, const std::string& zone_text) {
+  std::optional<model::Zone> only;
+  if (!zone_text.empty()) {
+    only = model::parse_zone(zone_text);
+    if (!only) {
+      ctx.e() << "pbxwall: unknown zone \"" << zone_text << "\"\n";
+      ctx.exit_status = kExitInvalid;
+      return;
+    }
+  }
+  auto config = load_config(ctx);
+  if (!config) return;
+  std::vector<const model::NetworkEntry*> rows;
+  for (const auto& n : config->policy.networks)
+    if (!only || n.zone == *only) rows.push_back(&n);
+
+  if (ctx.json) {
+    nlohmann::json j = nlohmann::json::array();
+    for (const auto* n : rows)
+      j.push_back({{"network", n->text}, {"zone", model::zone_name(n->zone)}, {"line", n->line},
+                   {"hostname", !n->hostname.empty()}});
+    ctx.o() << j.dump(2) << "\n";
+    return;
+  }
+  if (rows.empty()) {
+    ctx.o() << "no networks" << (only ? " in zone " + std::string(model::zone_name(*only)) : "") << "\n";
+    return;
+  }
+  std::size_t width = 7;
+  for (const auto* n : rows) width = std::max(width, n->text.size());
+  ctx.o() << "NETWORK" << std::string(width - 7 + 2, ' ') << "ZONE\n";
+  for (const auto* n : rows)
+    ctx.o() << n->text << std::string(width - n->text.size() + 2, ' ') << model::zone_name(n->zone) << "\n";
+}
+
+}  // namespace
+
+void add_network_commands(CLI::App& app, Context& ctx) {
+  struct Args {
+    std::string target;
+    std::string zone = "trusted";
+    std::string untrust_target;
+    std::string list_zone;
+  };
+  auto args = std::make_shared<Args>();
+
+  auto* trust = app.add_subcommand("trust", "Put an address, network or hostname in a zone");
+  trust->add_option("target", args->target, "ADDR, CIDR or HOST")->required();
+  trust->add_option("--zone", args->zone, "Zone (trusted, local, other, internet, reject)")
+      ->capture_default_str();
+  trust->callback([&ctx, args] { run_trust(ctx, args->target, args->zone); });
+
+  auto* untrust = app.add_subcommand("untrust", "Remove an address, network or hostname from [networks]");
+  untrust->add_option("target", args->untrust_target, "ADDR, CIDR or HOST as listed")->required();
+  untrust->callback([&ctx, args] { run_untrust(ctx, args->untrust_target); });
+
+  auto* list = app.add_subcommand("list", "List the configured networks (of one zone)");
+  list->add_option("zone", args->list_zone, "Only this zone");
+  list->callback([&ctx, args] { run_list(ctx, args->list_zone); });
+}
+
+}  // namespace pbxwall::cli

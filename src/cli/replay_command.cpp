@@ -1,0 +1,108 @@
+// `pbxwall replay CAPTURE`: the responsive engine over a pcap/pcapng file, printing the
+// decisions it would take and, per source, what it got done before being blocked.
+#include <CLI/CLI.hpp>
+
+#include <filesystem>
+#include <memory>
+#include <ostream>
+
+#include "capture/replay.h"
+#include "capture/replay_format.h"
+#include "cli/commands.h"
+#include "model/model.h"
+#include "responsive/settings_toml.h"
+
+namespace pbxwall::cli {
+namespace {
+
+struct ReplayArgs {
+  std::string capture;
+  std::vector<std::string> pbx;
+  std::vector<std::uint16_t> sip_ports;
+  std::vector<std::uint16_t> iax_ports;
+};
+
+// Reads [responsive] (and the trusted networks, which are never blocked) from the
+// configuration. A missing file at the default path means built-in settings; a file named with
+// --config must exist.
+bool load_settings(Context& ctx, bool config_given, capture::ReplayOptions& options) {
+  if (!config_given && !std::filesystem::exists(ctx.config_path)) return true;
+  auto loaded = model::load_file(ctx.config_path);
+  if (!loaded.ok()) {
+    for (const auto& d : loaded.error()) ctx.e() << d.str() << "\n";
+    return false;
+  }
+  if (const auto* section = loaded->table->get_as<toml::table>("responsive")) {
+    auto settings = responsive::settings_from_toml(*section, loaded->source_name);
+    if (!settings.ok()) {
+      for (const auto& d : settings.error()) ctx.e() << d.str() << "\n";
+      return false;
+    }
+    options.settings = std::move(*settings);
+  }
+  auto policy = std::make_shared<const model::Policy>(loaded->policy);
+  options.never_block = [policy](const IpAddress& a) {
+    return model::zone_of(*policy, a, "") == model::Zone::trusted;
+  };
+  return true;
+}
+
+void run_replay(Context& ctx, const ReplayArgs& args, bool config_given) {
+  capture::ReplayOptions options;
+  for (const auto& text : args.pbx) {
+    auto a = IpAddress::parse(text);
+    if (!a) {
+      ctx.e() << "pbxwall replay: --pbx " << text << ": not an IPv4 or IPv6 address\n";
+      ctx.exit_status = kExitInvalid;
+      return;
+    }
+    options.pbx.push_back(*a);
+  }
+  if (!args.sip_ports.empty()) options.sip_ports = args.sip_ports;
+  if (!args.iax_ports.empty()) options.iax_ports = args.iax_ports;
+  if (!load_settings(ctx, config_given, options)) {
+    ctx.exit_status = kExitInvalid;
+    return;
+  }
+
+  const bool json = ctx.json;
+  auto print = [&](const responsive::Decision& d, TimePoint t) {
+    ctx.o() << (json ? capture::decision_json(d, t) : capture::decision_text(d, t)) << "\n";
+  };
+  auto report = capture::replay_file(args.capture, options, print);
+  if (!report.ok()) {
+    ctx.e() << "pbxwall replay: " << report.error() << "\n";
+    ctx.exit_status = kExitFailure;
+    return;
+  }
+  if (json) {
+    ctx.o() << capture::summary_json(*report) << "\n";
+  } else {
+    ctx.o() << capture::summary_text(*report);
+  }
+  if (!report->read_error.empty()) ctx.e() << "pbxwall replay: warning: " << report->read_error << "\n";
+  ctx.o().flush();
+}
+
+}  // namespace
+
+void add_replay_command(CLI::App& app, Context& ctx) {
+  auto args = std::make_shared<ReplayArgs>();
+  auto* cmd = app.add_subcommand(
+      "replay",
+      "Run the responsive engine over a capture (pcap or pcapng) with its timestamps and print the "
+      "decisions it would take, then a summary per source (--json: one JSON object per line)");
+  cmd->add_option("capture", args->capture, "Capture file: Ethernet, Linux cooked, raw IP or NFLOG")
+      ->required()
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--pbx", args->pbx,
+                  "Address of the PBX (repeatable); default: the addresses that receive the "
+                  "capture's SIP/IAX2 requests");
+  cmd->add_option("--sip-port", args->sip_ports, "SIP port (repeatable; default 5060 and 5061)");
+  cmd->add_option("--iax-port", args->iax_ports, "IAX2 port (repeatable; default 4569)");
+  cmd->callback([&ctx, &app, args] {
+    run_replay(ctx, *args, app.get_option("--config")->count() > 0);
+  });
+}
+
+}  // namespace pbxwall::cli

@@ -1,0 +1,329 @@
+// The CLI driven in-process: a temporary configuration and run directory, a DryRunApplier in
+// place of the kernel, and an injected environment, so every command's effect (files written,
+// scripts applied, exit status, messages) is checked without root or a real nftables.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "cli/commands.h"
+#include "cli/run_dir.h"
+#include "kernel/kernel.h"
+
+namespace pbxwall::cli {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+namespace fs = std::filesystem;
+
+constexpr const char* kConfig = R"([firewall]
+safe_mode = false
+
+[interfaces]
+eth0 = "internet"
+
+[networks]
+# the office
+"198.51.100.0/24" = "trusted"
+"203.0.113.0/24" = "local"
+"2001:db8:10::/48" = "other"
+)";
+
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/pbxwall-cli-test-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    config_ = dir_ + "/pbxwall.toml";
+    write_config(kConfig);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  void write_config(const std::string& text) {
+    std::ofstream(config_, std::ios::trunc) << text;
+  }
+  std::string read(const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+  }
+
+  // Runs `pbxwall --config C --run-dir R args...`.
+  int run(std::vector<std::string> args) {
+    out_.str("");
+    err_.str("");
+    Context ctx;
+    ctx.out = &out_;
+    ctx.err = &err_;
+    ctx.applier = &kernel_;
+    ctx.getenv = [this](const char* name) -> const char* {
+      auto it = env_.find(name);
+      return it == env_.end() ? nullptr : it->second.c_str();
+    };
+    ctx.start_guard = [this](const std::string& token, int seconds) -> Result<int> {
+      guard_token_ = token;
+      guard_seconds_ = seconds;
+      return 999999;  // no such process: cancelling it must be harmless
+    };
+    std::vector<std::string> full = {"pbxwall", "--config", config_, "--run-dir", dir_ + "/run"};
+    full.insert(full.end(), args.begin(), args.end());
+    return run_cli(full, ctx);
+  }
+
+  std::string dir_, config_;
+  std::ostringstream out_, err_;
+  kernel::DryRunApplier kernel_;
+  std::map<std::string, std::string> env_;
+  std::string guard_token_;
+  int guard_seconds_ = 0;
+};
+
+TEST_F(CliTest, CheckAcceptsValidConfigAndDryRunsTheRuleset) {
+  EXPECT_EQ(run({"check"}), kExitOk) << err_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("OK (3 networks"));
+  ASSERT_EQ(kernel_.checked.size(), 1u);
+  EXPECT_THAT(kernel_.checked[0], HasSubstr("table inet pbxwall {"));
+  EXPECT_TRUE(kernel_.applied.empty());
+}
+
+TEST_F(CliTest, CheckReportsErrorsWithPlaceAndExitsTwo) {
+  write_config("[networks]\n\"192.0.2.0/24\" = \"nowhere\"\n");
+  EXPECT_EQ(run({"check"}), kExitInvalid);
+  EXPECT_THAT(err_.str(), HasSubstr(config_ + ":2:"));
+  EXPECT_THAT(err_.str(), HasSubstr("error"));
+  EXPECT_TRUE(kernel_.checked.empty());
+}
+
+TEST_F(CliTest, CheckShowsWarningsButSucceeds) {
+  write_config("[services.ssh]\nzones = [\"internet\"]\n");
+  EXPECT_EQ(run({"check"}), kExitOk);
+  EXPECT_THAT(err_.str(), HasSubstr("warning"));
+  EXPECT_THAT(out_.str(), HasSubstr("1 warnings"));
+}
+
+TEST_F(CliTest, CheckFailsWhenNftablesRejectsTheRuleset) {
+  kernel_.fail_next = "ruleset:4:1: Error: boom";
+  EXPECT_EQ(run({"check"}), kExitFailure);
+  EXPECT_THAT(err_.str(), HasSubstr("ruleset:4:1: Error: boom"));
+}
+
+TEST_F(CliTest, ShowRulesetPrintsTheRenderedScript) {
+  EXPECT_EQ(run({"show", "ruleset"}), kExitOk);
+  EXPECT_THAT(out_.str(), HasSubstr("table inet pbxwall {"));
+  EXPECT_THAT(out_.str(), HasSubstr("198.51.100.0/24"));
+  EXPECT_TRUE(kernel_.applied.empty());
+}
+
+TEST_F(CliTest, StartAppliesAndStatusReportsOn) {
+  EXPECT_EQ(run({"status"}), kExitOk);
+  EXPECT_THAT(out_.str(), HasSubstr("OFF"));
+  EXPECT_EQ(run({"start"}), kExitOk) << err_.str();
+  ASSERT_EQ(kernel_.applied.size(), 1u);
+  EXPECT_THAT(kernel_.applied[0], HasSubstr("203.0.113.0/24"));
+  EXPECT_THAT(out_.str(), HasSubstr("started"));
+  EXPECT_EQ(run({"status"}), kExitOk);
+  EXPECT_THAT(out_.str(), HasSubstr("ON"));
+  EXPECT_THAT(out_.str(), HasSubstr("trusted 1 local 1 other 1 internet 0 reject 0"));
+  EXPECT_EQ(run({"status", "--json"}), kExitOk);
+  auto j = nlohmann::json::parse(out_.str());
+  EXPECT_EQ(j["running"], true);
+  EXPECT_EQ(j["networks_per_zone"]["local"], 1);
+}
+
+TEST_F(CliTest, InvalidConfigLeavesRunningRulesetUnchanged) {
+  ASSERT_EQ(run({"start"}), kExitOk);
+  const std::string before = kernel_.table;
+  write_config(std::string(kConfig) + "\"192.0.2.0/33\" = \"local\"\n");
+  EXPECT_EQ(run({"reload"}), kExitInvalid);
+  EXPECT_THAT(err_.str(), HasSubstr("unchanged"));
+  EXPECT_EQ(kernel_.applied.size(), 1u);
+  EXPECT_EQ(kernel_.table, before);
+}
+
+TEST_F(CliTest, ReloadRefusesWhenNotRunning) {
+  EXPECT_EQ(run({"reload"}), kExitFailure);
+  EXPECT_THAT(err_.str(), HasSubstr("not running"));
+  EXPECT_TRUE(kernel_.applied.empty());
+}
+
+TEST_F(CliTest, KernelRefusalIsReportedAndNothingIsPending) {
+  write_config(std::string(kConfig).replace(0, std::string("[firewall]\nsafe_mode = false").size(),
+                                            "[firewall]\nsafe_mode = true"));
+  kernel_.fail_next = "ruleset:9:3: Error: no";
+  EXPECT_EQ(run({"start"}), kExitFailure);
+  EXPECT_THAT(err_.str(), HasSubstr("nothing changed"));
+  EXPECT_THAT(err_.str(), HasSubstr("ruleset:9:3: Error: no"));
+  EXPECT_FALSE(RunDir(dir_ + "/run").read_pending().has_value());
+}
+
+TEST_F(CliTest, SessionGuardTrustsTheSshClient) {
+  env_["SSH_CONNECTION"] = "192.0.2.77 50022 192.0.2.1 22";
+  EXPECT_EQ(run({"start"}), kExitOk);
+  EXPECT_THAT(out_.str(), HasSubstr("keeping your SSH session from 192.0.2.77 open (trusted)"));
+  EXPECT_THAT(kernel_.applied.back(), HasSubstr("192.0.2.77"));
+  // A reload from a shell without SSH (cron) keeps the address trusted until stop.
+  env_.clear();
+  EXPECT_EQ(run({"reload"}), kExitOk);
+  EXPECT_THAT(kernel_.applied.back(), HasSubstr("192.0.2.77"));
+  EXPECT_EQ(run({"stop"}), kExitOk);
+  EXPECT_EQ(run({"start"}), kExitOk);
+  EXPECT_THAT(kernel_.applied.back(), Not(HasSubstr("192.0.2.77")));
+}
+
+TEST_F(CliTest, NoSessionGuardLeavesTheClientOut) {
+  env_["SSH_CLIENT"] = "192.0.2.77 50022 22";
+  EXPECT_EQ(run({"start", "--no-session-guard"}), kExitOk);
+  EXPECT_THAT(out_.str(), Not(HasSubstr("keeping your SSH session")));
+  EXPECT_THAT(kernel_.applied.back(), Not(HasSubstr("192.0.2.77")));
+}
+
+class SafeModeTest : public CliTest {
+ protected:
+  void SetUp() override {
+    CliTest::SetUp();
+    write_config("[firewall]\nsafe_mode = true\nsafe_mode_seconds = 30\n[networks]\n"
+                 "\"198.51.100.0/24\" = \"trusted\"\n");
+  }
+  // The guard's work, run in-process with its wait already over.
+  int run_guard(const std::string& token) {
+    return run({"__rollback-guard", "--token", token, "--seconds", "0"});
+  }
+};
+
+TEST_F(SafeModeTest, UnconfirmedStartRemovesTheTableAgain) {
+  EXPECT_EQ(run({"start"}), kExitOk) << err_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("pbxwall confirm` within 30 s"));
+  EXPECT_EQ(guard_seconds_, 30);
+  RunDir run_dir(dir_ + "/run");
+  auto pending = run_dir.read_pending();
+  ASSERT_TRUE(pending.has_value());
+  EXPECT_EQ(pending->token, guard_token_);
+  EXPECT_EQ(pending->guard_pid, 999999);
+  EXPECT_FALSE(kernel_.table.empty());
+
+  EXPECT_EQ(run_guard(guard_token_), kExitOk);
+  EXPECT_EQ(kernel_.table, "");  // there was no table before
+  EXPECT_FALSE(run_dir.read_pending().has_value());
+  EXPECT_EQ(run({"confirm"}), kExitFailure);
+  EXPECT_THAT(err_.str(), HasSubstr("too late"));
+  EXPECT_THAT(err_.str(), HasSubstr("removed"));
+}
+
+TEST_F(SafeModeTest, UnconfirmedReloadRestoresThePreviousTable) {
+  write_config("[firewall]\nsafe_mode = false\n[networks]\n\"198.51.100.0/24\" = \"trusted\"\n");
+  ASSERT_EQ(run({"start"}), kExitOk);
+  const std::string first = kernel_.table;
+  write_config("[firewall]\nsafe_mode = true\nsafe_mode_seconds = 10\n[networks]\n"
+               "\"203.0.113.0/24\" = \"trusted\"\n");
+  ASSERT_EQ(run({"reload"}), kExitOk);
+  EXPECT_THAT(kernel_.table, HasSubstr("203.0.113.0/24"));
+  // A second change before the first is confirmed still rolls back to the confirmed table.
+  write_config("[firewall]\nsafe_mode = true\nsafe_mode_seconds = 10\n[networks]\n"
+               "\"192.0.2.0/24\" = \"trusted\"\n");
+  ASSERT_EQ(run({"reload"}), kExitOk);
+  EXPECT_THAT(out_.str(), HasSubstr("last confirmed ruleset comes back"));
+  ASSERT_EQ(run_guard(guard_token_), kExitOk);
+  // The restore script replaces our table with the saved listing.
+  EXPECT_EQ(kernel_.applied.back(), "add table inet pbxwall\ndelete table inet pbxwall\n" + first);
+  EXPECT_THAT(kernel_.table, HasSubstr("198.51.100.0/24"));
+}
+
+TEST_F(SafeModeTest, ConfirmKeepsTheChange) {
+  ASSERT_EQ(run({"start"}), kExitOk);
+  const std::string token = guard_token_;
+  EXPECT_EQ(run({"status"}), kExitOk);
+  EXPECT_THAT(out_.str(), HasSubstr("waits for `pbxwall confirm`"));
+  EXPECT_EQ(run({"confirm"}), kExitOk);
+  EXPECT_THAT(out_.str(), HasSubstr("confirmed"));
+  const auto applied = kernel_.applied.size();
+  EXPECT_EQ(run_guard(token), kExitOk);  // a guard that outlived the confirm does nothing
+  EXPECT_EQ(kernel_.applied.size(), applied);
+  EXPECT_FALSE(kernel_.table.empty());
+  EXPECT_EQ(run({"confirm"}), kExitOk);
+  EXPECT_THAT(out_.str(), HasSubstr("nothing to confirm"));
+}
+
+TEST_F(SafeModeTest, SupersededGuardDoesNothing) {
+  ASSERT_EQ(run({"start"}), kExitOk);
+  EXPECT_EQ(run_guard("some-older-token"), kExitOk);
+  EXPECT_FALSE(kernel_.table.empty());
+  EXPECT_TRUE(RunDir(dir_ + "/run").read_pending().has_value());
+}
+
+TEST_F(SafeModeTest, StopCancelsThePendingRollback) {
+  ASSERT_EQ(run({"start"}), kExitOk);
+  ASSERT_EQ(run({"stop"}), kExitOk);
+  EXPECT_EQ(kernel_.table, "");
+  EXPECT_FALSE(RunDir(dir_ + "/run").read_pending().has_value());
+}
+
+TEST_F(CliTest, TrustEditsValidatesWritesAndReapplies) {
+  ASSERT_EQ(run({"start"}), kExitOk);
+  EXPECT_EQ(run({"trust", "192.0.2.15", "--zone", "local"}), kExitOk) << err_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("192.0.2.15 is now in zone local"));
+  EXPECT_THAT(read(config_), HasSubstr("192.0.2.15"));
+  EXPECT_THAT(read(config_), HasSubstr("# the office"));  // comments survive
+  EXPECT_EQ(read(config_ + ".bak"), kConfig);
+  ASSERT_EQ(kernel_.applied.size(), 2u);  // re-applied because it was running
+  EXPECT_THAT(kernel_.applied.back(), HasSubstr("192.0.2.15"));
+
+  EXPECT_EQ(run({"list", "local", "--json"}), kExitOk);
+  auto j = nlohmann::json::parse(out_.str());
+  ASSERT_EQ(j.size(), 2u);
+  EXPECT_EQ(j[1]["network"], "192.0.2.15");
+  EXPECT_EQ(j[1]["zone"], "local");
+
+  EXPECT_EQ(run({"untrust", "192.0.2.15"}), kExitOk) << err_.str();
+  EXPECT_THAT(read(config_), Not(HasSubstr("192.0.2.15")));
+  EXPECT_THAT(kernel_.applied.back(), Not(HasSubstr("192.0.2.15")));
+}
+
+TEST_F(CliTest, TrustWhenStoppedOnlyWritesTheFile) {
+  EXPECT_EQ(run({"trust", "2001:db8:99::/64"}), kExitOk) << err_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("not running"));
+  EXPECT_TRUE(kernel_.applied.empty());
+  EXPECT_EQ(run({"list", "trusted"}), kExitOk);
+  EXPECT_THAT(out_.str(), HasSubstr("2001:db8:99::/64"));
+}
+
+TEST_F(CliTest, BadEditsChangeNothing) {
+  EXPECT_EQ(run({"trust", "192.0.2.1", "--zone", "nowhere"}), kExitInvalid);
+  EXPECT_THAT(err_.str(), HasSubstr("unknown zone"));
+  EXPECT_EQ(run({"trust", "not a host!"}), kExitInvalid);
+  EXPECT_EQ(run({"untrust", "192.0.2.99"}), kExitInvalid);
+  EXPECT_EQ(read(config_), kConfig);
+  EXPECT_FALSE(fs::exists(config_ + ".bak"));
+}
+
+TEST_F(CliTest, ZonesAndServicesList) {
+  EXPECT_EQ(run({"zones"}), kExitOk);
+  EXPECT_THAT(out_.str(), HasSubstr("trusted:"));
+  EXPECT_THAT(out_.str(), HasSubstr("interfaces: eth0"));
+  EXPECT_EQ(run({"services"}), kExitOk);
+  EXPECT_THAT(out_.str(), HasSubstr("udp/10000-20000"));
+  EXPECT_EQ(run({"services", "--json"}), kExitOk);
+  auto j = nlohmann::json::parse(out_.str());
+  bool found_sip = false;
+  for (const auto& s : j)
+    if (s["name"] == "sip") found_sip = true;
+  EXPECT_TRUE(found_sip);
+}
+
+TEST_F(CliTest, UsageErrorsExitTwoAndHelpExitsZero) {
+  EXPECT_EQ(run({"frobnicate"}), kExitInvalid);
+  EXPECT_EQ(run({"trust"}), kExitInvalid);
+  EXPECT_EQ(run({}), kExitInvalid);
+  EXPECT_EQ(run({"trust", "--help"}), kExitOk);
+  EXPECT_THAT(out_.str(), HasSubstr("--zone"));
+}
+
+}  // namespace
+}  // namespace pbxwall::cli
