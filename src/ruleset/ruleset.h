@@ -17,6 +17,14 @@ namespace pbxwall::ruleset {
 inline constexpr std::string_view kTableFamily = "inet";
 inline constexpr std::string_view kTableName = "pbxwall";
 
+// Named counters of the table, for `pbxwall status` (`nft list counters table inet pbxwall`):
+// packets of blocked sources dropped, sources put into blocked by the kernel flood meter,
+// packets that went through the responsive path, packets refused by a zone.
+inline constexpr std::string_view kCounterBlocked = "blocked";
+inline constexpr std::string_view kCounterFlood = "flood";
+inline constexpr std::string_view kCounterResponsive = "responsive";
+inline constexpr std::string_view kCounterRefused = "refused";
+
 // Ports the PBX actually uses (read from its configuration, issue 5). A non-empty field
 // replaces the built-in default of that service unless the administrator set `ports` for it.
 struct DiscoveredPorts {
