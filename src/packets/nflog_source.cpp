@@ -1,0 +1,165 @@
+#include "packets/nflog_source.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <sys/socket.h>
+
+#include <cstring>
+
+extern "C" {
+#include <libnetfilter_log/libnetfilter_log.h>
+}
+
+namespace pbxwall::packets {
+
+// One bound group; its address is the callback's data pointer.
+struct GroupBinding {
+  NflogSource* source;
+  std::uint16_t group;
+  nflog_g_handle* handle;
+};
+
+struct NflogSource::Handles {
+  nflog_handle* log = nullptr;
+  std::vector<std::unique_ptr<GroupBinding>> groups;
+  ~Handles() {
+    for (auto& g : groups)
+      if (g->handle != nullptr) nflog_unbind_group(g->handle);
+    if (log != nullptr) nflog_close(log);
+  }
+};
+
+struct NflogDelivery {
+  static int call(nflog_g_handle*, nfgenmsg*, nflog_data* data, void* binding) {
+    auto* b = static_cast<GroupBinding*>(binding);
+    b->source->deliver(b->group, data);
+    return 0;
+  }
+};
+
+namespace {
+
+std::string errno_text(const char* what) { return std::string(what) + ": " + std::strerror(errno); }
+
+// Length the IP header says the packet has; 0 when the bytes are not an IPv4/IPv6 header.
+std::size_t ip_total_length(std::span<const std::uint8_t> p) {
+  if (p.empty()) return 0;
+  const int version = p[0] >> 4;
+  if (version == 4 && p.size() >= 4) return static_cast<std::size_t>(p[2] << 8 | p[3]);
+  if (version == 6 && p.size() >= 6) return 40 + static_cast<std::size_t>(p[4] << 8 | p[5]);
+  return 0;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<NflogSource>> NflogSource::open(const std::vector<std::uint16_t>& groups,
+                                                       NflogOptions options) {
+  if (groups.empty()) return fail("nflog: no log group given");
+  auto handles = std::make_unique<Handles>();
+  handles->log = nflog_open();
+  if (handles->log == nullptr) return fail(errno_text("nflog: opening netlink socket"));
+  const int fd = nflog_fd(handles->log);
+
+  if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &options.receive_buffer_bytes,
+                 sizeof options.receive_buffer_bytes) != 0 &&
+      setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &options.receive_buffer_bytes,
+                 sizeof options.receive_buffer_bytes) != 0)
+    return fail(errno_text("nflog: setting receive buffer size"));
+  const int flags = fcntl(fd, F_GETFL);
+  if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0)
+    return fail(errno_text("nflog: making socket non-blocking"));
+
+  auto source = std::unique_ptr<NflogSource>(new NflogSource(std::move(handles), options));
+  Handles& h = *source->handles_;
+  for (std::uint16_t group : groups) {
+    auto binding = std::make_unique<GroupBinding>(GroupBinding{source.get(), group, nullptr});
+    binding->handle = nflog_bind_group(h.log, group);
+    if (binding->handle == nullptr) {
+      const std::string why = errno == EBUSY ? "already bound by another program" : std::strerror(errno);
+      return fail("nflog: binding log group " + std::to_string(group) + ": " + why);
+    }
+    nflog_g_handle* gh = binding->handle;
+    h.groups.push_back(std::move(binding));
+    if (nflog_set_mode(gh, NFULNL_COPY_PACKET, options.copy_range) < 0)
+      return fail(errno_text(("nflog: copy mode for group " + std::to_string(group)).c_str()));
+    // Send every packet as soon as it is logged instead of batching up to 100 or 1 s.
+    if (nflog_set_qthresh(gh, 1) < 0 || nflog_set_timeout(gh, 0) < 0)
+      return fail(errno_text(("nflog: queue threshold for group " + std::to_string(group)).c_str()));
+    nflog_callback_register(gh, &NflogDelivery::call, h.groups.back().get());
+  }
+  return source;
+}
+
+NflogSource::NflogSource(std::unique_ptr<Handles> handles, NflogOptions options)
+    : handles_(std::move(handles)), options_(options), buffer_(256 * 1024) {}
+
+NflogSource::~NflogSource() = default;
+
+int NflogSource::fd() const { return nflog_fd(handles_->log); }
+
+std::string_view NflogSource::interface_name(std::uint32_t index) {
+  if (index == 0) return {};
+  auto it = interface_names_.find(index);
+  if (it == interface_names_.end()) {
+    char name[IF_NAMESIZE] = {};
+    std::string text = if_indextoname(index, name) != nullptr ? name : "if" + std::to_string(index);
+    it = interface_names_.emplace(index, std::move(text)).first;
+  }
+  return it->second;
+}
+
+void NflogSource::deliver(std::uint16_t group, nflog_data* data) {
+  if (callback_ == nullptr || callback_error_) return;
+  char* payload = nullptr;
+  const int length = nflog_get_payload(data, &payload);
+  if (length < 0 || payload == nullptr) {
+    ++stats_.malformed;
+    return;
+  }
+  PacketView view;
+  view.group = group;
+  view.payload = std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(payload),
+                                               static_cast<std::size_t>(length));
+  timeval tv{};
+  if (nflog_get_timestamp(data, &tv) == 0)
+    view.timestamp = TimePoint(Duration(static_cast<std::int64_t>(tv.tv_sec) * 1'000'000 + tv.tv_usec));
+  view.indev = interface_name(nflog_get_indev(data));
+  view.outdev = interface_name(nflog_get_outdev(data));
+  if (const char* prefix = nflog_get_prefix(data); prefix != nullptr) view.prefix = prefix;
+  if (ip_total_length(view.payload) > view.payload.size()) ++stats_.truncated;
+  ++stats_.packets;
+  try {
+    (*callback_)(view);
+  } catch (...) {
+    callback_error_ = std::current_exception();
+  }
+}
+
+Result<std::size_t> NflogSource::drain(const Callback& on_packet) {
+  const std::uint64_t before = stats_.packets;
+  callback_ = &on_packet;
+  std::optional<std::string> error;
+  for (std::size_t messages = 0; messages < options_.max_messages_per_drain && !callback_error_;
+       ++messages) {
+    const ssize_t n = recv(fd(), buffer_.data(), buffer_.size(), MSG_DONTWAIT);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+      if (errno == ENOBUFS) {
+        ++stats_.overruns;
+        continue;
+      }
+      error = errno_text("nflog: receiving");
+      break;
+    }
+    if (nflog_handle_packet(handles_->log, buffer_.data(), static_cast<int>(n)) < 0)
+      ++stats_.malformed;
+  }
+  callback_ = nullptr;
+  if (callback_error_) std::rethrow_exception(std::exchange(callback_error_, nullptr));
+  if (error) return fail(*error);
+  return static_cast<std::size_t>(stats_.packets - before);
+}
+
+}  // namespace pbxwall::packets
