@@ -9,6 +9,8 @@ TCP segments taken in capture order (the lab's TCP has no loss or reordering).
 
   sipcap.py summary CAPTURE [--pbx ADDR]...   per-source table (text, or --json)
   sipcap.py messages CAPTURE                  one line per SIP message
+  sipcap.py window CAPTURE --src A --from T0 --to T1 [--label L] [--result R]
+                                              one line: what A sent between two times
   sipcap.py extract CAPTURE --start TEXT [--src A] [--dst A] [--nth N] [--header TEXT] --out F
                                               writes the Nth matching message's bytes to F
 """
@@ -332,12 +334,33 @@ def main():
     p_ext.add_argument("--header", help="the message contains this text")
     p_ext.add_argument("--nth", type=int, default=1)
     p_ext.add_argument("--out", required=True)
+    p_win = sub.add_parser("window", help="what one source sent between two times")
+    p_win.add_argument("capture")
+    p_win.add_argument("--src", required=True)
+    p_win.add_argument("--from", dest="start", type=float, required=True)
+    p_win.add_argument("--to", dest="end", type=float, required=True)
+    p_win.add_argument("--label", default="")
+    p_win.add_argument("--result", default="")
     args = parser.parse_args()
     try:
         messages = list(sip_messages(args.capture))
     except (OSError, CaptureError) as e:
         print(f"sipcap: {e}", file=sys.stderr)
         return 1
+    if args.command == "window":
+        inside = [m for m in messages if args.start <= m.t <= args.end
+                  and (m.src == args.src or m.dst == args.src)]
+        requests = [m for m in inside if m.is_request and m.src == args.src]
+        answers = [m for m in inside if not m.is_request and m.dst == args.src]
+        users = {m.target_user for m in requests if m.target_user}
+        span = requests[-1].t - requests[0].t if len(requests) > 1 else 0.0
+        rate = f"{len(requests) / span:.0f} requests/s" if span > 0 else "-"
+        methods = Counter(m.method for m in requests)
+        kinds = ", ".join(f"{n} {k}" for k, n in methods.most_common())
+        print(f"{args.label}: {len(requests)} requests ({kinds}; {len(users)} usernames) "
+              f"in {span:.2f} s, "
+              f"{rate}; {len(answers)} answered by the PBX; {args.result}")
+        return 0
     if args.command == "extract":
         found = [m for m in messages
                  if m.start_line.startswith(args.start)
