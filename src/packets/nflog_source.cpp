@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 #include <sys/socket.h>
 
 #include <cstring>
@@ -23,7 +25,11 @@ struct GroupBinding {
 struct NflogSource::Handles {
   nflog_handle* log = nullptr;
   std::vector<std::unique_ptr<GroupBinding>> groups;
+  // Interface indexes are per network namespace: names are looked up through a socket of the
+  // namespace the source was opened in, whichever namespace the reading thread is in.
+  int name_socket = -1;
   ~Handles() {
+    if (name_socket >= 0) ::close(name_socket);
     for (auto& g : groups)
       if (g->handle != nullptr) nflog_unbind_group(g->handle);
     if (log != nullptr) nflog_close(log);
@@ -60,6 +66,8 @@ Result<std::unique_ptr<NflogSource>> NflogSource::open(const std::vector<std::ui
   handles->log = nflog_open();
   if (handles->log == nullptr) return fail(errno_text("nflog: opening netlink socket"));
   const int fd = nflog_fd(handles->log);
+  handles->name_socket = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (handles->name_socket < 0) return fail(errno_text("nflog: opening interface-name socket"));
 
   if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &options.receive_buffer_bytes,
                  sizeof options.receive_buffer_bytes) != 0 &&
@@ -102,8 +110,11 @@ std::string_view NflogSource::interface_name(std::uint32_t index) {
   if (index == 0) return {};
   auto it = interface_names_.find(index);
   if (it == interface_names_.end()) {
-    char name[IF_NAMESIZE] = {};
-    std::string text = if_indextoname(index, name) != nullptr ? name : "if" + std::to_string(index);
+    ifreq request{};
+    request.ifr_ifindex = static_cast<int>(index);
+    std::string text = ::ioctl(handles_->name_socket, SIOCGIFNAME, &request) == 0
+                           ? std::string(request.ifr_name, strnlen(request.ifr_name, IFNAMSIZ))
+                           : "if" + std::to_string(index);
     it = interface_names_.emplace(index, std::move(text)).first;
   }
   return it->second;

@@ -1,0 +1,319 @@
+// The live packet path against a real kernel, in network namespaces: logged packets reach the
+// NflogSource, set updates block and unblock a source, conntrack entries of a source go, and
+// the queue probe agrees with the kernel. Needs root; skipped otherwise.
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <unistd.h>
+
+#include <regex>
+
+#include "kernel/kernel.h"
+#include "netns_lab.h"
+#include "packets/packets.h"
+
+namespace pbxwall::packets {
+namespace {
+
+using std::chrono::seconds;
+using test::InNetns;
+using test::NetnsLab;
+using test::PeerSender;
+
+IpAddress ip(const char* text) { return *IpAddress::parse(text); }
+
+const IpAddress kFw4 = ip("192.0.2.1");
+const IpAddress kFw6 = ip("2001:db8:1::1");
+const IpAddress kPeerA = ip("192.0.2.2");
+const IpAddress kPeerB = ip("192.0.2.3");
+const IpAddress kPeer6 = ip("2001:db8:1::2");
+constexpr std::uint16_t kGroup = 7;
+
+// The responsive sets as the ruleset declares them, and an input chain that drops blocked
+// sources and logs the rest of the SIP traffic to group 7. `ct state` makes conntrack track
+// flows in this namespace.
+constexpr const char* kTable = R"(table inet pbxwall {
+  set blocked4 { type ipv4_addr; flags dynamic,timeout; }
+  set blocked6 { type ipv6_addr; flags dynamic,timeout; }
+  set validated4 { type ipv4_addr; flags timeout; }
+  set validated6 { type ipv6_addr; flags timeout; }
+  set grants4 { type ipv4_addr . inet_proto . inet_service; flags timeout; }
+  set grants6 { type ipv6_addr . inet_proto . inet_service; flags timeout; }
+  chain input {
+    type filter hook input priority 0; policy accept;
+    ct state established,related counter
+    ip saddr @blocked4 counter drop
+    ip6 saddr @blocked6 counter drop
+    udp dport 5060 log prefix "sip-in" group 7
+  }
+}
+)";
+
+struct Received {
+  IpAddress source;
+  std::string text;  // UDP payload
+  std::uint16_t group = 0;
+  std::string indev, prefix;
+  std::optional<TimePoint> timestamp;
+  std::size_t ip_bytes = 0;
+};
+
+// Source address and UDP payload of an IPv4/IPv6 UDP packet (no extension headers).
+bool decode(std::span<const std::uint8_t> p, Received& out) {
+  if (p.empty()) return false;
+  std::size_t l4 = 0;
+  if ((p[0] >> 4) == 4 && p.size() >= 20) {
+    out.source = IpAddress::v4_bytes(&p[12]);
+    l4 = static_cast<std::size_t>(p[0] & 0x0F) * 4;
+  } else if ((p[0] >> 4) == 6 && p.size() >= 40) {
+    out.source = IpAddress::v6_bytes(&p[8]);
+    l4 = 40;
+  } else {
+    return false;
+  }
+  if (p.size() < l4 + 8) return false;
+  out.text.assign(reinterpret_cast<const char*>(&p[l4 + 8]), p.size() - l4 - 8);
+  out.ip_bytes = p.size();
+  return true;
+}
+
+class PacketsNetns : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (geteuid() != 0) GTEST_SKIP() << "needs root (network namespaces)";
+    lab_ = std::make_unique<NetnsLab>();
+    InNetns in(lab_->fw);
+    nft_ = std::make_unique<kernel::NftApplier>();
+    auto st = nft_->apply(kTable);
+    ASSERT_TRUE(st.ok()) << st.error();
+    auto source = NflogSource::open({kGroup});
+    ASSERT_TRUE(source.ok()) << source.error();
+    source_ = std::move(*source);
+  }
+
+  // Drains until `count` packets came from `from` (or the deadline); returns all received.
+  bool receive_until(const IpAddress& from, std::size_t count) {
+    auto matching = [&] {
+      std::size_t n = 0;
+      for (const auto& r : received_) n += r.source == from ? 1 : 0;
+      return n;
+    };
+    return test::wait_until(
+        source_->fd(),
+        [&] {
+          auto n = source_->drain([&](const PacketView& v) {
+            Received r;
+            if (!decode(v.payload, r)) return;
+            r.group = v.group;
+            r.indev = std::string(v.indev);
+            r.prefix = std::string(v.prefix);
+            r.timestamp = v.timestamp;
+            received_.push_back(std::move(r));
+          });
+          ASSERT_TRUE(n.ok()) << n.error();
+        },
+        [&] { return matching() >= count; });
+  }
+
+  std::size_t count_from(const IpAddress& from) const {
+    std::size_t n = 0;
+    for (const auto& r : received_) n += r.source == from ? 1 : 0;
+    return n;
+  }
+
+  std::string list_set(const std::string& set) {
+    return NetnsLab::in(lab_->fw, "nft list set inet pbxwall " + set).output;
+  }
+
+  std::unique_ptr<NetnsLab> lab_;
+  std::unique_ptr<kernel::NftApplier> nft_;
+  std::unique_ptr<NflogSource> source_;
+  std::vector<Received> received_;
+};
+
+TEST_F(PacketsNetns, NflogDeliversLoggedPacketsWithPayloadAndDevice) {
+  constexpr int kCount = 50;
+  PeerSender a(*lab_, kPeerA);
+  PeerSender v6(*lab_, kPeer6);
+  for (int i = 0; i < kCount; ++i)
+    ASSERT_TRUE(a.send(kFw4, 5060, "OPTIONS sip:100@192.0.2.1 SIP/2.0 #" + std::to_string(i)));
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(v6.send(kFw6, 5060, "REGISTER v6 #" + std::to_string(i)));
+  ASSERT_TRUE(a.send(kFw4, 5070, "not logged: other port"));
+
+  ASSERT_TRUE(receive_until(kPeerA, kCount));
+  ASSERT_TRUE(receive_until(kPeer6, 5));
+  std::vector<std::string> texts;
+  for (const auto& r : received_) {
+    if (r.source != kPeerA) continue;
+    texts.push_back(r.text);
+    EXPECT_EQ(r.group, kGroup);
+    EXPECT_EQ(r.indev, "v0");
+    EXPECT_EQ(r.prefix, "sip-in");
+  }
+  ASSERT_EQ(texts.size(), static_cast<std::size_t>(kCount));
+  for (int i = 0; i < kCount; ++i)
+    EXPECT_EQ(texts[static_cast<std::size_t>(i)], "OPTIONS sip:100@192.0.2.1 SIP/2.0 #" + std::to_string(i));
+  const TimePoint now = SystemClock().now();
+  std::size_t stamped = 0;
+  for (const auto& r : received_) {
+    EXPECT_EQ(r.text.find("not logged"), std::string::npos);
+    if (!r.timestamp) continue;  // the kernel stamps packets only when timestamping is on
+    ++stamped;
+    EXPECT_LT(std::chrono::abs(now - *r.timestamp), std::chrono::minutes(1));
+  }
+  std::printf("%zu of %zu packets carried a kernel timestamp\n", stamped, received_.size());
+  EXPECT_EQ(source_->stats().overruns, 0u);
+  EXPECT_EQ(source_->stats().truncated, 0u);
+}
+
+TEST_F(PacketsNetns, LongPacketsAreCutToTheCopyRangeAndCounted) {
+  source_.reset();
+  {
+    InNetns in(lab_->fw);
+    NflogOptions options;
+    options.copy_range = 200;
+    auto source = NflogSource::open({kGroup}, options);
+    ASSERT_TRUE(source.ok()) << source.error();
+    source_ = std::move(*source);
+  }
+  PeerSender a(*lab_, kPeerA);
+  ASSERT_TRUE(a.send(kFw4, 5060, std::string(1000, 'x')));
+  ASSERT_TRUE(receive_until(kPeerA, 1));
+  EXPECT_EQ(received_.front().ip_bytes, 200u);
+  EXPECT_EQ(source_->stats().truncated, 1u);
+}
+
+TEST_F(PacketsNetns, SecondBindOfAGroupIsAClearError) {
+  InNetns in(lab_->fw);
+  auto again = NflogSource::open({kGroup});
+  ASSERT_FALSE(again.ok());
+  EXPECT_NE(again.error().find("group 7"), std::string::npos) << again.error();
+}
+
+TEST_F(PacketsNetns, SetWriterAddsRefreshesAndRemovesElements) {
+  InNetns in(lab_->fw);
+  NftSetWriter writer(*nft_);
+  writer.add({SetKey::blocked(kPeerA), seconds(900), "svwar fingerprint: User-Agent \"friendly-scanner\""});
+  writer.add({SetKey::blocked(ip("2001:db8:1::66")), seconds(600), "7 usernames tried in 40 s"});
+  writer.add({SetKey::validated(kPeer6), seconds(3600), "300"});
+  writer.add({SetKey::grant(kPeerB, IPPROTO_UDP, 5060), seconds(120), "user 301"});
+  writer.remove(SetKey::blocked(ip("192.0.2.99")));  // absent: must not fail the batch
+  auto st = writer.commit();
+  ASSERT_TRUE(st.ok()) << st.error();
+
+  const std::string blocked4 = list_set("blocked4");
+  EXPECT_TRUE(std::regex_search(blocked4, std::regex(R"(192\.0\.2\.2 timeout 15m expires \S+ comment "svwar fingerprint: User-Agent 'friendly-scanner'")")))
+      << blocked4;
+  EXPECT_EQ(blocked4.find("192.0.2.99"), std::string::npos);
+  EXPECT_NE(list_set("blocked6").find("2001:db8:1::66 timeout 10m"), std::string::npos);
+  EXPECT_NE(list_set("validated6").find("2001:db8:1::2 timeout 1h"), std::string::npos);
+  EXPECT_NE(list_set("grants4").find("192.0.2.3 . udp . 5060 timeout 2m"), std::string::npos);
+
+  // Re-adding renews timeout and comment.
+  writer.add({SetKey::blocked(kPeerA), seconds(30), "blocked again"});
+  ASSERT_TRUE(writer.commit().ok());
+  const std::string renewed = list_set("blocked4");
+  EXPECT_NE(renewed.find("192.0.2.2 timeout 30s"), std::string::npos) << renewed;
+  EXPECT_NE(renewed.find("comment \"blocked again\""), std::string::npos) << renewed;
+
+  writer.remove(SetKey::blocked(kPeerA));
+  writer.remove(SetKey::grant(kPeerB, IPPROTO_UDP, 5060));
+  ASSERT_TRUE(writer.commit().ok());
+  EXPECT_EQ(list_set("blocked4").find("192.0.2.2"), std::string::npos);
+  EXPECT_EQ(list_set("grants4").find("192.0.2.3"), std::string::npos);
+  EXPECT_EQ(writer.stats().commits, 3u);
+
+  // A batch for a table that does not exist fails whole, with nft's reason.
+  SetWriterOptions elsewhere;
+  elsewhere.table = "missing";
+  NftSetWriter lost(*nft_, elsewhere);
+  lost.add({SetKey::blocked(kPeerB), seconds(1), ""});
+  auto failed = lost.commit();
+  ASSERT_FALSE(failed.ok());
+  EXPECT_NE(failed.error().find("inet missing"), std::string::npos) << failed.error();
+}
+
+TEST_F(PacketsNetns, BlockedSourceStopsArrivingAndReturnsWhenUnblocked) {
+  NftSetWriter writer(*nft_);
+  {
+    InNetns in(lab_->fw);
+    writer.add({SetKey::blocked(kPeerA), seconds(900), "test block"});
+    ASSERT_TRUE(writer.commit().ok());
+  }
+  PeerSender a(*lab_, kPeerA);
+  PeerSender b(*lab_, kPeerB);
+  constexpr int kBlockedCount = 10;
+  for (int i = 0; i < kBlockedCount; ++i) ASSERT_TRUE(a.send(kFw4, 5060, "from blocked"));
+  ASSERT_TRUE(b.send(kFw4, 5060, "marker"));
+  // The marker was sent after the blocked packets on the same path: once it is in, they
+  // have been through the input hook too.
+  ASSERT_TRUE(receive_until(kPeerB, 1));
+  EXPECT_EQ(count_from(kPeerA), 0u);
+  const std::string chain = NetnsLab::in(lab_->fw, "nft list chain inet pbxwall input").output;
+  EXPECT_NE(chain.find("ip saddr @blocked4 counter packets " + std::to_string(kBlockedCount)),
+            std::string::npos)
+      << chain;
+
+  {
+    InNetns in(lab_->fw);
+    writer.remove(SetKey::blocked(kPeerA));
+    ASSERT_TRUE(writer.commit().ok());
+  }
+  ASSERT_TRUE(a.send(kFw4, 5060, "after unblock"));
+  ASSERT_TRUE(receive_until(kPeerA, 1));
+  EXPECT_EQ(received_.back().text, "after unblock");
+}
+
+TEST_F(PacketsNetns, ConntrackFlushRemovesOnlyTheSourcesEntries) {
+  PeerSender a(*lab_, kPeerA, 40000);
+  PeerSender b(*lab_, kPeerB, 40001);
+  ASSERT_TRUE(a.send(kFw4, 5060, "flow a"));
+  ASSERT_TRUE(b.send(kFw4, 5060, "flow b"));
+  ASSERT_TRUE(receive_until(kPeerA, 1));
+  ASSERT_TRUE(receive_until(kPeerB, 1));
+  auto entries = [&](const IpAddress& src) {
+    auto r = NetnsLab::in(lab_->fw, "conntrack -L -p udp --orig-src " + src.str());
+    std::size_t lines = 0;
+    for (char c : r.output) lines += c == '\n' ? 1 : 0;
+    return r.output.find("sport=") == std::string::npos ? 0 : lines - 1;  // last line: summary
+  };
+  EXPECT_EQ(entries(kPeerA), 1u);
+  EXPECT_EQ(entries(kPeerB), 1u);
+
+  InNetns in(lab_->fw);
+  auto flusher = NetlinkConntrackFlusher::open();
+  ASSERT_TRUE(flusher.ok()) << flusher.error();
+  const IpAddress sources[] = {kPeerA, ip("2001:db8:1::99")};
+  auto deleted = (*flusher)->flush_udp(sources);
+  ASSERT_TRUE(deleted.ok()) << deleted.error();
+  EXPECT_EQ(*deleted, 1u);
+  EXPECT_EQ(entries(kPeerA), 0u);
+  EXPECT_EQ(entries(kPeerB), 1u);
+  // Nothing left to delete: not an error.
+  auto again = (*flusher)->flush_udp(sources);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*again, 0u);
+}
+
+TEST_F(PacketsNetns, QueueProbeAgreesWithTheKernelAndLeavesNothing) {
+  InNetns in(lab_->fw);
+  auto queue = probe_queue_support(*nft_);
+  ASSERT_TRUE(queue.ok()) << queue.error();
+  // What the nft command says about the same rule in a scratch table.
+  auto cli = NetnsLab::in(lab_->fw,
+                          "nft 'add table inet scratch; add chain inet scratch c; "
+                          "add rule inet scratch c meta l4proto udp queue num 0 bypass'");
+  NetnsLab::in(lab_->fw, "nft delete table inet scratch");
+  EXPECT_EQ(queue->supported, cli.status == 0) << queue->detail << "\n" << cli.output;
+  std::printf("nftables queue statement on this kernel: %s%s\n",
+              queue->supported ? "supported" : "not supported: ", queue->detail.c_str());
+
+  auto log = probe_statement_support(*nft_, "log group 0");
+  ASSERT_TRUE(log.ok()) << log.error();
+  EXPECT_TRUE(log->supported);
+  const std::string tables = NetnsLab::in(lab_->fw, "nft list tables").output;
+  EXPECT_EQ(tables.find("pbxwall_probe"), std::string::npos) << tables;
+  EXPECT_NE(tables.find("table inet pbxwall"), std::string::npos) << tables;
+}
+
+}  // namespace
+}  // namespace pbxwall::packets
