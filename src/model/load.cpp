@@ -291,8 +291,9 @@ void Loader::networks(const toml::table& t) {
 void Loader::services(const toml::table& t) {
   for (const auto& [k, v] : t) {
     const auto key = join("services", k.str());
+    const std::string_view name = k.str();  // structured bindings cannot be captured (C++20)
     auto it = std::find_if(policy_.services.begin(), policy_.services.end(),
-                           [&](const Service& s) { return s.name == k.str(); });
+                           [&](const Service& s) { return s.name == name; });
     if (it == policy_.services.end()) {
       std::string names;
       for (const auto& s : builtin_services()) names += (names.empty() ? "" : ", ") + s.name;

@@ -1,7 +1,7 @@
 // Golden files: tests/data/ruleset/<case>.toml (+ optional <case>.state) renders byte for byte
 // to <case>.nft. PBXWALL_UPDATE_GOLDEN=1 rewrites the .nft files instead of comparing; review
 // the diff before committing. When run as root with nft installed, every golden script is also
-// checked by the kernel (`nft -c`) inside a private network namespace.
+// loaded by the kernel inside a private network namespace.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -48,26 +48,40 @@ TEST_P(Golden, MatchesFile) {
                                        << "rerun with PBXWALL_UPDATE_GOLDEN=1 and review the diff";
 }
 
-TEST_P(Golden, KernelAcceptsIt) {
+// Loads the script for real in a private network namespace (it dies with the command, so the
+// host's ruleset is never touched): applied over nothing, applied again over itself, removed,
+// and removed again, while an unrelated table keeps its rule throughout.
+TEST_P(Golden, KernelLoadsReplacesAndRemovesIt) {
   if (::geteuid() != 0 || !std::filesystem::exists("/usr/sbin/nft") ||
       !std::filesystem::exists("/usr/bin/unshare"))
     GTEST_SKIP() << "needs root, /usr/sbin/nft and /usr/bin/unshare";
   const std::string rendered = render_case();
   ASSERT_FALSE(rendered.empty());
-  char script[] = "/tmp/pbxwall-ruleset-XXXXXX";
-  const int fd = ::mkstemp(script);
-  ASSERT_GE(fd, 0);
-  ASSERT_EQ(::write(fd, rendered.data(), rendered.size()), static_cast<ssize_t>(rendered.size()));
-  ::close(fd);
-  const std::string log = std::string(script) + ".log";
-  // A private network namespace that dies with the command: the host's ruleset is never touched.
-  const std::string cmd = std::string("/usr/bin/unshare --net /usr/sbin/nft -c -f ") + script +
-                          " > " + log + " 2>&1";
+  char dir_template[] = "/tmp/pbxwall-ruleset-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir_template), nullptr);
+  const std::filesystem::path dir = dir_template;
+  std::ofstream(dir / "table.nft", std::ios::binary) << rendered;
+  std::ofstream(dir / "remove.nft", std::ios::binary) << render_remove();
+  std::ofstream(dir / "run.sh") << R"(set -e
+nft add table ip bystander
+nft add chain ip bystander keep '{ type filter hook input priority 10; policy accept; }'
+nft add rule ip bystander keep tcp dport 9 counter
+nft -f table.nft
+nft -f table.nft
+nft list table inet pbxwall > listed.nft
+nft -f remove.nft
+if nft list table inet pbxwall > /dev/null 2>&1; then echo "table still present"; exit 1; fi
+nft -f remove.nft
+nft list table ip bystander | grep -q 'tcp dport 9 counter'
+)";
+  const std::string cmd = "cd " + dir.string() + " && /usr/bin/unshare --net /bin/sh run.sh > log 2>&1";
   const int rc = std::system(cmd.c_str());
-  const std::string output = read_file(log);
-  ::unlink(script);
-  ::unlink(log.c_str());
-  EXPECT_EQ(rc, 0) << "nft -c rejected the " << GetParam() << " ruleset:\n" << output;
+  const std::string log = read_file((dir / "log").string());
+  std::error_code ec;
+  const bool listed = std::filesystem::file_size(dir / "listed.nft", ec) > 0 && !ec;
+  std::filesystem::remove_all(dir);
+  EXPECT_EQ(rc, 0) << "the kernel refused the " << GetParam() << " ruleset:\n" << log;
+  EXPECT_TRUE(listed);
 }
 
 INSTANTIATE_TEST_SUITE_P(Cases, Golden,
