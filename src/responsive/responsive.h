@@ -96,6 +96,7 @@ struct IaxFrame {
   IaxCommand command = IaxCommand::other;
   std::uint16_t source_call = 0;
   std::uint16_t dest_call = 0;
+  bool retransmitted = false;  // R bit: a copy of a frame already sent
   std::string_view username;
   std::string_view called_number;
   bool has_md5_result = false;
@@ -195,9 +196,10 @@ struct Settings {
   Duration fingerprint_block = std::chrono::hours(24);
 
   // 2. user enumeration: distinct usernames failing (401/403/407 to credentials, 403/404
-  // without), and distinct usernames challenged while the source never answers a challenge.
+  // without) fill one bucket; a username challenged from a source that has never answered a
+  // challenge weighs less (it may be a phone with several accounts starting up).
   Threshold enumeration{4, std::chrono::seconds(60)};
-  Threshold unanswered_challenges{10, std::chrono::seconds(60)};
+  std::uint32_t enumeration_unanswered = 10;  // challenged usernames that fill the same bucket
 
   // 3. password guessing: credentials for one username rejected.
   Threshold guessing{4, std::chrono::seconds(60)};
@@ -280,10 +282,11 @@ class Engine {
   std::vector<Decision> expire(TimePoint now);
 
   // Operator actions. block() without a duration follows the escalation ladder; either way it
-  // counts as a block for escalation. unblock() also clears the escalation history. Both
-  // return nullopt when there is nothing to do (never_block address; not blocked).
-  std::optional<Decision> block(const IpAddress& addr, TimePoint now, std::optional<Duration> duration,
-                                std::string reason);
+  // counts as a block for escalation. It returns the block decision, preceded by a forget when
+  // the source was validated; nothing for a never_block address. unblock() also clears the
+  // escalation history; nullopt when the source is not blocked.
+  std::vector<Decision> block(const IpAddress& addr, TimePoint now, std::optional<Duration> duration,
+                              std::string reason);
   std::optional<Decision> unblock(const IpAddress& addr, TimePoint now);
 
   std::vector<SourceView> snapshot() const;  // blocked, validated or flagged sources

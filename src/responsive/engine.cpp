@@ -1,0 +1,369 @@
+// Engine entry points and the decisions every rule ends in.
+#include <algorithm>
+#include <cstdlib>
+#include <functional>
+
+#include "responsive/engine_impl.h"
+
+namespace pbxwall::responsive {
+
+using detail::SourceRecord;
+
+namespace {
+
+std::uint64_t table_salt(const void* self) {
+  // Spreads addresses differently in each engine, so chosen addresses cannot aim at one chain.
+  return static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(self)) * 0x9e3779b97f4a7c15ull;
+}
+
+}  // namespace
+
+Engine::Impl::Impl(Settings s, NeverBlock nb)
+    : settings(std::move(s)),
+      never_block(std::move(nb)),
+      table(settings.max_sources, table_salt(this)),
+      fingerprints(settings.fingerprints) {
+  if (auto why = responsive::validate(settings); !why.empty()) {
+    // Settings come through settings_from_toml, which reports this as a located error; a
+    // caller passing unchecked settings is a programming error.
+    std::abort();
+  }
+  flood_shape = detail::bucket_shape(settings.flood.count, settings.flood.window.count());
+  guess_shape = detail::bucket_shape(settings.guessing.count, settings.guessing.window.count());
+  const std::int64_t window = settings.enumeration.window.count();
+  enum_fail_weight = std::max<std::int64_t>(1, window / settings.enumeration.count);
+  enum_unanswered_weight = std::max<std::int64_t>(1, window / settings.enumeration_unanswered);
+  enum_capacity = window - std::min(enum_fail_weight, enum_unanswered_weight);
+  const auto& ladder = settings.block_ladder;
+  fingerprint_step = static_cast<std::uint32_t>(ladder.size() - 1);
+  for (std::size_t i = 0; i < ladder.size(); ++i)
+    if (ladder[i] >= settings.fingerprint_block) {
+      fingerprint_step = static_cast<std::uint32_t>(i);
+      break;
+    }
+  counters.table_ceiling = table.ceiling();
+}
+
+void Engine::Impl::emit(Step& s, Decision d) {
+  ++counters.decisions[static_cast<std::size_t>(d.rule)];
+  s.out.push_back(std::move(d));
+}
+
+std::string Engine::Impl::user_of(const SourceRecord& r) const { return std::string(r.user, r.user_len); }
+
+void Engine::Impl::enqueue(std::uint32_t index) {
+  SourceRecord& r = table.at(index);
+  // An entry due no later than until_s re-queues itself when it pops early; an entry due later
+  // would be late, so a new one is added and the old one is skipped when it pops.
+  if ((r.flags & detail::record_flag::queued) && r.queued_s <= r.until_s) return;
+  r.flags |= detail::record_flag::queued;
+  r.queued_s = r.until_s;
+  queue.push_back({r.until_s, index});
+  std::push_heap(queue.begin(), queue.end(), queue_later);
+}
+
+void Engine::Impl::clear_rule_state(SourceRecord& r) {
+  r.flood_tat = r.enum_tat = 0;
+  r.enum_names = 0;
+  r.enum_start_s = 0;
+  std::fill(std::begin(r.first_names), std::end(r.first_names), 0u);
+  r.probe_count = r.probe_intl = 0;
+  std::fill(std::begin(r.probe_dest), std::end(r.probe_dest), 0u);
+  for (std::size_t i = 0; i < detail::kUserSlots; ++i) {
+    r.fail_tat[i] = 0;
+    r.failures[i] = r.burst_failures[i] = 0;
+    r.burst_start_s[i] = 0;
+    r.user_flags[i] &= detail::user_flag::registered;
+  }
+  r.flags &= static_cast<std::uint8_t>(~detail::record_flag::flagged);
+}
+
+int Engine::Impl::user_slot(SourceRecord& r, std::uint32_t hash, bool create) {
+  if (hash == 0) return -1;
+  for (std::size_t i = 0; i < detail::kUserSlots; ++i)
+    if (r.user_hash[i] == hash) return static_cast<int>(i);
+  if (!create) return -1;
+  // Reuse round-robin, sparing registered users while another slot is free to take.
+  const std::size_t next = r.cursors & 0x0fu;
+  std::size_t pick = next % detail::kUserSlots;
+  for (std::size_t k = 0; k < detail::kUserSlots; ++k) {
+    const std::size_t i = (next + k) % detail::kUserSlots;
+    if (r.user_hash[i] == 0 || !(r.user_flags[i] & detail::user_flag::registered)) {
+      pick = i;
+      break;
+    }
+  }
+  r.cursors = static_cast<std::uint8_t>((r.cursors & 0xf0u) | ((pick + 1) % detail::kUserSlots));
+  r.user_hash[pick] = hash;
+  r.fail_tat[pick] = 0;
+  r.failures[pick] = r.burst_failures[pick] = 0;
+  r.burst_start_s[pick] = 0;
+  r.user_flags[pick] = 0;
+  return static_cast<int>(pick);
+}
+
+detail::Pending* Engine::Impl::find_pending(SourceRecord& r, std::uint32_t key, std::uint32_t cseq, bool iax) {
+  for (auto& p : r.pending) {
+    if (p.key != key || p.key == 0) continue;
+    if (((p.flags & detail::pending_flag::iax) != 0) != iax) continue;
+    if (!iax && p.cseq != cseq) continue;
+    return &p;
+  }
+  return nullptr;
+}
+
+void Engine::Impl::add_pending(SourceRecord& r, const detail::Pending& p) {
+  const std::size_t next = (r.cursors >> 4) % detail::kPendingSlots;
+  r.pending[next] = p;
+  r.cursors = static_cast<std::uint8_t>((r.cursors & 0x0fu) | (((next + 1) % detail::kPendingSlots) << 4));
+}
+
+bool Engine::Impl::take_block(Step& s, Rule rule, std::string user, std::string reason, bool fingerprint) {
+  SourceRecord& r = s.rec;
+  if (never_block && never_block(r.addr)) {
+    ++counters.never_block_spared;
+    clear_rule_state(r);  // start counting afresh rather than trying again on every packet
+    return false;
+  }
+  const auto& ladder = settings.block_ladder;
+  const std::uint32_t memory_s = static_cast<std::uint32_t>(
+      std::min<std::int64_t>(settings.escalation_memory.count() / 1'000'000, 0xffffffffLL));
+  const bool again = r.last_block_end_s != 0 && std::uint64_t{s.now_s} <= std::uint64_t{r.last_block_end_s} + memory_s;
+  std::uint32_t step = again ? std::min<std::uint32_t>(r.block_step + 1u, static_cast<std::uint32_t>(ladder.size() - 1)) : 0;
+  Duration length = ladder[step];
+  if (fingerprint) {
+    step = std::max(step, fingerprint_step);
+    length = std::max(ladder[step], settings.fingerprint_block);
+  }
+  if (r.state == SourceState::validated) forget(s, rule, "validation withdrawn: " + reason);
+
+  const std::int64_t until_us = s.now_us + length.count();
+  r.state = SourceState::blocked;
+  r.block_step = static_cast<std::uint8_t>(step);
+  r.until_s = ceil_s(until_us);
+  r.last_block_end_s = r.until_s;
+  r.last_rule = rule;
+  clear_rule_state(r);
+  r.flags &= static_cast<std::uint8_t>(~(detail::record_flag::authenticated | detail::record_flag::answers_challenges));
+  r.fingerprint_hash = 0;
+  for (auto& p : r.pending) p = {};
+  for (std::size_t i = 0; i < detail::kUserSlots; ++i) {
+    r.user_hash[i] = 0;
+    r.user_flags[i] = 0;
+  }
+  r.user_len = 0;
+  enqueue(s.index);
+  if (again) reason += " (blocked again within " + detail::human_duration(settings.escalation_memory.count()) + ")";
+  emit(s, Decision{Action::block, r.addr, std::move(user), TimePoint(Duration(until_us)), rule, std::move(reason)});
+  return true;
+}
+
+void Engine::Impl::validate(Step& s, std::string_view user, std::uint32_t user_hash, std::uint32_t expires_s) {
+  SourceRecord& r = s.rec;
+  const std::int64_t until_us = s.now_us + std::int64_t{expires_s} * 1'000'000 + settings.registration_grace.count();
+  const bool extends = r.state != SourceState::validated || ceil_s(until_us) >= r.until_s;
+  if (r.state != SourceState::validated) r.until_s = 0;
+  r.state = SourceState::validated;
+  r.until_s = std::max(r.until_s, ceil_s(until_us));
+  clear_rule_state(r);  // a successful registration clears the failure counters
+  const std::size_t n = std::min(user.size(), detail::kUserNameBytes);
+  std::copy_n(user.data(), n, r.user);
+  r.user_len = static_cast<std::uint8_t>(n);
+  if (int i = user_slot(r, user_hash, true); i >= 0) r.user_flags[i] |= detail::user_flag::registered;
+  enqueue(s.index);
+  const std::int64_t reported_us = extends ? until_us : us_of(r.until_s);
+  emit(s, Decision{Action::validate, r.addr, std::string(user), TimePoint(Duration(reported_us)), Rule::registration,
+                   "registered as " + detail::printable(user) + " for " + detail::human_duration(std::int64_t{expires_s} * 1'000'000) +
+                       " (+" + detail::human_duration(settings.registration_grace.count()) + " grace)"});
+}
+
+void Engine::Impl::forget(Step& s, Rule rule, std::string reason) {
+  SourceRecord& r = s.rec;
+  std::string user = user_of(r);
+  r.state = SourceState::none;
+  r.user_len = 0;
+  for (std::size_t i = 0; i < detail::kUserSlots; ++i) r.user_flags[i] &= static_cast<std::uint8_t>(~detail::user_flag::registered);
+  emit(s, Decision{Action::forget, r.addr, std::move(user), std::nullopt, rule, std::move(reason)});
+}
+
+void Engine::Impl::flag(Step& s, std::string_view user, std::string reason) {
+  s.rec.flags |= detail::record_flag::flagged;
+  s.rec.last_flag_s = s.now_s;
+  emit(s, Decision{Action::flag, s.rec.addr, std::string(user), std::nullopt, Rule::misconfigured_device, std::move(reason)});
+}
+
+// ---------------------------------------------------------------------------------------------
+
+Engine::Engine(Settings settings, NeverBlock never_block)
+    : impl_(std::make_unique<Impl>(std::move(settings), std::move(never_block))) {}
+Engine::~Engine() = default;
+
+std::size_t Engine::observe(const Observation& obs, TimePoint now, std::vector<Decision>& out) {
+  Impl& m = *impl_;
+  const std::size_t before = out.size();
+  ++m.counters.observations[static_cast<std::size_t>(obs.kind())];
+  bool evicted = false;
+  const std::uint32_t index = m.table.touch(obs.meta.remote(), evicted);
+  if (evicted) ++m.counters.evictions;
+  SourceRecord& rec = m.table.at(index);
+  Impl::Step step{obs, to_us(now), floor_s(to_us(now)), index, rec, out};
+  rec.last_seen_s = step.now_s;
+
+  if (rec.state == SourceState::blocked) {
+    if (step.now_us < us_of(rec.until_s)) {
+      ++rec.while_blocked;
+      ++m.counters.while_blocked;
+      return 0;  // the kernel drops these live; in a replay they still arrive
+    }
+    rec.state = SourceState::none;
+  } else if (rec.state == SourceState::validated && step.now_us >= us_of(rec.until_s)) {
+    m.forget(step, Rule::registration_expired, "registration of " + detail::printable(m.user_of(rec)) + " expired");
+  }
+
+  std::visit(
+      [&](const auto& body) {
+        using T = std::decay_t<decltype(body)>;
+        if constexpr (std::is_same_v<T, SipRequest>) m.on_sip_request(step, body);
+        else if constexpr (std::is_same_v<T, SipResponse>) m.on_sip_response(step, body);
+        else if constexpr (std::is_same_v<T, IaxFrame>) m.on_iax(step, body);
+        else if constexpr (std::is_same_v<T, SecurityEvent>) m.on_security_event(step, body);
+        else m.on_malformed(step);
+      },
+      obs.body);
+  return out.size() - before;
+}
+
+std::vector<Decision> Engine::observe(const Observation& obs, TimePoint now) {
+  std::vector<Decision> out;
+  observe(obs, now, out);
+  return out;
+}
+
+std::size_t Engine::expire(TimePoint now, std::vector<Decision>& out) {
+  Impl& m = *impl_;
+  const std::size_t before = out.size();
+  const std::int64_t now_us = to_us(now);
+  while (!m.queue.empty() && us_of(m.queue.front().until_s) <= now_us) {
+    std::pop_heap(m.queue.begin(), m.queue.end(), Impl::queue_later);
+    const std::uint32_t index = m.queue.back().index;
+    const std::uint32_t due_s = m.queue.back().until_s;
+    m.queue.pop_back();
+    SourceRecord& rec = m.table.at(index);
+    if (!(rec.flags & detail::record_flag::queued) || rec.queued_s != due_s) continue;  // superseded
+    rec.flags &= static_cast<std::uint8_t>(~detail::record_flag::queued);
+    if (rec.state == SourceState::none) continue;
+    if (us_of(rec.until_s) > now_us) {  // extended since it was queued
+      m.enqueue(index);
+      continue;
+    }
+    if (rec.state == SourceState::validated) {
+      static const Observation kNoObservation{};
+      Impl::Step step{kNoObservation, now_us, floor_s(now_us), index, rec, out};
+      m.forget(step, Rule::registration_expired, "registration of " + detail::printable(m.user_of(rec)) + " expired");
+    } else {
+      rec.state = SourceState::none;  // block over: the kernel's set timeout lifts it
+    }
+  }
+  return out.size() - before;
+}
+
+std::vector<Decision> Engine::expire(TimePoint now) {
+  std::vector<Decision> out;
+  expire(now, out);
+  return out;
+}
+
+std::vector<Decision> Engine::block(const IpAddress& addr, TimePoint now, std::optional<Duration> duration,
+                                    std::string reason) {
+  Impl& m = *impl_;
+  std::vector<Decision> out;
+  if (m.never_block && m.never_block(addr)) {
+    ++m.counters.never_block_spared;
+    return out;
+  }
+  bool evicted = false;
+  const std::uint32_t index = m.table.touch(addr, evicted);
+  if (evicted) ++m.counters.evictions;
+  SourceRecord& rec = m.table.at(index);
+  static const Observation kNoObservation{};
+  Impl::Step step{kNoObservation, to_us(now), floor_s(to_us(now)), index, rec, out};
+  rec.last_seen_s = step.now_s;
+  if (!m.take_block(step, Rule::manual, {}, reason.empty() ? "blocked by an operator" : std::move(reason), false)) return out;
+  if (duration) {  // an explicit length replaces the ladder's; the step still counts
+    const std::int64_t until_us = step.now_us + duration->count();
+    rec.until_s = ceil_s(until_us);
+    rec.last_block_end_s = rec.until_s;
+    out.back().until = TimePoint(Duration(until_us));
+    m.enqueue(index);
+  }
+  return out;
+}
+
+std::optional<Decision> Engine::unblock(const IpAddress& addr, TimePoint now) {
+  Impl& m = *impl_;
+  const std::uint32_t index = m.table.find(addr);
+  if (index == detail::kNone) return std::nullopt;
+  SourceRecord& rec = m.table.at(index);
+  if (rec.state != SourceState::blocked || to_us(now) >= us_of(rec.until_s)) return std::nullopt;
+  rec.state = SourceState::none;
+  rec.last_block_end_s = 0;  // an operator's unblock says the block was a mistake: no escalation
+  rec.block_step = 0;
+  ++m.counters.decisions[static_cast<std::size_t>(Rule::manual)];
+  return Decision{Action::unblock, addr, {}, std::nullopt, Rule::manual, "unblocked by an operator"};
+}
+
+namespace {
+
+SourceView view_of(const SourceRecord& r, std::int64_t now_us) {
+  SourceView v;
+  v.addr = r.addr;
+  v.state = r.state;
+  if (r.state != SourceState::none && now_us >= us_of(r.until_s)) v.state = SourceState::none;
+  v.flagged = (r.flags & detail::record_flag::flagged) != 0;
+  if (v.state != SourceState::none) v.until = TimePoint(Duration(us_of(r.until_s)));
+  if (v.state == SourceState::validated) v.user.assign(r.user, r.user_len);
+  v.last_rule = r.last_rule;
+  v.requests = r.requests;
+  v.packets_while_blocked = r.while_blocked;
+  v.last_seen = TimePoint(Duration(us_of(r.last_seen_s)));
+  return v;
+}
+
+}  // namespace
+
+std::vector<SourceView> Engine::snapshot() const {
+  // "now" for a snapshot is the most recent time the engine has seen.
+  const Impl& m = *impl_;
+  std::int64_t now_us = 0;
+  if (m.table.most_recent() != detail::kNone) now_us = us_of(m.table.at(m.table.most_recent()).last_seen_s);
+  std::vector<SourceView> out;
+  for (std::uint32_t i = 0; i < m.table.size(); ++i) {
+    SourceView v = view_of(m.table.at(i), now_us);
+    if (v.state != SourceState::none || v.flagged) out.push_back(std::move(v));
+  }
+  return out;
+}
+
+std::optional<SourceView> Engine::source(const IpAddress& addr) const {
+  const Impl& m = *impl_;
+  const std::uint32_t i = m.table.find(addr);
+  if (i == detail::kNone) return std::nullopt;
+  SourceView v = view_of(m.table.at(i), us_of(m.table.at(m.table.most_recent()).last_seen_s));
+  return v;
+}
+
+Counters Engine::counters() const {
+  Counters c = impl_->counters;
+  c.table_size = impl_->table.size();
+  return c;
+}
+
+const Settings& Engine::settings() const { return impl_->settings; }
+
+std::size_t Engine::bytes_per_source() {
+  // Record + bucket head (the bucket array is the next power of two of the ceiling) + at most
+  // one expiry-queue entry.
+  return sizeof(SourceRecord) + sizeof(std::uint32_t) + sizeof(Impl::QueueEntry);
+}
+
+}  // namespace pbxwall::responsive

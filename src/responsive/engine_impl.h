@@ -1,0 +1,105 @@
+// Inside the engine: the state it owns and the steps the rules share. engine.cpp holds the
+// public entry points and the decisions (block, validate, forget, flag, expiry); rules.cpp
+// turns SIP, IAX2 and security observations into authentication outcomes and rule events.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "responsive/bucket.h"
+#include "responsive/fingerprint.h"
+#include "responsive/responsive.h"
+#include "responsive/source_table.h"
+#include "responsive/text.h"
+
+namespace pbxwall::responsive {
+
+// How the PBX answered a request, whatever the protocol.
+enum class Outcome : std::uint8_t {
+  accepted,   // 2xx, REGACK, ACCEPT
+  ringing,    // 18x to a call: the PBX took the credentials, the call proceeds
+  challenged, // 401/407, REGAUTH, AUTHREQ
+  rejected,   // 403, REGREJ, REJECT
+  not_found,  // 404/604, REJECT of a call nobody authenticated (no such user or number)
+  other,      // anything else that ends the request (busy, server error, ...)
+};
+
+struct Engine::Impl {
+  Impl(Settings settings, NeverBlock never_block);
+
+  // One observation being handled.
+  struct Step {
+    const Observation& obs;
+    std::int64_t now_us;
+    std::uint32_t now_s;
+    std::uint32_t index;
+    detail::SourceRecord& rec;
+    std::vector<Decision>& out;
+  };
+
+  // rules.cpp
+  void on_sip_request(Step& s, const SipRequest& r);
+  void on_sip_response(Step& s, const SipResponse& r);
+  void on_iax(Step& s, const IaxFrame& f);
+  void on_security_event(Step& s, const SecurityEvent& e);
+  void on_malformed(Step& s);
+  void on_outcome(Step& s, const detail::Pending& p, Outcome o, std::string_view answer_user,
+                  std::optional<std::uint32_t> granted_expires);
+  bool check_fingerprint(Step& s, const SipRequest& r);
+  bool rate_request(Step& s);  // flood bucket; true if the source got blocked
+  void probe_call(Step& s, std::string_view destination);
+  void wrong_password(Step& s, std::uint32_t user);
+  void unknown_user(Step& s, std::uint32_t user);
+  void unanswered_challenge(Step& s, std::uint32_t user);
+  void credentials_accepted(Step& s, std::uint32_t user);
+  bool count_username(Step& s, std::uint32_t user, std::int64_t weight_us);
+
+  // engine.cpp
+  bool take_block(Step& s, Rule rule, std::string user, std::string reason, bool fingerprint);
+  void validate(Step& s, std::string_view user, std::uint32_t user_hash, std::uint32_t expires_s);
+  void forget(Step& s, Rule rule, std::string reason);
+  void flag(Step& s, std::string_view user, std::string reason);
+  void enqueue(std::uint32_t index);
+  void clear_rule_state(detail::SourceRecord& r);
+  std::string user_of(const detail::SourceRecord& r) const;
+
+  static bool rated(const detail::SourceRecord& r) { return r.state != SourceState::validated; }
+  int user_slot(detail::SourceRecord& r, std::uint32_t hash, bool create);
+  detail::Pending* find_pending(detail::SourceRecord& r, std::uint32_t key, std::uint32_t cseq, bool iax);
+  void add_pending(detail::SourceRecord& r, const detail::Pending& p);
+  void emit(Step& s, Decision d);
+
+  Settings settings;
+  NeverBlock never_block;
+  detail::SourceTable table;
+  detail::NameCache names;
+  detail::FingerprintMatcher fingerprints;
+  Counters counters;
+
+  detail::BucketShape flood_shape, guess_shape;
+  std::int64_t enum_fail_weight = 0, enum_unanswered_weight = 0, enum_capacity = 0;
+  std::uint32_t fingerprint_step = 0;  // first ladder step at least as long as fingerprint_block
+
+  // Expiry queue: a min-heap on until_s with at most one entry per record (record_flag::queued).
+  struct QueueEntry {
+    std::uint32_t until_s;
+    std::uint32_t index;
+  };
+  std::vector<QueueEntry> queue;
+  static bool queue_later(const QueueEntry& a, const QueueEntry& b) {
+    return a.until_s > b.until_s;  // std heap functions keep the largest first; we want earliest
+  }
+};
+
+inline std::int64_t to_us(TimePoint t) { return t.time_since_epoch().count(); }
+inline std::uint32_t floor_s(std::int64_t us) {
+  return us <= 0 ? 0 : static_cast<std::uint32_t>(std::min<std::int64_t>(us / 1'000'000, 0xffffffffLL));
+}
+inline std::uint32_t ceil_s(std::int64_t us) {
+  return us <= 0 ? 0 : static_cast<std::uint32_t>(std::min<std::int64_t>((us + 999'999) / 1'000'000, 0xffffffffLL));
+}
+inline std::int64_t us_of(std::uint32_t s) { return static_cast<std::int64_t>(s) * 1'000'000; }
+
+}  // namespace pbxwall::responsive

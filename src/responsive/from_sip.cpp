@@ -1,0 +1,68 @@
+// Observations from parsed SIP messages.
+#include "responsive/responsive.h"
+#include "sip/sip.h"
+
+namespace pbxwall::responsive {
+namespace {
+
+SipMethod method_of(sip::Method m) {
+  switch (m) {
+    case sip::Method::register_: return SipMethod::register_;
+    case sip::Method::invite: return SipMethod::invite;
+    case sip::Method::options: return SipMethod::options;
+    case sip::Method::subscribe: return SipMethod::subscribe;
+    case sip::Method::message: return SipMethod::message;
+    case sip::Method::ack: return SipMethod::ack;
+    case sip::Method::bye: return SipMethod::bye;
+    case sip::Method::cancel: return SipMethod::cancel;
+    default: return SipMethod::other;
+  }
+}
+
+// Expiry asked for or granted: the first Contact's parameter wins over the Expires header
+// (RFC 3261 10.2.1.1); "Contact: *" only appears with Expires: 0.
+std::optional<std::uint32_t> expiry_of(const sip::Message& m) {
+  if (m.contact.present && m.contact.is_star) return 0u;
+  if (m.contact.present && m.contact.expires) return m.contact.expires;
+  return m.expires;
+}
+
+}  // namespace
+
+Observation from_sip(const sip::Message& m, const PacketMeta& meta) {
+  if (m.is_request) {
+    SipRequest r;
+    r.method = method_of(m.method);
+    r.uri_user = m.request_uri.user;
+    r.from_user = m.from.uri.user;
+    r.from_display = m.from.display;
+    r.to_user = m.to.uri.user;
+    // Proxy-Authorization answers a 407 (calls through Asterisk and Kamailio); either proves
+    // the same thing about the sender.
+    const sip::Credentials& c = m.authorization.present ? m.authorization : m.proxy_authorization;
+    r.has_credentials = c.present;
+    r.auth_response_present = c.has_response;
+    r.auth_user = c.username;
+    r.user_agent = m.user_agent;
+    r.call_id = m.call_id;
+    r.cseq = m.cseq;
+    r.expires = expiry_of(m);
+    r.via_host = m.top_via.host;
+    return Observation{meta, r};
+  }
+  SipResponse r;
+  r.status = m.status_code;
+  r.call_id = m.call_id;
+  r.cseq = m.cseq;
+  r.cseq_method = method_of(m.cseq_method);
+  r.has_challenge = m.www_authenticate.present || m.proxy_authenticate.present;
+  r.to_user = m.to.uri.user;
+  r.expires = expiry_of(m);
+  return Observation{meta, r};
+}
+
+Observation from_sip_error(const sip::ParseError& error, const PacketMeta& meta) {
+  return Observation{meta, Malformed{Protocol::sip, error.reason}};
+}
+
+}  // namespace pbxwall::responsive

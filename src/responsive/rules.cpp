@@ -1,0 +1,396 @@
+// From observations to rule events: requests are remembered until the PBX answers them, and
+// each answer becomes an authentication outcome (accepted, challenged, rejected, not found)
+// that feeds rules 2-7. Rules 1 (fingerprints), 4 (probing) and 5 (floods) act on requests.
+#include <algorithm>
+#include <string>
+
+#include "responsive/engine_impl.h"
+
+namespace pbxwall::responsive {
+
+using detail::name_hash;
+using detail::Pending;
+using detail::SourceRecord;
+namespace pending_flag = detail::pending_flag;
+namespace record_flag = detail::record_flag;
+namespace user_flag = detail::user_flag;
+
+namespace {
+
+std::uint16_t saturate16(std::uint32_t v) { return static_cast<std::uint16_t>(std::min<std::uint32_t>(v, 0xffff)); }
+
+std::string in_seconds(std::uint32_t from_s, std::uint32_t now_s) {
+  const std::uint32_t elapsed = now_s > from_s ? now_s - from_s : 0;
+  return "in " + std::to_string(std::max<std::uint32_t>(elapsed, 1)) + " s";
+}
+
+bool is_international(std::string_view number, const std::vector<std::string>& prefixes) {
+  return std::any_of(prefixes.begin(), prefixes.end(), [&](const std::string& p) { return number.starts_with(p); });
+}
+
+}  // namespace
+
+// ---- rules on requests ----------------------------------------------------------------------
+
+bool Engine::Impl::check_fingerprint(Step& s, const SipRequest& r) {
+  SourceRecord& rec = s.rec;
+  // The same User-Agent and display name as last time were checked already.
+  const std::uint32_t h = name_hash(r.user_agent) ^ (name_hash(r.from_display) * 31u) ^ (name_hash(r.via_host) * 131u);
+  if (h == rec.fingerprint_hash) return false;
+  rec.fingerprint_hash = h;
+  std::string reason;
+  if (auto p = fingerprints.match(r.user_agent); !p.empty()) {
+    reason = "attack tool fingerprint: User-Agent " + detail::printable(r.user_agent, 60);
+  } else if (auto q = fingerprints.match(r.from_display); !q.empty()) {
+    reason = "attack tool fingerprint: From name " + detail::printable(r.from_display, 60);
+  } else if (settings.fingerprint_loopback_via && detail::is_loopback_host(r.via_host) && !detail::is_loopback(rec.addr)) {
+    reason = "attack tool fingerprint: Via " + detail::printable(r.via_host) + " from " + rec.addr.str() +
+             " (SIPVicious svwar/svcrack)";
+  } else {
+    return false;
+  }
+  return take_block(s, Rule::fingerprint, std::string(r.target_user()), std::move(reason), true);
+}
+
+bool Engine::Impl::rate_request(Step& s) {
+  ++s.rec.requests;
+  if (!rated(s.rec)) return false;
+  if (!detail::pour(s.rec.flood_tat, s.now_us, flood_shape.weight_us, flood_shape.capacity_us)) return false;
+  return take_block(s, Rule::flood, {},
+                    "request flood: " + std::to_string(settings.flood.count) + " requests or more within " +
+                        detail::human_duration(settings.flood.window.count()),
+                    false);
+}
+
+void Engine::Impl::probe_call(Step& s, std::string_view destination) {
+  SourceRecord& rec = s.rec;
+  if (destination.empty() || !rated(rec) || (rec.flags & record_flag::authenticated)) return;
+  const std::uint32_t h = name_hash(destination);
+  names.remember(h, destination);
+  if (is_international(destination, settings.international_prefixes)) {
+    if (rec.probe_intl < 255) ++rec.probe_intl;
+    if (rec.probe_intl >= settings.probing_international) {
+      take_block(s, Rule::call_probing, {},
+                 std::to_string(rec.probe_intl) + " unauthenticated calls to international numbers, the last to " +
+                     detail::printable(destination),
+                 false);
+      return;
+    }
+  }
+  if (std::find(std::begin(rec.probe_dest), std::end(rec.probe_dest), h) != std::end(rec.probe_dest)) return;
+  rec.probe_dest[rec.probe_count % detail::kProbeSlots] = h;
+  if (rec.probe_count < 255) ++rec.probe_count;
+  if (rec.probe_count >= settings.probing_destinations) {
+    const std::size_t shown = std::min<std::size_t>(rec.probe_count, detail::kProbeSlots);
+    take_block(s, Rule::call_probing, {},
+               "unauthenticated calls to " + std::to_string(rec.probe_count) + " numbers: " +
+                   detail::name_list(names, rec.probe_dest, shown, rec.probe_count),
+               false);
+  }
+}
+
+// ---- rules on outcomes ----------------------------------------------------------------------
+
+// Pours one username into the enumeration bucket; true if that blocked the source.
+bool Engine::Impl::count_username(Step& s, std::uint32_t user, std::int64_t weight_us) {
+  SourceRecord& rec = s.rec;
+  if (detail::drained(rec.enum_tat, s.now_us)) {  // a new burst
+    rec.enum_names = 0;
+    rec.enum_start_s = s.now_s;
+    std::fill(std::begin(rec.first_names), std::end(rec.first_names), 0u);
+  }
+  if (rec.enum_names < detail::kFirstNames) rec.first_names[rec.enum_names] = user;
+  if (rec.enum_names < 255) ++rec.enum_names;
+  if (!detail::pour(rec.enum_tat, s.now_us, weight_us, enum_capacity)) return false;
+  return take_block(s, Rule::user_enumeration, {},
+                    std::to_string(rec.enum_names) + " usernames tried " + in_seconds(rec.enum_start_s, s.now_s) + ": " +
+                        detail::name_list(names, rec.first_names, std::min<std::size_t>(rec.enum_names, detail::kFirstNames),
+                                          rec.enum_names),
+                    false);
+}
+
+void Engine::Impl::wrong_password(Step& s, std::uint32_t user) {
+  SourceRecord& rec = s.rec;
+  const int i = user_slot(rec, user, true);
+  if (i < 0) return;
+  const bool first = !(rec.user_flags[i] & user_flag::failed);
+  rec.user_flags[i] |= user_flag::failed;
+  rec.failures[i] = saturate16(rec.failures[i] + 1u);
+  if (detail::drained(rec.fail_tat[i], s.now_us)) {  // the previous failure has drained: a new burst
+    rec.burst_failures[i] = 0;
+    rec.burst_start_s[i] = s.now_s;
+  }
+  rec.burst_failures[i] = saturate16(rec.burst_failures[i] + 1u);
+  const bool overflow = detail::pour(rec.fail_tat[i], s.now_us, guess_shape.weight_us, guess_shape.capacity_us);
+  if (rated(rec)) {
+    if (first && count_username(s, user, enum_fail_weight)) return;
+    if (overflow) {
+      const std::string name = names.lookup(user);
+      take_block(s, Rule::password_guessing, name,
+                 std::to_string(rec.burst_failures[i]) + " wrong passwords for user " + name + " " +
+                     in_seconds(rec.burst_start_s[i], s.now_s),
+                 false);
+      return;
+    }
+  }
+  // Rule 7: failures spaced at a phone's retry pace (each one finds the bucket drained) never
+  // block; after a few they are worth an admin's look.
+  if (rec.burst_failures[i] != 1 || rec.failures[i] < settings.misconfigured_after) return;
+  const std::int64_t reflag_s = settings.reflag_interval.count() / 1'000'000;
+  if ((rec.flags & record_flag::flagged) && std::int64_t{s.now_s} - rec.last_flag_s < reflag_s) return;
+  const std::string name = names.lookup(user);
+  flag(s, name,
+       "user " + name + " failed to authenticate " + std::to_string(rec.failures[i]) +
+           " times at a phone's retry pace: probably a device with an old password");
+}
+
+void Engine::Impl::unknown_user(Step& s, std::uint32_t user) {
+  SourceRecord& rec = s.rec;
+  const int i = user_slot(rec, user, true);
+  if (i < 0 || (rec.user_flags[i] & user_flag::failed)) return;
+  rec.user_flags[i] |= user_flag::failed;
+  if (rated(rec)) count_username(s, user, enum_fail_weight);
+}
+
+void Engine::Impl::unanswered_challenge(Step& s, std::uint32_t user) {
+  SourceRecord& rec = s.rec;
+  if (!rated(rec) || (rec.flags & record_flag::answers_challenges)) return;
+  const int i = user_slot(rec, user, true);
+  if (i < 0 || (rec.user_flags[i] & (user_flag::challenged | user_flag::failed))) return;
+  rec.user_flags[i] |= user_flag::challenged;
+  count_username(s, user, enum_unanswered_weight);
+}
+
+void Engine::Impl::credentials_accepted(Step& s, std::uint32_t user) {
+  SourceRecord& rec = s.rec;
+  rec.flags |= record_flag::authenticated;
+  if (const int i = user_slot(rec, user, false); i >= 0) {
+    rec.failures[i] = rec.burst_failures[i] = 0;
+    rec.fail_tat[i] = 0;
+  }
+}
+
+void Engine::Impl::on_outcome(Step& s, const Pending& p, Outcome o, std::string_view answer_user,
+                              std::optional<std::uint32_t> granted_expires) {
+  const bool credentialed = (p.flags & pending_flag::credentialed) != 0;
+  SourceRecord& rec = s.rec;
+  switch (o) {
+    case Outcome::accepted: {
+      if (credentialed) credentials_accepted(s, p.user);
+      if (p.kind == detail::RequestKind::unregister ||
+          (p.kind == detail::RequestKind::register_ && granted_expires && *granted_expires == 0)) {
+        const int i = user_slot(rec, p.user, false);
+        if (i >= 0) rec.user_flags[i] &= static_cast<std::uint8_t>(~user_flag::registered);
+        const bool others = std::any_of(std::begin(rec.user_flags), std::end(rec.user_flags),
+                                        [](std::uint8_t f) { return (f & user_flag::registered) != 0; });
+        if (rec.state == SourceState::validated && !others)
+          forget(s, Rule::registration, "unregistered " + detail::printable(user_of(rec)));
+      } else if (p.kind == detail::RequestKind::register_ && credentialed) {
+        const std::string user = !answer_user.empty() && name_hash(answer_user) == p.user ? std::string(answer_user)
+                                 : p.user != 0                                         ? names.lookup(p.user)
+                                                                                       : std::string(answer_user);
+        const std::uint32_t expires = granted_expires  ? *granted_expires
+                                      : p.expires != 0 ? p.expires
+                                                       : static_cast<std::uint32_t>(settings.default_registration.count() / 1'000'000);
+        validate(s, user, p.user, expires);
+      }
+      return;
+    }
+    case Outcome::ringing:
+    case Outcome::other:
+      if (credentialed) credentials_accepted(s, p.user);
+      return;
+    case Outcome::challenged:
+      if (credentialed) wrong_password(s, p.user);
+      else unanswered_challenge(s, p.user);
+      return;
+    case Outcome::rejected:
+      if (credentialed) wrong_password(s, p.user);
+      else unknown_user(s, p.user);
+      return;
+    case Outcome::not_found:
+      // A registrar may look the user up before checking credentials; for calls, a number
+      // that does not exist after authentication says nothing against the caller.
+      if (!credentialed || p.kind != detail::RequestKind::invite) unknown_user(s, p.user);
+      else credentials_accepted(s, p.user);
+      return;
+  }
+}
+
+// ---- SIP ------------------------------------------------------------------------------------
+
+namespace {
+
+detail::RequestKind request_kind(const SipRequest& r) {
+  switch (r.method) {
+    case SipMethod::register_: return r.expires && *r.expires == 0 ? detail::RequestKind::unregister : detail::RequestKind::register_;
+    case SipMethod::invite: return detail::RequestKind::invite;
+    default: return detail::RequestKind::other;
+  }
+}
+
+bool kind_matches(detail::RequestKind k, SipMethod m) {
+  switch (k) {
+    case detail::RequestKind::register_:
+    case detail::RequestKind::unregister: return m == SipMethod::register_;
+    case detail::RequestKind::invite: return m == SipMethod::invite;
+    case detail::RequestKind::other:
+      return m != SipMethod::register_ && m != SipMethod::invite && m != SipMethod::ack && m != SipMethod::cancel;
+  }
+  return false;
+}
+
+}  // namespace
+
+void Engine::Impl::on_sip_request(Step& s, const SipRequest& r) {
+  if (s.obs.meta.dir == Direction::from_pbx) {  // the PBX calling or qualifying the remote
+    ++counters.from_pbx_requests;
+    return;
+  }
+  if (check_fingerprint(s, r) || rate_request(s)) return;
+  if (r.method == SipMethod::ack || r.method == SipMethod::cancel) return;  // never challenged
+  SourceRecord& rec = s.rec;
+  const std::uint32_t key = name_hash(r.call_id);
+  const detail::RequestKind kind = request_kind(r);
+  if (Pending* p = find_pending(rec, key, r.cseq, false); p && p->kind == kind) {
+    ++counters.retransmissions;
+    return;
+  }
+  const std::string_view target = r.target_user();
+  const std::uint32_t user = target.empty() ? 0 : name_hash(target);
+  if (user) names.remember(user, target);
+  const bool credentialed = r.has_credentials && r.auth_response_present;
+  if (credentialed) rec.flags |= record_flag::answers_challenges;
+  Pending p;
+  p.key = key;
+  p.cseq = r.cseq;
+  p.user = user;
+  p.expires = r.expires ? saturate16(*r.expires) : 0;
+  p.kind = kind;
+  p.flags = credentialed ? pending_flag::credentialed : 0;
+  add_pending(rec, p);
+  if (kind == detail::RequestKind::invite && !credentialed) probe_call(s, r.uri_user);
+}
+
+void Engine::Impl::on_sip_response(Step& s, const SipResponse& r) {
+  if (s.obs.meta.dir == Direction::to_pbx) return;  // the remote answering the PBX
+  if (r.cseq_method == SipMethod::ack || r.cseq_method == SipMethod::cancel) return;
+  Pending* found = find_pending(s.rec, name_hash(r.call_id), r.cseq, false);
+  if (!found || !kind_matches(found->kind, r.cseq_method)) {
+    ++counters.unmatched_responses;
+    return;
+  }
+  if (r.status < 200) {
+    if (r.status >= 180 && found->kind == detail::RequestKind::invite) on_outcome(s, *found, Outcome::ringing, {}, std::nullopt);
+    return;  // still pending: the final answer decides
+  }
+  const Pending p = *found;
+  *found = Pending{};
+  Outcome o = Outcome::other;
+  if (r.status < 300) o = Outcome::accepted;
+  else if (r.status == 401 || r.status == 407) o = Outcome::challenged;
+  else if (r.status == 403) o = Outcome::rejected;
+  else if (r.status == 404 || r.status == 604) o = Outcome::not_found;
+  on_outcome(s, p, o, r.to_user, r.expires);
+}
+
+// ---- IAX2 -----------------------------------------------------------------------------------
+
+void Engine::Impl::on_iax(Step& s, const IaxFrame& f) {
+  SourceRecord& rec = s.rec;
+  if (s.obs.meta.dir == Direction::to_pbx) {
+    if (rate_request(s)) return;
+    if (f.retransmitted) {
+      ++counters.retransmissions;
+      return;
+    }
+    const std::uint32_t key = std::uint32_t{f.source_call} + 1;
+    const bool credentialed = f.has_md5_result || f.has_rsa_result;
+    Pending p;
+    p.key = key;
+    p.flags = static_cast<std::uint8_t>(pending_flag::iax | (credentialed ? pending_flag::credentialed : 0));
+    switch (f.command) {
+      case IaxCommand::regreq:
+      case IaxCommand::regrel:
+      case IaxCommand::new_: {
+        const std::string_view target = f.command == IaxCommand::new_ && f.username.empty() ? f.called_number : f.username;
+        p.user = target.empty() ? 0 : name_hash(target);
+        if (p.user) names.remember(p.user, target);
+        p.kind = f.command == IaxCommand::new_     ? detail::RequestKind::invite
+                 : f.command == IaxCommand::regrel ? detail::RequestKind::unregister
+                                                   : detail::RequestKind::register_;
+        p.expires = f.refresh ? *f.refresh : 0;
+        if (credentialed) rec.flags |= record_flag::answers_challenges;
+        if (Pending* old = find_pending(rec, key, 0, true)) *old = p;
+        else add_pending(rec, p);
+        if (f.command == IaxCommand::new_) probe_call(s, f.called_number);
+        return;
+      }
+      case IaxCommand::authrep:
+        if (!credentialed) return;
+        rec.flags |= record_flag::answers_challenges;
+        if (Pending* old = find_pending(rec, key, 0, true)) {
+          old->flags |= pending_flag::credentialed;
+        } else {
+          p.kind = detail::RequestKind::invite;
+          add_pending(rec, p);
+        }
+        return;
+      default:
+        return;
+    }
+  }
+
+  // From the PBX: answers carry the remote's call number as destination.
+  Outcome o;
+  bool done = true;
+  switch (f.command) {
+    case IaxCommand::regauth: o = Outcome::challenged; break;
+    case IaxCommand::authreq: o = Outcome::challenged; done = false; break;
+    case IaxCommand::regack:
+    case IaxCommand::accept: o = Outcome::accepted; break;
+    case IaxCommand::regrej: o = Outcome::rejected; break;
+    case IaxCommand::reject:
+    case IaxCommand::hangup: o = Outcome::rejected; break;
+    default: return;
+  }
+  Pending* found = find_pending(rec, std::uint32_t{f.dest_call} + 1, 0, true);
+  if (!found) {
+    if (f.command != IaxCommand::hangup) ++counters.unmatched_responses;
+    return;
+  }
+  const Pending p = *found;
+  const bool credentialed = (p.flags & pending_flag::credentialed) != 0;
+  if (f.command == IaxCommand::reject || f.command == IaxCommand::hangup) {
+    // Cause 1 (unallocated number) or 3 (no route): the call failed, not the credentials.
+    const bool no_route = f.cause_code && (*f.cause_code == 1 || *f.cause_code == 3);
+    if (!credentialed) o = p.kind == detail::RequestKind::invite || no_route ? Outcome::not_found : Outcome::rejected;
+    else if (no_route) o = Outcome::other;
+  }
+  if (f.command == IaxCommand::authreq) {
+    if (found->flags & pending_flag::challenged) return;  // retransmitted challenge
+    found->flags |= pending_flag::challenged;
+  }
+  if (done) *found = Pending{};
+  std::optional<std::uint32_t> granted;
+  if (f.refresh) granted = *f.refresh;
+  on_outcome(s, p, o, f.username, granted);
+}
+
+// ---- other observations ---------------------------------------------------------------------
+
+void Engine::Impl::on_security_event(Step& s, const SecurityEvent& e) {
+  const std::uint32_t user = e.account.empty() ? 0 : name_hash(e.account);
+  if (user) names.remember(user, e.account);
+  switch (e.kind) {
+    case SecurityEventKind::auth_failed: wrong_password(s, user); break;
+    case SecurityEventKind::unknown_account: unknown_user(s, user); break;
+    case SecurityEventKind::auth_ok: credentials_accepted(s, user); break;
+  }
+}
+
+void Engine::Impl::on_malformed(Step& s) {
+  if (s.obs.meta.dir == Direction::to_pbx) rate_request(s);
+}
+
+}  // namespace pbxwall::responsive

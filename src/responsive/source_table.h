@@ -1,0 +1,134 @@
+// The per-source state of the engine: a fixed-size record per remote address in a table with
+// a hard ceiling. Least recently seen records are reused first, so a flood of spoofed sources
+// costs at most `ceiling` records and cannot push memory further.
+//
+// Layout: records live in one vector (grown up to the ceiling, never beyond), indexed by a
+// chained hash (a bucket array of 32-bit heads, the chain link inside the record) and linked
+// in recency order by an intrusive doubly linked list of 32-bit indices.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "base/address.h"
+#include "responsive/responsive.h"
+
+namespace pbxwall::responsive::detail {
+
+inline constexpr std::uint32_t kNone = 0xffffffffu;
+inline constexpr std::size_t kUserSlots = 3;     // usernames followed per source
+inline constexpr std::size_t kPendingSlots = 3;  // requests awaiting the PBX's answer
+inline constexpr std::size_t kProbeSlots = 3;    // dialled numbers remembered (distinctness)
+inline constexpr std::size_t kFirstNames = 3;    // names quoted in an enumeration reason
+inline constexpr std::size_t kUserNameBytes = 15;
+
+// What a pending request asked for.
+enum class RequestKind : std::uint8_t { other, register_, invite, unregister };
+
+namespace pending_flag {
+inline constexpr std::uint8_t credentialed = 1;  // carried a digest response / MD5 / RSA result
+inline constexpr std::uint8_t iax = 2;           // key is an IAX2 call number
+inline constexpr std::uint8_t challenged = 4;    // IAX2: AUTHREQ seen, waiting for AUTHREP
+}  // namespace pending_flag
+
+struct Pending {
+  std::uint32_t key = 0;      // Call-ID hash (SIP) or remote call number + 1 (IAX2); 0 = free
+  std::uint32_t cseq = 0;     // SIP CSeq number
+  std::uint32_t user = 0;     // hash of the user the request authenticates as (0: none)
+  std::uint16_t expires = 0;  // expiry asked for, seconds, saturated at 65535
+  RequestKind kind = RequestKind::other;
+  std::uint8_t flags = 0;
+};
+
+namespace record_flag {
+inline constexpr std::uint8_t flagged = 1;             // reported as a misconfigured device
+inline constexpr std::uint8_t authenticated = 2;       // credentials accepted at least once
+inline constexpr std::uint8_t answers_challenges = 4;  // has sent credentials at least once
+inline constexpr std::uint8_t queued = 8;              // one expiry-queue entry points here
+}  // namespace record_flag
+
+namespace user_flag {
+inline constexpr std::uint8_t failed = 1;      // counted once as a failing username
+inline constexpr std::uint8_t challenged = 2;  // counted once as a challenged username
+inline constexpr std::uint8_t registered = 4;  // has a registration in force
+}  // namespace user_flag
+
+// Times are microseconds since the epoch (int64) where rules need precision, and whole
+// seconds since the epoch (uint32, good until 2106) where they do not.
+struct SourceRecord {
+  IpAddress addr;
+  SourceState state = SourceState::none;
+  std::uint8_t flags = 0;
+  std::uint8_t block_step = 0;  // escalation: ladder index of the last block
+  std::uint32_t hash_next = kNone;
+  std::uint32_t lru_prev = kNone, lru_next = kNone;
+
+  std::int64_t flood_tat = 0;  // bucket: requests (rule 5)
+  std::int64_t enum_tat = 0;   // bucket: failing / unanswered usernames (rule 2)
+  std::int64_t fail_tat[kUserSlots] = {};  // buckets: rejected credentials per user (rule 3)
+
+  std::uint32_t last_seen_s = 0;
+  std::uint32_t until_s = 0;           // end of the block or of the validation
+  std::uint32_t last_block_end_s = 0;  // for escalation; 0: never blocked
+  std::uint32_t last_flag_s = 0;
+  std::uint32_t queued_s = 0;  // due time of this record's expiry-queue entry
+
+  std::uint32_t user_hash[kUserSlots] = {};
+  std::uint32_t burst_start_s[kUserSlots] = {};  // first failure of the current burst
+  std::uint16_t failures[kUserSlots] = {};       // rejected credentials since last success
+  std::uint16_t burst_failures[kUserSlots] = {};
+  std::uint8_t user_flags[kUserSlots] = {};
+  std::uint8_t cursors = 0;  // next user slot (low nibble) and next pending slot (high nibble)
+
+  std::uint32_t probe_dest[kProbeSlots] = {};
+  std::uint8_t probe_count = 0;  // distinct unauthenticated destinations
+  std::uint8_t probe_intl = 0;   // unauthenticated calls to international numbers
+  Rule last_rule = Rule::fingerprint;
+  std::uint8_t enum_names = 0;   // usernames in the current enumeration burst
+  std::uint32_t enum_start_s = 0;
+  std::uint32_t first_names[kFirstNames] = {};
+
+  std::uint32_t fingerprint_hash = 0;  // User-Agent + From display last checked
+  std::uint32_t requests = 0;
+  std::uint32_t while_blocked = 0;
+
+  Pending pending[kPendingSlots];
+  std::uint8_t user_len = 0;
+  char user[kUserNameBytes] = {};  // the registered user (truncated)
+};
+static_assert(sizeof(SourceRecord) <= 240, "keep a tracked source within 256 bytes with index and queue");
+
+class SourceTable {
+ public:
+  SourceTable(std::size_t ceiling, std::uint64_t salt);
+
+  // The record of `addr`, created if needed (reusing the least recently seen one at the
+  // ceiling), and marked most recently seen. `evicted` is set when a record was reused.
+  std::uint32_t touch(const IpAddress& addr, bool& evicted);
+  std::uint32_t find(const IpAddress& addr) const;  // kNone when absent
+
+  SourceRecord& at(std::uint32_t i) { return records_[i]; }
+  const SourceRecord& at(std::uint32_t i) const { return records_[i]; }
+  std::size_t size() const { return records_.size(); }
+  std::size_t ceiling() const { return ceiling_; }
+  std::uint32_t least_recent() const { return lru_tail_; }
+  std::uint32_t most_recent() const { return lru_head_; }
+
+  std::size_t memory_bytes() const;
+
+ private:
+  std::size_t bucket_of(const IpAddress& addr) const;
+  void link_front(std::uint32_t i);
+  void unlink(std::uint32_t i);
+  void unchain(std::uint32_t i);
+  void grow_buckets();
+
+  std::vector<SourceRecord> records_;
+  std::vector<std::uint32_t> buckets_;
+  std::size_t ceiling_;
+  std::uint64_t salt_;
+  std::uint32_t lru_head_ = kNone, lru_tail_ = kNone;
+};
+
+}  // namespace pbxwall::responsive::detail

@@ -1,0 +1,49 @@
+// Hashing and printing of names that come from the network (usernames, dialled numbers,
+// User-Agents): the engine keeps 32-bit hashes per source, and a small shared cache maps
+// hashes back to names for the reasons it writes.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace pbxwall::responsive::detail {
+
+// FNV-1a, never 0 (0 marks an empty slot).
+inline std::uint32_t name_hash(std::string_view s) {
+  std::uint32_t h = 2166136261u;
+  for (unsigned char c : s) h = (h ^ c) * 16777619u;
+  return h == 0 ? 1 : h;
+}
+
+// Printable form of untrusted text: bytes outside printable ASCII become '?', and text longer
+// than `max` ends with "…".
+std::string printable(std::string_view s, std::size_t max = 40);
+
+// Direct-mapped: a newer name with the same slot replaces an older one, so a lookup may miss
+// (the reason then says "?"); memory stays fixed at kSlots * 32 bytes.
+class NameCache {
+ public:
+  void remember(std::uint32_t hash, std::string_view name);
+  // The name for `hash`, or "?" when it was not kept.
+  std::string lookup(std::uint32_t hash) const;
+
+ private:
+  static constexpr std::size_t kSlots = 4096;
+  static constexpr std::size_t kNameBytes = 27;
+  struct Slot {
+    std::uint32_t hash = 0;
+    std::uint8_t len = 0;
+    char text[kNameBytes] = {};
+  };
+  std::array<Slot, kSlots> slots_{};
+};
+
+// "100, 101, 102, …": the names of `hashes` (first `n`), with "…" when `total` is larger.
+std::string name_list(const NameCache& cache, const std::uint32_t* hashes, std::size_t n, std::size_t total);
+
+// Seconds as people read them: "40 s", "15 min", "24 h", "7 days", "1.5 s".
+std::string human_duration(std::int64_t microseconds);
+
+}  // namespace pbxwall::responsive::detail
