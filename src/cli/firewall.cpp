@@ -328,9 +328,10 @@ void apply_configuration(Context& ctx, const model::LoadedConfig& config, ApplyK
   if (mine) {
     ctx.o() << "safe mode: run `pbxwall confirm` within " << policy.safe_mode_seconds
             << " s to keep this ruleset; otherwise "
-            << (pending ? "the last confirmed ruleset"
-                        : (was_running ? "the previous ruleset" : "no firewall (as before)"))
-            << " comes back\n";
+            << (pending ? "the last confirmed ruleset comes back"
+                        : (was_running ? "the previous ruleset comes back"
+                                       : "the firewall is removed again (there was none before)"))
+            << "\n";
   }
 }
 

@@ -2,6 +2,7 @@
 // decisions it would take and, per source, what it got done before being blocked.
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <memory>
 #include <ostream>
@@ -22,7 +23,7 @@ struct ReplayArgs {
   std::vector<std::uint16_t> iax_ports;
 };
 
-// Reads [responsive] (and the trusted networks, which are never blocked) from the
+// Reads [responsive], the signalling ports and the trusted networks (never blocked) from the
 // configuration. A missing file at the default path means built-in settings; a file named with
 // --config must exist.
 bool load_settings(Context& ctx, bool config_given, capture::ReplayOptions& options) {
@@ -40,6 +41,18 @@ bool load_settings(Context& ctx, bool config_given, capture::ReplayOptions& opti
     }
     options.settings = std::move(*settings);
   }
+  // Signalling ports as the configuration's sip and iax services open them (unless given).
+  const auto ports_of = [&](std::string_view service) {
+    std::vector<std::uint16_t> ports;
+    if (const auto* svc = loaded->policy.find_service(service))
+      for (const auto& range : svc->ports)
+        for (std::uint32_t p = range.first; p <= range.last && ports.size() < 64; ++p)
+          if (std::find(ports.begin(), ports.end(), p) == ports.end())
+            ports.push_back(static_cast<std::uint16_t>(p));
+    return ports;
+  };
+  if (auto sip = ports_of("sip"); !sip.empty()) options.sip_ports = std::move(sip);
+  if (auto iax = ports_of("iax"); !iax.empty()) options.iax_ports = std::move(iax);
   auto policy = std::make_shared<const model::Policy>(loaded->policy);
   options.never_block = [policy](const IpAddress& a) {
     return model::zone_of(*policy, a, "") == model::Zone::trusted;
@@ -58,12 +71,12 @@ void run_replay(Context& ctx, const ReplayArgs& args, bool config_given) {
     }
     options.pbx.push_back(*a);
   }
-  if (!args.sip_ports.empty()) options.sip_ports = args.sip_ports;
-  if (!args.iax_ports.empty()) options.iax_ports = args.iax_ports;
   if (!load_settings(ctx, config_given, options)) {
     ctx.exit_status = kExitInvalid;
     return;
   }
+  if (!args.sip_ports.empty()) options.sip_ports = args.sip_ports;
+  if (!args.iax_ports.empty()) options.iax_ports = args.iax_ports;
 
   const bool json = ctx.json;
   auto print = [&](const responsive::Decision& d, TimePoint t) {
@@ -98,8 +111,10 @@ void add_replay_command(CLI::App& app, Context& ctx) {
   cmd->add_option("--pbx", args->pbx,
                   "Address of the PBX (repeatable); default: the addresses that receive the "
                   "capture's SIP/IAX2 requests");
-  cmd->add_option("--sip-port", args->sip_ports, "SIP port (repeatable; default 5060 and 5061)");
-  cmd->add_option("--iax-port", args->iax_ports, "IAX2 port (repeatable; default 4569)");
+  cmd->add_option("--sip-port", args->sip_ports,
+                  "SIP port (repeatable; default: the sip service's ports in the configuration, else 5060 and 5061)");
+  cmd->add_option("--iax-port", args->iax_ports,
+                  "IAX2 port (repeatable; default: the iax service's ports in the configuration, else 4569)");
   cmd->callback([&ctx, &app, args] {
     run_replay(ctx, *args, app.get_option("--config")->count() > 0);
   });
