@@ -28,7 +28,7 @@ const char* method_name(Method m) {
 
 Method method_from_token(std::string_view token) {
   for (const auto& entry : kMethods)
-    if (entry.name == token) return entry.method;
+    if (entry.name.size() == token.size() && entry.name[0] == token[0] && entry.name == token) return entry.method;
   return Method::unknown;
 }
 

@@ -10,9 +10,8 @@ using namespace detail;
 
 namespace {
 
-Unexpected<ParseError> error(Anomaly a, const char* reason, std::size_t offset,
-                             ParseError::Kind kind = ParseError::invalid) {
-  return fail(ParseError{kind, a, reason, offset});
+ParseError error(Anomaly a, const char* reason, std::size_t offset, ParseError::Kind kind = ParseError::invalid) {
+  return ParseError{kind, a, reason, offset};
 }
 
 struct StartLineError {
@@ -21,11 +20,11 @@ struct StartLineError {
 };
 
 std::optional<StartLineError> parse_start_line(std::string_view line, Message* m) {
-  if (line.size() >= 4 && iequals(line.substr(0, 4), "SIP/")) {
+  if (line.size() >= 4 && iequals(line.substr(0, 4), "sip/")) {
     m->is_request = false;
     std::size_t sp = line.find(' ');
     if (sp == std::string_view::npos) return StartLineError{Anomaly::bad_status_line, "status line without status code"};
-    if (!iequals(line.substr(0, sp), "SIP/2.0"))
+    if (!iequals(line.substr(0, sp), "sip/2.0"))
       return StartLineError{Anomaly::bad_sip_version, "SIP version is not SIP/2.0"};
     std::string_view rest = line.substr(sp + 1);
     std::size_t sp2 = rest.find(' ');
@@ -47,9 +46,9 @@ std::optional<StartLineError> parse_start_line(std::string_view line, Message* m
   if (!is_token(m->method_token)) return StartLineError{Anomaly::bad_request_line, "method is not a token"};
   m->method = method_from_token(m->method_token);
   std::string_view version = line.substr(sp2 + 1);
-  if (version.size() < 4 || !iequals(version.substr(0, 4), "SIP/"))
+  if (version.size() < 4 || !iequals(version.substr(0, 4), "sip/"))
     return StartLineError{Anomaly::bad_request_line, "request line does not end with a SIP version"};
-  if (!iequals(version, "SIP/2.0")) return StartLineError{Anomaly::bad_sip_version, "SIP version is not SIP/2.0"};
+  if (!iequals(version, "sip/2.0")) return StartLineError{Anomaly::bad_sip_version, "SIP version is not SIP/2.0"};
   std::string_view uri = line.substr(sp1 + 1, sp2 - sp1 - 1);
   if (!parse_uri(uri, &m->request_uri))
     return StartLineError{Anomaly::bad_request_uri, "request URI is not a URI"};
@@ -202,10 +201,8 @@ std::optional<StartLineError> take_header(const HeaderLine& h, Message* m, Seen*
   return std::nullopt;
 }
 
-}  // namespace
-
-Result<Message, ParseError> parse(std::string_view bytes) {
-  Message m;
+// Fills m; returns the error that makes the bytes not a message, if any.
+std::optional<ParseError> parse_into(std::string_view bytes, Message& m) {
   std::size_t start = 0;
   while (start < bytes.size() && (bytes[start] == '\r' || bytes[start] == '\n')) ++start;
   if (start >= bytes.size()) return error(Anomaly::empty_message, "no message, only line breaks", 0);
@@ -255,7 +252,17 @@ Result<Message, ParseError> parse(std::string_view bytes) {
   }
   m.body = bytes.substr(body_start, body_size);
   m.raw = bytes.substr(start, body_start + body_size - start);
-  return m;
+  return std::nullopt;
+}
+
+}  // namespace
+
+Result<Message, ParseError> parse(std::string_view bytes) {
+  // The message is built in place in the one result object that is returned, so its ~1 KiB
+  // is not copied again on the way out.
+  Result<Message, ParseError> result{Message{}};
+  if (auto e = parse_into(bytes, result.value())) result = fail(*e);
+  return result;
 }
 
 Result<Message, ParseError> parse(std::span<const std::uint8_t> bytes) {
@@ -267,7 +274,7 @@ std::string_view Message::header(std::string_view name) const {
   HeaderCursor cursor(headers);
   HeaderLine h;
   while (cursor.next(&h) == HeaderCursor::Step::header) {
-    if (wanted != HeaderId::other ? header_id(h.name) == wanted : iequals(h.name, name)) return h.value;
+    if (wanted != HeaderId::other ? header_id(h.name) == wanted : iequals_both(h.name, name)) return h.value;
   }
   return {};
 }
@@ -278,7 +285,7 @@ std::vector<std::string_view> Message::header_values(std::string_view name) cons
   HeaderCursor cursor(headers);
   HeaderLine h;
   while (cursor.next(&h) == HeaderCursor::Step::header) {
-    if (wanted != HeaderId::other ? header_id(h.name) == wanted : iequals(h.name, name)) out.push_back(h.value);
+    if (wanted != HeaderId::other ? header_id(h.name) == wanted : iequals_both(h.name, name)) out.push_back(h.value);
   }
   return out;
 }

@@ -4,43 +4,6 @@
 
 namespace pbxwall::sip::detail {
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (to_lower(a[i]) != to_lower(b[i])) return false;
-  return true;
-}
-
-bool is_token(std::string_view s) {
-  if (s.empty()) return false;
-  for (char c : s)
-    if (!is_token_char(c)) return false;
-  return true;
-}
-
-std::string_view trim(std::string_view s) {
-  std::size_t b = 0, e = s.size();
-  while (b < e && is_lws(s[b])) ++b;
-  while (e > b && is_lws(s[e - 1])) --e;
-  return s.substr(b, e - b);
-}
-
-std::size_t skip_lws(std::string_view s, std::size_t pos) {
-  while (pos < s.size() && is_lws(s[pos])) ++pos;
-  return pos;
-}
-
-std::optional<std::uint64_t> parse_decimal(std::string_view s, std::uint64_t max) {
-  if (s.empty()) return std::nullopt;
-  std::uint64_t v = 0;
-  for (char c : s) {
-    if (!is_digit(c)) return std::nullopt;
-    v = v * 10 + static_cast<std::uint64_t>(c - '0');
-    if (v > max) return std::nullopt;  // also stops overflow: max < 2^64 / 10
-  }
-  return v;
-}
-
 std::size_t skip_quoted(std::string_view s, std::size_t pos) {
   ++pos;  // opening quote
   while (pos < s.size()) {
@@ -56,44 +19,6 @@ std::size_t skip_quoted(std::string_view s, std::size_t pos) {
 }
 
 namespace {
-
-struct NamedHeader {
-  std::string_view name;
-  HeaderId id;
-};
-
-// Full names, then compact forms (RFC 3261 section 7.3.3 and the IANA registry).
-constexpr NamedHeader kHeaders[] = {
-    {"call-id", HeaderId::call_id},
-    {"cseq", HeaderId::cseq},
-    {"from", HeaderId::from},
-    {"to", HeaderId::to},
-    {"via", HeaderId::via},
-    {"contact", HeaderId::contact},
-    {"expires", HeaderId::expires},
-    {"max-forwards", HeaderId::max_forwards},
-    {"user-agent", HeaderId::user_agent},
-    {"server", HeaderId::server},
-    {"authorization", HeaderId::authorization},
-    {"proxy-authorization", HeaderId::proxy_authorization},
-    {"www-authenticate", HeaderId::www_authenticate},
-    {"proxy-authenticate", HeaderId::proxy_authenticate},
-    {"content-length", HeaderId::content_length},
-    {"content-type", HeaderId::content_type},
-    {"content-encoding", HeaderId::content_encoding},
-    {"supported", HeaderId::supported},
-    {"subject", HeaderId::subject},
-    {"event", HeaderId::event},
-    {"refer-to", HeaderId::refer_to},
-    {"allow-events", HeaderId::allow_events},
-    {"session-expires", HeaderId::session_expires},
-    {"referred-by", HeaderId::referred_by},
-    {"accept-contact", HeaderId::accept_contact},
-    {"reject-contact", HeaderId::reject_contact},
-    {"request-disposition", HeaderId::request_disposition},
-    {"identity", HeaderId::identity},
-    {"identity-info", HeaderId::identity_info},
-};
 
 HeaderId compact_header(char c) {
   switch (to_lower(c)) {
@@ -125,9 +50,66 @@ HeaderId compact_header(char c) {
 
 HeaderId header_id(std::string_view name) {
   if (name.size() == 1) return compact_header(name[0]);
-  char first = to_lower(name.empty() ? '\0' : name[0]);
-  for (const auto& h : kHeaders)
-    if (h.name.size() == name.size() && h.name[0] == first && iequals(h.name, name)) return h.id;
+  // Candidates by first letter, then one comparison each.
+  switch (to_lower(name[0])) {
+    case 'a':
+      if (iequals(name, "authorization")) return HeaderId::authorization;
+      if (iequals(name, "allow-events")) return HeaderId::allow_events;
+      if (iequals(name, "accept-contact")) return HeaderId::accept_contact;
+      break;
+    case 'c':
+      if (iequals(name, "call-id")) return HeaderId::call_id;
+      if (iequals(name, "cseq")) return HeaderId::cseq;
+      if (iequals(name, "contact")) return HeaderId::contact;
+      if (iequals(name, "content-length")) return HeaderId::content_length;
+      if (iequals(name, "content-type")) return HeaderId::content_type;
+      if (iequals(name, "content-encoding")) return HeaderId::content_encoding;
+      break;
+    case 'e':
+      if (iequals(name, "expires")) return HeaderId::expires;
+      if (iequals(name, "event")) return HeaderId::event;
+      break;
+    case 'f':
+      if (iequals(name, "from")) return HeaderId::from;
+      break;
+    case 'i':
+      if (iequals(name, "identity")) return HeaderId::identity;
+      if (iequals(name, "identity-info")) return HeaderId::identity_info;
+      break;
+    case 'm':
+      if (iequals(name, "max-forwards")) return HeaderId::max_forwards;
+      break;
+    case 'p':
+      if (iequals(name, "proxy-authorization")) return HeaderId::proxy_authorization;
+      if (iequals(name, "proxy-authenticate")) return HeaderId::proxy_authenticate;
+      break;
+    case 'r':
+      if (iequals(name, "refer-to")) return HeaderId::refer_to;
+      if (iequals(name, "referred-by")) return HeaderId::referred_by;
+      if (iequals(name, "reject-contact")) return HeaderId::reject_contact;
+      if (iequals(name, "request-disposition")) return HeaderId::request_disposition;
+      break;
+    case 's':
+      if (iequals(name, "server")) return HeaderId::server;
+      if (iequals(name, "subject")) return HeaderId::subject;
+      if (iequals(name, "supported")) return HeaderId::supported;
+      if (iequals(name, "session-expires")) return HeaderId::session_expires;
+      break;
+    case 't':
+      if (iequals(name, "to")) return HeaderId::to;
+      break;
+    case 'u':
+      if (iequals(name, "user-agent")) return HeaderId::user_agent;
+      break;
+    case 'v':
+      if (iequals(name, "via")) return HeaderId::via;
+      break;
+    case 'w':
+      if (iequals(name, "www-authenticate")) return HeaderId::www_authenticate;
+      break;
+    default:
+      break;
+  }
   return HeaderId::other;
 }
 
@@ -154,14 +136,14 @@ HeaderCursor::Step HeaderCursor::next(HeaderLine* line) {
     next = nl + 1;
     folded = true;
   }
-  std::string_view full = s_.substr(start, end - start);
-  std::size_t colon = full.find(':');
-  if (colon == std::string_view::npos) return Step::bad_line;
-  std::string_view name = full.substr(0, colon);
-  while (!name.empty() && is_wsp(name.back())) name.remove_suffix(1);
-  if (!is_token(name)) return Step::bad_line;
+  // Name: token characters, optional whitespace, colon (HCOLON).
+  std::size_t i = start;
+  while (i < end && is_token_char(s_[i])) ++i;
+  std::string_view name = s_.substr(start, i - start);
+  while (i < end && is_wsp(s_[i])) ++i;
+  if (name.empty() || i >= end || s_[i] != ':') return Step::bad_line;
   line->name = name;
-  line->value = trim(full.substr(colon + 1));
+  line->value = trim(s_.substr(i + 1, end - i - 1));
   line->offset = start;
   line->folded = folded;
   pos_ = next;
@@ -170,40 +152,29 @@ HeaderCursor::Step HeaderCursor::next(HeaderLine* line) {
 
 namespace {
 
-bool is_uri_char(char c) {
-  auto u = static_cast<unsigned char>(c);
-  return u > 0x20 && u != 0x7f && c != '<' && c != '>' && c != '"';
-}
-
-bool is_host_char(char c) { return is_alpha(c) || is_digit(c) || c == '-' || c == '.' || c == '_'; }
-
-bool is_ipv6_char(char c) {
-  return is_digit(c) || (to_lower(c) >= 'a' && to_lower(c) <= 'f') || c == ':' || c == '.';
-}
-
-bool all_of(std::string_view s, bool (*pred)(char)) {
+bool all_of(std::string_view s, std::uint8_t cls) {
   for (char c : s)
-    if (!pred(c)) return false;
+    if (!in_class(c, cls)) return false;
   return true;
 }
 
-// host [":" port] from pos; stops at the first character in stop (or end). IPv6 references
-// keep their brackets out of *host.
+// host [":" port] from pos; stops at the first character that is not part of them. IPv6
+// references keep their brackets out of *host.
 bool parse_hostport(std::string_view s, std::size_t& pos, std::string_view* host,
-                    std::optional<std::uint16_t>* port, std::string_view stop) {
+                    std::optional<std::uint16_t>* port) {
   const std::size_t n = s.size();
   if (pos >= n) return false;
   if (s[pos] == '[') {
     std::size_t close = s.find(']', pos);
     if (close == std::string_view::npos) return false;
     *host = s.substr(pos + 1, close - pos - 1);
-    if (host->empty() || !all_of(*host, is_ipv6_char)) return false;
+    if (host->empty() || !all_of(*host, char_class::ipv6)) return false;
     pos = close + 1;
   } else {
     std::size_t start = pos;
-    while (pos < n && s[pos] != ':' && stop.find(s[pos]) == std::string_view::npos) ++pos;
+    while (pos < n && in_class(s[pos], char_class::host)) ++pos;
     *host = s.substr(start, pos - start);
-    if (host->empty() || !all_of(*host, is_host_char)) return false;
+    if (host->empty()) return false;
   }
   if (pos < n && s[pos] == ':') {
     std::size_t start = ++pos;
@@ -221,7 +192,6 @@ bool parse_uri(std::string_view text, Uri* out) {
   *out = Uri{};
   out->whole = text;
   if (text.empty() || !is_alpha(text[0])) return false;
-  if (!all_of(text, is_uri_char)) return false;
   std::size_t i = 1;
   while (i < text.size() && (is_alpha(text[i]) || is_digit(text[i]) || text[i] == '+' ||
                              text[i] == '-' || text[i] == '.'))
@@ -231,16 +201,23 @@ bool parse_uri(std::string_view text, Uri* out) {
   std::string_view rest = text.substr(i + 1);
   if (rest.empty()) return false;
 
+  // One pass: every character must be allowed in a URI; note the first '@' and the first ':'
+  // before it (user:password).
+  std::size_t at = std::string_view::npos, colon = std::string_view::npos;
+  for (std::size_t j = 0; j < rest.size(); ++j) {
+    const char c = rest[j];
+    if (!in_class(c, char_class::uri)) return false;
+    if (c == '@' && at == std::string_view::npos) at = j;
+    if (c == ':' && colon == std::string_view::npos && at == std::string_view::npos) colon = j;
+  }
   if (iequals(out->scheme, "sip") || iequals(out->scheme, "sips")) {
-    std::size_t at = rest.find('@');
     std::size_t pos = 0;
     if (at != std::string_view::npos) {
-      std::string_view userinfo = rest.substr(0, at);
-      out->user = userinfo.substr(0, userinfo.find(':'));
+      out->user = rest.substr(0, colon < at ? colon : at);
       if (out->user.empty()) return false;
       pos = at + 1;
     }
-    if (!parse_hostport(rest, pos, &out->host, &out->port, ";?")) return false;
+    if (!parse_hostport(rest, pos, &out->host, &out->port)) return false;
     return pos >= rest.size() || rest[pos] == ';' || rest[pos] == '?';
   }
   if (iequals(out->scheme, "tel")) {
@@ -315,20 +292,20 @@ bool parse_via(std::string_view s, std::size_t& pos, Via* out) {
   out->protocol = s.substr(start, pos - start);
   out->transport_token = parts[2];
   static constexpr std::pair<std::string_view, Transport> kTransports[] = {
-      {"UDP", Transport::udp}, {"TCP", Transport::tcp}, {"TLS", Transport::tls},
-      {"SCTP", Transport::sctp}, {"WS", Transport::ws}, {"WSS", Transport::wss}};
+      {"udp", Transport::udp}, {"tcp", Transport::tcp}, {"tls", Transport::tls},
+      {"sctp", Transport::sctp}, {"ws", Transport::ws}, {"wss", Transport::wss}};
   for (const auto& [name, transport] : kTransports)
-    if (iequals(name, parts[2])) out->transport = transport;
+    if (iequals(parts[2], name)) out->transport = transport;
 
   pos = skip_lws(s, pos);
   if (pos >= n) return false;
   if (s[pos] == '[') {
-    if (!parse_hostport(s, pos, &out->host, &out->port, "")) return false;
+    if (!parse_hostport(s, pos, &out->host, &out->port)) return false;
   } else {
     std::size_t host_start = pos;
     while (pos < n && !is_lws(s[pos]) && s[pos] != ':' && s[pos] != ';' && s[pos] != ',') ++pos;
     out->host = s.substr(host_start, pos - host_start);
-    if (out->host.empty() || !all_of(out->host, is_host_char)) return false;
+    if (out->host.empty() || !all_of(out->host, char_class::host)) return false;
     pos = skip_lws(s, pos);
     if (pos < n && s[pos] == ':') {
       pos = skip_lws(s, pos + 1);

@@ -2,6 +2,7 @@
 // Every function takes a view and never looks outside it.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -11,32 +12,96 @@
 
 namespace pbxwall::sip::detail {
 
+// Character classes of RFC 3261, looked up in one table: the parser asks these for every byte.
+namespace char_class {
+inline constexpr std::uint8_t token = 1;  // token characters
+inline constexpr std::uint8_t lws = 2;    // SP, HTAB, CR, LF
+inline constexpr std::uint8_t uri = 4;    // printable, not SP, '<', '>', '"'
+inline constexpr std::uint8_t host = 8;   // hostname and IPv4 characters
+inline constexpr std::uint8_t digit = 16;
+inline constexpr std::uint8_t ipv6 = 32;  // hex digits, ':', '.'
+}  // namespace char_class
+
+inline constexpr std::array<std::uint8_t, 256> kCharClass = [] {
+  std::array<std::uint8_t, 256> t{};
+  for (int c = 0; c < 256; ++c) {
+    const bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+    const bool digit = c >= '0' && c <= '9';
+    std::uint8_t v = 0;
+    if (alpha || digit) v |= char_class::token | char_class::host;
+    if (digit) v |= char_class::digit;
+    if (digit || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || c == ':' || c == '.') v |= char_class::ipv6;
+    switch (c) {
+      case '-': case '.': case '!': case '%': case '*': case '_': case '+': case '`': case '\'':
+      case '~':
+        v |= char_class::token;
+        break;
+      default:
+        break;
+    }
+    if (c == '-' || c == '.' || c == '_') v |= char_class::host;
+    if (c == ' ' || c == '\t' || c == '\r' || c == '\n') v |= char_class::lws;
+    if (c > 0x20 && c != 0x7f && c != '<' && c != '>' && c != '"') v |= char_class::uri;
+    t[static_cast<std::size_t>(c)] = v;
+  }
+  return t;
+}();
+
+inline bool in_class(char c, std::uint8_t cls) { return (kCharClass[static_cast<unsigned char>(c)] & cls) != 0; }
 inline bool is_wsp(char c) { return c == ' ' || c == '\t'; }
 // Inside a header value CR and LF only occur in folds, so they count as whitespace there.
-inline bool is_lws(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+inline bool is_lws(char c) { return in_class(c, char_class::lws); }
 inline bool is_digit(char c) { return c >= '0' && c <= '9'; }
 inline bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 inline char to_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + ('a' - 'A')) : c; }
+inline bool is_token_char(char c) { return in_class(c, char_class::token); }
 
-// RFC 3261 token characters.
-inline bool is_token_char(char c) {
-  if (is_alpha(c) || is_digit(c)) return true;
-  switch (c) {
-    case '-': case '.': case '!': case '%': case '*': case '_': case '+': case '`': case '\'':
-    case '~':
-      return true;
-    default:
-      return false;
-  }
+// Case-insensitive comparison with a lower-case name.
+inline bool iequals(std::string_view a, std::string_view lower) {
+  if (a.size() != lower.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (to_lower(a[i]) != lower[i]) return false;
+  return true;
 }
 
-bool iequals(std::string_view a, std::string_view b);
-bool is_token(std::string_view s);
-std::string_view trim(std::string_view s);  // strips LWS (including folds) at both ends
-std::size_t skip_lws(std::string_view s, std::size_t pos);
+// Case-insensitive comparison of two arbitrary strings.
+inline bool iequals_both(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (to_lower(a[i]) != to_lower(b[i])) return false;
+  return true;
+}
+
+inline bool is_token(std::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s)
+    if (!is_token_char(c)) return false;
+  return true;
+}
+
+inline std::string_view trim(std::string_view s) {  // strips LWS (including folds) at both ends
+  std::size_t b = 0, e = s.size();
+  while (b < e && is_lws(s[b])) ++b;
+  while (e > b && is_lws(s[e - 1])) --e;
+  return s.substr(b, e - b);
+}
+
+inline std::size_t skip_lws(std::string_view s, std::size_t pos) {
+  while (pos < s.size() && is_lws(s[pos])) ++pos;
+  return pos;
+}
 
 // Decimal digits only (leading zeros allowed); nullopt when empty, not digits, or above max.
-std::optional<std::uint64_t> parse_decimal(std::string_view s, std::uint64_t max);
+inline std::optional<std::uint64_t> parse_decimal(std::string_view s, std::uint64_t max) {
+  if (s.empty()) return std::nullopt;
+  std::uint64_t v = 0;
+  for (char c : s) {
+    if (!is_digit(c)) return std::nullopt;
+    v = v * 10 + static_cast<std::uint64_t>(c - '0');
+    if (v > max) return std::nullopt;  // also stops overflow: max < 2^64 / 10
+  }
+  return v;
+}
 
 // From pos at an opening quote, returns the position after the closing quote, skipping
 // quoted-pairs; npos when the string is not terminated inside s.
