@@ -2,9 +2,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <net/if.h>
-#include <sys/ioctl.h>
-#include <unistd.h>
 #include <sys/socket.h>
 
 #include <cstring>
@@ -25,11 +22,7 @@ struct GroupBinding {
 struct NflogSource::Handles {
   nflog_handle* log = nullptr;
   std::vector<std::unique_ptr<GroupBinding>> groups;
-  // Interface indexes are per network namespace: names are looked up through a socket of the
-  // namespace the source was opened in, whichever namespace the reading thread is in.
-  int name_socket = -1;
   ~Handles() {
-    if (name_socket >= 0) ::close(name_socket);
     for (auto& g : groups)
       if (g->handle != nullptr) nflog_unbind_group(g->handle);
     if (log != nullptr) nflog_close(log);
@@ -66,8 +59,8 @@ Result<std::unique_ptr<NflogSource>> NflogSource::open(const std::vector<std::ui
   handles->log = nflog_open();
   if (handles->log == nullptr) return fail(errno_text("nflog: opening netlink socket"));
   const int fd = nflog_fd(handles->log);
-  handles->name_socket = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (handles->name_socket < 0) return fail(errno_text("nflog: opening interface-name socket"));
+  auto names = InterfaceNames::open();
+  if (!names) return fail("nflog: " + names.error());
 
   if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &options.receive_buffer_bytes,
                  sizeof options.receive_buffer_bytes) != 0 &&
@@ -78,7 +71,8 @@ Result<std::unique_ptr<NflogSource>> NflogSource::open(const std::vector<std::ui
   if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0)
     return fail(errno_text("nflog: making socket non-blocking"));
 
-  auto source = std::unique_ptr<NflogSource>(new NflogSource(std::move(handles), options));
+  auto source = std::unique_ptr<NflogSource>(
+      new NflogSource(std::move(handles), std::move(*names), options));
   Handles& h = *source->handles_;
   for (std::uint16_t group : groups) {
     auto binding = std::make_unique<GroupBinding>(GroupBinding{source.get(), group, nullptr});
@@ -99,26 +93,14 @@ Result<std::unique_ptr<NflogSource>> NflogSource::open(const std::vector<std::ui
   return source;
 }
 
-NflogSource::NflogSource(std::unique_ptr<Handles> handles, NflogOptions options)
-    : handles_(std::move(handles)), options_(options), buffer_(256 * 1024) {}
+NflogSource::NflogSource(std::unique_ptr<Handles> handles, InterfaceNames names,
+                         NflogOptions options)
+    : handles_(std::move(handles)), names_(std::move(names)), options_(options),
+      buffer_(256 * 1024) {}
 
 NflogSource::~NflogSource() = default;
 
 int NflogSource::fd() const { return nflog_fd(handles_->log); }
-
-std::string_view NflogSource::interface_name(std::uint32_t index) {
-  if (index == 0) return {};
-  auto it = interface_names_.find(index);
-  if (it == interface_names_.end()) {
-    ifreq request{};
-    request.ifr_ifindex = static_cast<int>(index);
-    std::string text = ::ioctl(handles_->name_socket, SIOCGIFNAME, &request) == 0
-                           ? std::string(request.ifr_name, strnlen(request.ifr_name, IFNAMSIZ))
-                           : "if" + std::to_string(index);
-    it = interface_names_.emplace(index, std::move(text)).first;
-  }
-  return it->second;
-}
 
 void NflogSource::deliver(std::uint16_t group, nflog_data* data) {
   if (callback_ == nullptr || callback_error_) return;
@@ -135,8 +117,8 @@ void NflogSource::deliver(std::uint16_t group, nflog_data* data) {
   timeval tv{};
   if (nflog_get_timestamp(data, &tv) == 0)
     view.timestamp = TimePoint(Duration(static_cast<std::int64_t>(tv.tv_sec) * 1'000'000 + tv.tv_usec));
-  view.indev = interface_name(nflog_get_indev(data));
-  view.outdev = interface_name(nflog_get_outdev(data));
+  view.indev = names_.name(nflog_get_indev(data));
+  view.outdev = names_.name(nflog_get_outdev(data));
   if (const char* prefix = nflog_get_prefix(data); prefix != nullptr) view.prefix = prefix;
   if (ip_total_length(view.payload) > view.payload.size()) ++stats_.truncated;
   ++stats_.packets;

@@ -15,11 +15,11 @@
 #include <span>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "base/result.h"
 #include "base/time.h"
+#include "packets/interface_names.h"
 
 struct nflog_data;  // libnetfilter_log
 
@@ -74,18 +74,17 @@ class NflogSource {
  private:
   struct Handles;
   friend struct NflogDelivery;
-  NflogSource(std::unique_ptr<Handles> handles, NflogOptions options);
+  NflogSource(std::unique_ptr<Handles> handles, InterfaceNames names, NflogOptions options);
   // Called by libnetfilter_log for each packet of `group` while drain() runs.
   void deliver(std::uint16_t group, ::nflog_data* data);
-  std::string_view interface_name(std::uint32_t index);
 
   std::unique_ptr<Handles> handles_;
+  InterfaceNames names_;
   NflogOptions options_;
   NflogStats stats_;
   const Callback* callback_ = nullptr;  // set during drain()
   std::exception_ptr callback_error_;    // rethrown by drain() after the C library returns
   std::vector<char> buffer_;
-  std::unordered_map<std::uint32_t, std::string> interface_names_;
 };
 
 }  // namespace pbxwall::packets

@@ -5,6 +5,8 @@
 #include <netinet/in.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstring>
 #include <regex>
 
 #include "kernel/kernel.h"
@@ -313,6 +315,80 @@ TEST_F(PacketsNetns, QueueProbeAgreesWithTheKernelAndLeavesNothing) {
   const std::string tables = NetnsLab::in(lab_->fw, "nft list tables").output;
   EXPECT_EQ(tables.find("pbxwall_probe"), std::string::npos) << tables;
   EXPECT_NE(tables.find("table inet pbxwall"), std::string::npos) << tables;
+}
+
+// The kernel here may lack the nftables `queue` statement but have the xtables NFQUEUE target
+// (through iptables-nft); the queue and its verdicts are the same either way.
+TEST_F(PacketsNetns, QueueSourceDropsWhatItIsToldAndBypassesWhenAbsent) {
+  auto rule = NetnsLab::in(lab_->fw, "iptables-nft -A INPUT -p udp --dport 5062 -j NFQUEUE "
+                                     "--queue-num 3 --queue-bypass");
+  if (rule.status != 0) GTEST_SKIP() << "xtables NFQUEUE not available: " << rule.output;
+
+  int listener = -1;
+  {
+    InNetns in(lab_->fw);
+    listener = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_in local{};
+    local.sin_family = AF_INET;
+    local.sin_port = htons(5062);
+    std::memcpy(&local.sin_addr, kFw4.bytes().data(), 4);
+    ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&local), sizeof local), 0);
+  }
+  std::vector<std::string> delivered;
+  auto read_listener = [&] {
+    char buf[2048];
+    ssize_t n;
+    while ((n = ::recv(listener, buf, sizeof buf, MSG_DONTWAIT)) > 0)
+      delivered.emplace_back(buf, static_cast<std::size_t>(n));
+  };
+  auto delivered_contains = [&](const std::string& text) {
+    return std::find(delivered.begin(), delivered.end(), text) != delivered.end();
+  };
+  PeerSender a(*lab_, kPeerA);
+
+  // Nobody bound to the queue: `bypass` lets the packet through.
+  ASSERT_TRUE(a.send(kFw4, 5062, "before"));
+  ASSERT_TRUE(test::wait_until(listener, read_listener, [&] { return delivered_contains("before"); }));
+
+  std::unique_ptr<QueueSource> queue;
+  {
+    InNetns in(lab_->fw);
+    auto opened = QueueSource::open(3);
+    ASSERT_TRUE(opened.ok()) << opened.error();
+    queue = std::move(*opened);
+  }
+  constexpr int kEach = 10;
+  for (int i = 0; i < kEach; ++i) {
+    ASSERT_TRUE(a.send(kFw4, 5062, "keep " + std::to_string(i)));
+    ASSERT_TRUE(a.send(kFw4, 5062, "drop " + std::to_string(i)));
+  }
+  ASSERT_TRUE(a.send(kFw4, 5062, "end"));
+  std::size_t decided = 0;
+  std::string indev;
+  auto decide = [&](const QueuedPacket& p) {
+    Received r;
+    indev = std::string(p.indev);
+    return decode(p.payload, r) && r.text.rfind("drop", 0) == 0 ? Verdict::drop : Verdict::accept;
+  };
+  const auto end = std::chrono::steady_clock::now() + seconds(5);
+  while (!delivered_contains("end") && std::chrono::steady_clock::now() < end) {
+    pollfd fds[2] = {{queue->fd(), POLLIN, 0}, {listener, POLLIN, 0}};
+    if (::poll(fds, 2, 100) <= 0) continue;
+    if (fds[0].revents & POLLIN) {
+      auto n = queue->drain(decide);
+      ASSERT_TRUE(n.ok()) << n.error();
+      decided += *n;
+    }
+    if (fds[1].revents & POLLIN) read_listener();
+  }
+  ::close(listener);
+  ASSERT_TRUE(delivered_contains("end"));
+  EXPECT_EQ(decided, static_cast<std::size_t>(2 * kEach + 1));
+  EXPECT_EQ(queue->stats().dropped, static_cast<std::uint64_t>(kEach));
+  EXPECT_EQ(queue->stats().accepted, static_cast<std::uint64_t>(kEach + 1));
+  EXPECT_EQ(indev, "v0");
+  for (const auto& text : delivered) EXPECT_EQ(text.rfind("drop", 0), std::string::npos) << text;
+  EXPECT_EQ(delivered.size(), static_cast<std::size_t>(1 + kEach + 1));  // before, keeps, end
 }
 
 }  // namespace
