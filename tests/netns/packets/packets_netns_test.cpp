@@ -45,7 +45,7 @@ constexpr const char* kTable = R"(table inet pbxwall {
     ct state established,related counter
     ip saddr @blocked4 counter drop
     ip6 saddr @blocked6 counter drop
-    udp dport 5060 log prefix "sip-in" group 7
+    udp dport 5060 counter log prefix "sip-in" group 7
   }
 }
 )";
@@ -182,6 +182,40 @@ TEST_F(PacketsNetns, LongPacketsAreCutToTheCopyRangeAndCounted) {
   ASSERT_TRUE(receive_until(kPeerA, 1));
   EXPECT_EQ(received_.front().ip_bytes, 200u);
   EXPECT_EQ(source_->stats().truncated, 1u);
+}
+
+TEST_F(PacketsNetns, ReceiveBufferOverflowIsCountedNotFatal) {
+  source_.reset();
+  {
+    InNetns in(lab_->fw);
+    NflogOptions options;
+    options.receive_buffer_bytes = 4096;  // the kernel's minimum is about 2 KiB
+    auto source = NflogSource::open({kGroup}, options);
+    ASSERT_TRUE(source.ok()) << source.error();
+    source_ = std::move(*source);
+  }
+  constexpr int kSent = 300;
+  PeerSender a(*lab_, kPeerA);
+  for (int i = 0; i < kSent; ++i) ASSERT_TRUE(a.send(kFw4, 5060, std::string(200, 'o')));
+  // Wait until the kernel has logged them all (the log rule's counter), without reading.
+  const std::string logged = "counter packets " + std::to_string(kSent) + " ";
+  const auto end = std::chrono::steady_clock::now() + seconds(5);
+  std::string chain;
+  while (std::chrono::steady_clock::now() < end) {
+    chain = NetnsLab::in(lab_->fw, "nft list chain inet pbxwall input").output;
+    if (chain.find(logged + "bytes") != std::string::npos) break;
+  }
+  ASSERT_NE(chain.find(logged), std::string::npos) << chain;
+
+  auto first = source_->drain([](const PacketView&) {});
+  ASSERT_TRUE(first.ok()) << first.error();
+  EXPECT_LT(*first, static_cast<std::size_t>(kSent));
+  EXPECT_GE(source_->stats().overruns, 1u);
+  // The source keeps working after an overflow.
+  ASSERT_TRUE(a.send(kFw4, 5060, "after overflow"));
+  received_.clear();
+  ASSERT_TRUE(receive_until(kPeerA, 1));
+  EXPECT_EQ(received_.back().text, "after overflow");
 }
 
 TEST_F(PacketsNetns, SecondBindOfAGroupIsAClearError) {
