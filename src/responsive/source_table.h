@@ -2,13 +2,15 @@
 // a hard ceiling. Least recently seen records are reused first, so a flood of spoofed sources
 // costs at most `ceiling` records and cannot push memory further.
 //
-// Layout: records live in one vector (grown up to the ceiling, never beyond), indexed by a
-// chained hash (a bucket array of 32-bit heads, the chain link inside the record) and linked
-// in recency order by an intrusive doubly linked list of 32-bit indices.
+// Layout: records live in fixed chunks of kChunkRecords (allocated as the table fills, never
+// moved or copied, never past the ceiling), indexed by a chained hash (a bucket array of
+// 32-bit heads, the chain link inside the record) and linked in recency order by an
+// intrusive doubly linked list of 32-bit indices.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "base/address.h"
@@ -108,9 +110,9 @@ class SourceTable {
   std::uint32_t touch(const IpAddress& addr, bool& evicted);
   std::uint32_t find(const IpAddress& addr) const;  // kNone when absent
 
-  SourceRecord& at(std::uint32_t i) { return records_[i]; }
-  const SourceRecord& at(std::uint32_t i) const { return records_[i]; }
-  std::size_t size() const { return records_.size(); }
+  SourceRecord& at(std::uint32_t i) { return chunks_[i >> kChunkBits][i & (kChunkRecords - 1)]; }
+  const SourceRecord& at(std::uint32_t i) const { return chunks_[i >> kChunkBits][i & (kChunkRecords - 1)]; }
+  std::size_t size() const { return size_; }
   std::size_t ceiling() const { return ceiling_; }
   std::uint32_t least_recent() const { return lru_tail_; }
   std::uint32_t most_recent() const { return lru_head_; }
@@ -124,7 +126,11 @@ class SourceTable {
   void unchain(std::uint32_t i);
   void grow_buckets();
 
-  std::vector<SourceRecord> records_;
+  static constexpr unsigned kChunkBits = 12;
+  static constexpr std::size_t kChunkRecords = std::size_t{1} << kChunkBits;  // ~1 MB
+
+  std::vector<std::unique_ptr<SourceRecord[]>> chunks_;
+  std::size_t size_ = 0;
   std::vector<std::uint32_t> buckets_;
   std::size_t ceiling_;
   std::uint64_t salt_;
