@@ -75,6 +75,65 @@ TEST(SipCorpus, Rfc4475TortureMessages) {
   }
 }
 
+Message torture(const std::string& name) {
+  static std::deque<std::string> keep;
+  keep.push_back(read_file(kData + "/rfc4475/" + name + ".dat"));
+  auto r = parse(keep.back());
+  if (!r.ok()) {
+    ADD_FAILURE() << name << ": " << anomaly_name(r.error().anomaly);
+    return Message{};
+  }
+  return *r;
+}
+
+TEST(SipCorpus, TortureFieldsExtracted) {
+  Message wsinv = torture("wsinv");
+  EXPECT_EQ(wsinv.request_uri.user, "vivekg");
+  EXPECT_EQ(wsinv.to.tag, "1918181833n");
+  EXPECT_EQ(wsinv.from.display, "J Rosenberg \\\\\\\"");
+  EXPECT_EQ(wsinv.from.tag, "98asjd8");
+  EXPECT_EQ(*wsinv.max_forwards, 68u);
+  EXPECT_EQ(wsinv.cseq, 9u);
+  EXPECT_EQ(wsinv.via_count, 3);
+  EXPECT_EQ(wsinv.top_via.host, "192.0.2.2");
+  EXPECT_EQ(wsinv.top_via.branch, "390skdjuw");
+  EXPECT_EQ(wsinv.contact.uri.user, "jdrosen");
+  EXPECT_EQ(wsinv.body.size(), 150u);
+  EXPECT_EQ(wsinv.header("NewFangledHeader"), "newfangled value\r\n continued newfangled value");
+
+  Message intmeth = torture("intmeth");
+  EXPECT_EQ(intmeth.method, Method::unknown);
+  EXPECT_EQ(intmeth.method_token, "!interesting-Method0123456789_*+`.%indeed'~");
+  EXPECT_EQ(intmeth.request_uri.user, "1_unusual.URI~(to-be!sure)&isn't+it$/crazy?,/;;*");
+  EXPECT_EQ(intmeth.request_uri.host, "example.com");
+  EXPECT_EQ(intmeth.from.display, "token1~` token2'+_ token3*%!.-");
+  EXPECT_EQ(intmeth.from.tag, "_token~1'+`*%!-.");
+  EXPECT_EQ(intmeth.call_id, "intmeth.word%ZK-!.*_+'@word`~)(><:\\/\"][?}{");
+  EXPECT_EQ(intmeth.to.display.size(), 20u);  // BEL, NUL and DEL kept as quoted pairs
+
+  Message longreq = torture("longreq");
+  EXPECT_EQ(longreq.via_count, 34);
+  EXPECT_EQ(longreq.top_via.host, "sip33.example.com");
+  EXPECT_EQ(*longreq.to.uri.port, 6000);
+
+  EXPECT_EQ(torture("escnull").contact.count, 2);
+  Message esc02 = torture("esc02");
+  EXPECT_EQ(esc02.contact.count, 2);  // C%6Fntact is another header
+  EXPECT_EQ(esc02.method_token, "RE%47IST%45R");
+  EXPECT_EQ(torture("semiuri").request_uri.user, "user;par=u%40example.net");
+  EXPECT_EQ(torture("transports").via_count, 5);
+  EXPECT_EQ(torture("lwsdisp").from.display, "caller");
+  EXPECT_EQ(torture("noreason").reason_phrase, "");
+  EXPECT_EQ(torture("unreason").status_code, 200);
+  Message dblreq = torture("dblreq");
+  EXPECT_EQ(dblreq.method, Method::register_);
+  EXPECT_EQ(dblreq.body, "");
+  EXPECT_TRUE(dblreq.anomalies.has(Anomaly::body_longer_than_content_length));
+  EXPECT_EQ(torture("unksm2").to.uri.scheme, "isbn");
+  EXPECT_EQ(torture("regaut01").authorization.scheme, "NoOneKnowsThisScheme");
+  EXPECT_TRUE(torture("inv2543").anomalies.has(Anomaly::missing_content_length));
+}
+
 TEST(SipCorpus, EverySampleParses) {
   int n = 0;
   for (const auto& entry : fs::directory_iterator(kData + "/samples")) {
