@@ -17,6 +17,9 @@ namespace user_flag = detail::user_flag;
 
 namespace {
 
+// Usernames in decisions come from the network: printable ASCII only, and bounded.
+constexpr std::size_t kMaxUserText = 64;
+
 std::uint16_t saturate16(std::uint32_t v) { return static_cast<std::uint16_t>(std::min<std::uint32_t>(v, 0xffff)); }
 
 std::string in_seconds(std::uint32_t from_s, std::uint32_t now_s) {
@@ -35,7 +38,8 @@ bool is_international(std::string_view number, const std::vector<std::string>& p
 bool Engine::Impl::check_fingerprint(Step& s, const SipRequest& r) {
   SourceRecord& rec = s.rec;
   // The same User-Agent and display name as last time were checked already.
-  const std::uint32_t h = name_hash(r.user_agent) ^ (name_hash(r.from_display) * 31u) ^ (name_hash(r.via_host) * 131u);
+  std::uint32_t h = name_hash(r.user_agent) ^ (name_hash(r.from_display) * 31u) ^ (name_hash(r.via_host) * 131u);
+  if (h == 0) h = 1;  // 0 means "nothing checked yet"
   if (h == rec.fingerprint_hash) return false;
   rec.fingerprint_hash = h;
   std::string reason;
@@ -49,7 +53,7 @@ bool Engine::Impl::check_fingerprint(Step& s, const SipRequest& r) {
   } else {
     return false;
   }
-  return take_block(s, Rule::fingerprint, std::string(r.target_user()), std::move(reason), true);
+  return take_block(s, Rule::fingerprint, detail::printable(r.target_user(), kMaxUserText), std::move(reason), true);
 }
 
 bool Engine::Impl::rate_request(Step& s) {
@@ -186,9 +190,9 @@ void Engine::Impl::on_outcome(Step& s, const Pending& p, Outcome o, std::string_
         if (rec.state == SourceState::validated && !others)
           forget(s, Rule::registration, "unregistered " + detail::printable(user_of(rec)));
       } else if (p.kind == detail::RequestKind::register_ && credentialed) {
-        const std::string user = !answer_user.empty() && name_hash(answer_user) == p.user ? std::string(answer_user)
+        const std::string user = !answer_user.empty() && name_hash(answer_user) == p.user ? detail::printable(answer_user, kMaxUserText)
                                  : p.user != 0                                         ? names.lookup(p.user)
-                                                                                       : std::string(answer_user);
+                                                                                       : detail::printable(answer_user, kMaxUserText);
         const std::uint32_t expires = granted_expires  ? *granted_expires
                                       : p.expires != 0 ? p.expires
                                                        : static_cast<std::uint32_t>(settings.default_registration.count() / 1'000'000);

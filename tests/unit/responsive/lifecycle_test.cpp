@@ -30,6 +30,13 @@ TEST_F(Validation, RegistrationWithCredentialsAnswered200Validates) {
   EXPECT_EQ(v->user, "101");
 }
 
+TEST_F(Validation, UsernamesFromTheNetworkArePrintedSafely) {
+  auto ds = register_cycle(kPhone, "10\n1\x01\"x", 200, 60);
+  ASSERT_EQ(ds.size(), 1u);
+  EXPECT_EQ(ds[0].user, "10?1?\"x");
+  EXPECT_EQ(ds[0].reason, "registered as 10?1?\"x for 60 s (+60 s grace)");
+}
+
 TEST_F(Validation, RegisterAnswered200WithoutCredentialsDoesNotValidate) {
   Request r;
   r.user = "101";
