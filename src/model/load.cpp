@@ -6,6 +6,7 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <unordered_map>
 
 #include "model/model.h"
 
@@ -232,19 +233,21 @@ bool looks_like_address(std::string_view s) {
 }
 
 void Loader::networks(const toml::table& t) {
+  // Sized for 100,000 entries: no per-entry work beyond parsing unless something is wrong.
   std::vector<NetworkEntry> entries;
+  entries.reserve(t.size());
   for (const auto& [k, v] : t) {
-    const auto key = join("networks", k.str());
     NetworkEntry e;
-    e.text = std::string(k.str());
+    e.text.assign(k.str());
     e.line = static_cast<int>(k.source().begin.line);
     e.column = static_cast<int>(k.source().begin.column);
-    std::string why;
     bool key_ok = true;
-    if (auto c = Cidr::parse(e.text, &why)) {
+    if (auto c = Cidr::parse(e.text)) {
       e.cidr = *c;
     } else if (looks_like_address(e.text)) {
-      error(k, key, "bad address or CIDR: " + why);
+      std::string why;
+      (void)Cidr::parse(e.text, &why);
+      error(k, join("networks", e.text), "bad address or CIDR: " + why);
       key_ok = false;
     } else if (is_valid_hostname(e.text)) {
       e.hostname = e.text;
@@ -252,10 +255,12 @@ void Loader::networks(const toml::table& t) {
                      [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
       if (e.hostname.back() == '.') e.hostname.pop_back();
     } else {
-      error(k, key, "not an address, CIDR or valid DNS hostname");
+      error(k, join("networks", e.text), "not an address, CIDR or valid DNS hostname");
       key_ok = false;
     }
-    auto z = zone(v, key);
+    const auto* name = v.as_string();
+    std::optional<Zone> z = name ? parse_zone(name->get()) : std::nullopt;
+    if (!z) z = zone(v, join("networks", e.text));  // reports the error
     if (key_ok && z) {
       e.zone = *z;
       entries.push_back(std::move(e));
@@ -266,26 +271,30 @@ void Loader::networks(const toml::table& t) {
   std::sort(entries.begin(), entries.end(), [](const NetworkEntry& a, const NetworkEntry& b) {
     return std::tie(a.line, a.column) < std::tie(b.line, b.column);
   });
-  std::map<Cidr, const NetworkEntry*> by_cidr;
-  std::map<std::string, const NetworkEntry*, std::less<>> by_host;
-  for (const auto& e : entries) {
-    const NetworkEntry* first = nullptr;
-    if (e.cidr) {
-      auto [it, fresh] = by_cidr.emplace(*e.cidr, &e);
-      if (!fresh) first = it->second;
-    } else {
-      auto [it, fresh] = by_host.emplace(e.hostname, &e);
-      if (!fresh) first = it->second;
+  struct CidrHash {
+    std::size_t operator()(const Cidr& c) const noexcept {
+      return IpAddressHash{}(c.address()) * 131 + static_cast<std::size_t>(c.prefix());
     }
-    if (first) {
-      errors_.push_back(Diagnostic{Severity::error, source_, e.line, e.column,
-                                   join("networks", e.text),
-                                   "duplicate network: same as \"" + first->text + "\" on line " +
-                                       std::to_string(first->line)});
-      continue;
-    }
-    policy_.networks.push_back(e);
+  };
+  std::unordered_map<Cidr, std::size_t, CidrHash> by_cidr;
+  std::unordered_map<std::string_view, std::size_t> by_host;
+  by_cidr.reserve(entries.size());
+  std::vector<bool> keep(entries.size(), true);
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    const auto& e = entries[i];
+    std::size_t first_index = i;
+    if (e.cidr) first_index = by_cidr.emplace(*e.cidr, i).first->second;
+    else first_index = by_host.emplace(e.hostname, i).first->second;
+    if (first_index == i) continue;
+    const auto& first = entries[first_index];
+    errors_.push_back(Diagnostic{Severity::error, source_, e.line, e.column, join("networks", e.text),
+                                 "duplicate network: same as \"" + first.text + "\" on line " +
+                                     std::to_string(first.line)});
+    keep[i] = false;
   }
+  policy_.networks.reserve(entries.size());
+  for (std::size_t i = 0; i < entries.size(); ++i)
+    if (keep[i]) policy_.networks.push_back(std::move(entries[i]));
 }
 
 void Loader::services(const toml::table& t) {
