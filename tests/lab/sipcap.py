@@ -18,6 +18,7 @@ TCP segments taken in capture order (the lab's TCP has no loss or reordering).
 import argparse
 import ipaddress
 import json
+import signal
 import struct
 import sys
 from collections import Counter, defaultdict
@@ -318,6 +319,7 @@ def print_summary(path, sources, pbx):
 
 
 def main():
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # quiet when piped into head
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     p_sum = sub.add_parser("summary", help="per-source table")

@@ -3,7 +3,8 @@
 
     check_replay.py --pbxwall PATH --capture FILE.pcap --expect expectations.json
 
-The expectations file maps a capture's name (file name without .pcap) to:
+The expectations file maps a name (by default the capture's file name without .pcap; --name
+for a variant such as "svcrack:no-fingerprints") to:
   "attackers":  {addr: max answers}   each must be blocked, and the PBX must have sent it at
                                       most that many answers up to the block (counted in the
                                       capture itself, at the time of the first block decision)
@@ -11,7 +12,8 @@ The expectations file maps a capture's name (file name without .pcap) to:
   "flagged":    {addr: user}          each must get a flag decision for that user
   "never_blocked": [addr, ...]        no block decision may name these
 Any address blocked that is not an expected attacker fails the check too, so a replay that
-blocks everything cannot pass. Prints what it measured either way.
+blocks everything cannot pass; so does a summary whose answered_before_block differs from the
+count in the capture. Prints what it measured either way.
 """
 
 import argparse
@@ -63,7 +65,7 @@ def canonical(addr):
         return addr
 
 
-def check(name, expect, decisions, messages):
+def check(name, expect, decisions, summary, messages):
     failures = []
     blocks = {}
     for d in decisions:
@@ -81,6 +83,12 @@ def check(name, expect, decisions, messages):
                    if m.is_request and m.src == addr and m.t <= float(block["t"]) + 1e-6)
         print(f"  {addr}: blocked at request {sent} of {requests}, after {answered} PBX "
               f"answers (allowed {max_answers}); rule {block['rule']}: {block['reason']}")
+        sources = summary.get("sources") if isinstance(summary, dict) else None
+        entry = sources.get(addr) if isinstance(sources, dict) else None
+        reported = entry.get("answered_before_block") if isinstance(entry, dict) else None
+        if reported is not None and reported != answered:
+            failures.append(f"the replay's summary says {addr} got {reported} answers before "
+                            f"its block; the capture has {answered}")
         if answered > max_answers:
             failures.append(f"attacker {addr} got {answered} answers before its block "
                             f"(at most {max_answers} allowed)")
@@ -117,7 +125,8 @@ def main():
     parser.add_argument("--capture", required=True)
     parser.add_argument("--expect", required=True)
     parser.add_argument("--name", help="expectations entry (default: capture file name)")
-    parser.add_argument("replay_args", nargs="*", help="more arguments for pbxwall replay")
+    parser.add_argument("replay_args", nargs="*",
+                        help="more arguments for pbxwall replay (after --)")
     args = parser.parse_args()
 
     name = args.name or os.path.basename(args.capture).removesuffix(".pcap")
@@ -130,7 +139,7 @@ def main():
     messages = list(sipcap.sip_messages(args.capture))
     decisions, summary = run_replay(args.pbxwall, args.capture, args.replay_args)
     print(f"{name}: {len(messages)} SIP messages, {len(decisions)} decisions")
-    failures = check(name, expect, decisions, messages)
+    failures = check(name, expect, decisions, summary, messages)
     print("  summary: " + json.dumps(summary, sort_keys=True)[:2000])
     if failures:
         for failure in failures:

@@ -8,6 +8,7 @@ FAKE_REPLAY (environment) chooses the output:
   late          as good, but blocks at each scanner's 10th request
   none          no decisions at all
   blocks-phone  as good, and also blocks every validated or flagged source
+  wrong-summary as good, but the summary counts one answer too many before each block
   garbage       a line that is not JSON
 A correct checker passes `good` and fails all the others.
 """
@@ -18,6 +19,8 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lab"))
 import sipcap  # noqa: E402
+
+PBX = {"203.0.113.1", "2001:db8:1::1"}
 
 
 def decision(t, action, addr, user, rule, reason, until=None):
@@ -68,16 +71,22 @@ def main():
         print("this is not json")
         return 0
     decisions = []
-    if mode in ("good", "blocks-phone"):
+    if mode in ("good", "blocks-phone", "wrong-summary"):
         decisions = good_decisions(messages, 1)
     elif mode == "late":
         decisions = good_decisions(messages, 10)
     if mode == "blocks-phone":
         decisions += [decision(d["t"], "block", d["addr"], d["user"], "flood", "fake")
                       for d in list(decisions) if d["action"] in ("validate", "flag")]
+    sources = {}
     for d in decisions:
         print(json.dumps(d))
-    print(json.dumps({"summary": {"sources": len({m.src for m in messages})}}))
+        if d["action"] == "block" and d["addr"] not in sources:
+            answered = sipcap.answers_before(messages, PBX, d["addr"], d["t"])
+            if mode == "wrong-summary":
+                answered += 1
+            sources[d["addr"]] = {"answered_before_block": answered, "state": "blocked"}
+    print(json.dumps({"summary": {"sources": sources}}))
     return 0
 
 
