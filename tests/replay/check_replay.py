@@ -5,9 +5,10 @@
 
 The expectations file maps a name (by default the capture's file name without .pcap; --name
 for a variant such as "svcrack:no-fingerprints") to:
-  "attackers":  {addr: max answers}   each must be blocked, and the PBX must have sent it at
-                                      most that many answers up to the block (counted in the
-                                      capture itself, at the time of the first block decision)
+  "attackers":  {addr: max answers}   each must be blocked (a scanner, or a phone guessing too
+                                      fast), and the PBX must have sent it at most that many
+                                      answers up to the block (counted in the capture itself,
+                                      at the time of the first block decision)
   "validated":  {addr: user}          each must get a validate decision for that user
   "flagged":    {addr: user}          each must get a flag decision for that user
   "never_blocked": [addr, ...]        no block decision may name these
