@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2034  # the LAB_* variables are for the scripts that source this file
 # Network-namespace lab: a PBX (Kamailio registrar), two phones (sipp) and attackers
 # (SIPVicious), on documentation addresses only. Source this file from a bash script running
 # as root, call lab_up, then the lab_* functions below; everything is removed on exit
@@ -20,7 +21,6 @@ LAB_HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 LAB_PREFIX=${LAB_PREFIX:-pbxlab$$}
 LAB_DIR=${LAB_DIR:-}
 LAB_KEEP_DIR=${LAB_KEEP_DIR:-0}
-LAB_HOSTS=(pbx phonea phoneb attacker attacker6)
 LAB_NAMESPACES=()
 LAB_PIDS=()
 LAB_KAMAILIO_PID=
@@ -147,22 +147,23 @@ lab_up() {
 # Kills recorded background processes, then whatever still runs in the lab's namespaces,
 # then deletes the namespaces (which removes their interfaces).
 lab_cleanup() {
-  local rc=$? pid ns pids deadline
+  local rc=$? pid ns deadline
+  local -a pids
   trap - EXIT INT TERM
   for pid in "${LAB_PIDS[@]}"; do
     kill -TERM "$pid" 2>/dev/null || true
   done
   for ns in "${LAB_NAMESPACES[@]}"; do
-    pids=$(ip netns pids "$ns" 2>/dev/null || true)
-    [[ -z $pids ]] || kill -TERM $pids 2>/dev/null || true
+    mapfile -t pids < <(ip netns pids "$ns" 2>/dev/null || true)
+    ((${#pids[@]} == 0)) || kill -TERM "${pids[@]}" 2>/dev/null || true
   done
   deadline=$((SECONDS + 5))
   for ns in "${LAB_NAMESPACES[@]}"; do
     while [[ -n $(ip netns pids "$ns" 2>/dev/null) ]] && ((SECONDS < deadline)); do
       sleep 0.1
     done
-    pids=$(ip netns pids "$ns" 2>/dev/null || true)
-    [[ -z $pids ]] || kill -KILL $pids 2>/dev/null || true
+    mapfile -t pids < <(ip netns pids "$ns" 2>/dev/null || true)
+    ((${#pids[@]} == 0)) || kill -KILL "${pids[@]}" 2>/dev/null || true
   done
   for pid in "${LAB_PIDS[@]}"; do
     wait "$pid" 2>/dev/null || true
@@ -204,6 +205,7 @@ lab_start_kamailio() {
 
 # Succeeds when HOST can open a TCP connection to ADDR port 5060.
 lab_tcp_reaches() {
+  # shellcheck disable=SC2016  # $0 is expanded by the inner bash
   lab_exec "$1" 3 bash -c 'exec 3<>"/dev/tcp/$0/5060"' "$2"
 }
 
