@@ -4,4 +4,5 @@
 
 #include "ami/actions.h"
 #include "ami/events.h"
+#include "ami/client.h"
 #include "ami/message.h"
