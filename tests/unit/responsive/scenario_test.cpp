@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "engine_fixture.h"
+#include "iax/iax.h"
 #include "sip/sip.h"
 
 namespace pbxwall::responsive::testing {
@@ -19,6 +20,14 @@ const IpAddress kPhoneB = addr("198.51.100.11");
 
 std::string real(const std::string& name) {
   std::ifstream in(std::string(PBXWALL_TEST_DATA) + "/sip/real/" + name, std::ios::binary);
+  EXPECT_TRUE(in) << name;
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string iax_file(const std::string& name) {
+  std::ifstream in(std::string(PBXWALL_TEST_DATA) + "/iax/" + name + ".bin", std::ios::binary);
   EXPECT_TRUE(in) << name;
   std::stringstream ss;
   ss << in.rdbuf();
@@ -155,6 +164,72 @@ TEST_F(Scenario, InviteSweepAgainstKamailio) {
   ASSERT_EQ(ds.size(), 1u);
   EXPECT_EQ(ds[0].rule, Rule::call_probing);
   EXPECT_EQ(engine().source(kAttacker)->requests, 3u);
+}
+
+class IaxScenario : public EngineFixture {
+ protected:
+  // Parses an IAX2 test frame (tests/data/iax) between `remote` and the PBX and feeds it.
+  std::vector<Decision> wire(const std::string& name, const IpAddress& remote, Direction dir) {
+    const std::string bytes = iax_file(name);
+    PacketMeta m = dir == Direction::to_pbx ? to_pbx(remote) : from_pbx(remote);
+    m.sport = m.dport = 4569;
+    auto f = iax::parse(std::string_view(bytes));
+    if (!f.ok()) return feed(from_iax_error(f.error(), m));
+    auto o = from_iax(*f, m);
+    if (!o) {
+      ++ignored;
+      return {};
+    }
+    return feed(*o);
+  }
+  int ignored = 0;
+};
+
+TEST_F(IaxScenario, ChanIax2RegistrationValidates) {
+  const IpAddress peer = addr("192.0.2.20");
+  std::vector<Decision> ds;
+  append(ds, wire("regreq", peer, Direction::to_pbx));
+  append(ds, wire("regauth", peer, Direction::from_pbx));
+  append(ds, wire("regreq_md5", peer, Direction::to_pbx));
+  append(ds, wire("regack", peer, Direction::from_pbx));
+  ASSERT_EQ(ds.size(), 1u);
+  EXPECT_EQ(ds[0].action, Action::validate);
+  EXPECT_EQ(ds[0].user, "100");
+  EXPECT_EQ(ds[0].until, now() + 60s + 60s) << "REFRESH 60 plus the grace";
+  EXPECT_EQ(engine().counters().unmatched_responses, 0u);
+}
+
+TEST_F(IaxScenario, AuthenticatedCallMediaAndBrokenFrames) {
+  const IpAddress peer = addr("192.0.2.21");
+  std::vector<Decision> ds;
+  for (const char* name : {"new", "authreq", "authrep", "accept"})
+    append(ds, wire(name, peer, std::string(name) == "new" || std::string(name) == "authrep" ? Direction::to_pbx : Direction::from_pbx));
+  EXPECT_TRUE(ds.empty());
+  EXPECT_EQ(engine().counters().unmatched_responses, 0u);
+  wire("mini_voice", peer, Direction::to_pbx);
+  wire("meta_trunk", peer, Direction::to_pbx);
+  EXPECT_EQ(ignored, 2) << "media frames are not observations";
+  wire("invalid_truncated_ie", peer, Direction::to_pbx);
+  wire("lagrq", peer, Direction::to_pbx);
+  const auto c = engine().counters();
+  EXPECT_EQ(c.observations[static_cast<int>(ObservationKind::malformed)], 1u);
+  EXPECT_EQ(c.retransmissions, 1u) << "the LAGRQ frame has its R bit set";
+}
+
+TEST_F(IaxScenario, SecondUnauthenticatedInternationalCallIsProbing) {
+  // The test call dials 0044207946000 and its credentials are rejected: the second such call
+  // from a source that never authenticated is a toll-fraud probe.
+  const IpAddress peer = addr("192.0.2.22");
+  std::vector<Decision> ds;
+  for (int i = 0; i < 4; ++i) {
+    append(ds, wire("new", peer, Direction::to_pbx));
+    append(ds, wire("authreq", peer, Direction::from_pbx));
+    append(ds, wire("authrep", peer, Direction::to_pbx));
+    append(ds, wire("reject", peer, Direction::from_pbx));
+  }
+  ASSERT_EQ(count(ds, Action::block), 1);
+  EXPECT_EQ(find(ds, Action::block)->rule, Rule::call_probing);
+  EXPECT_EQ(engine().source(peer)->requests, 3u) << "NEW, AUTHREP, then the second NEW";
 }
 
 }  // namespace
