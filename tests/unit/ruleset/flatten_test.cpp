@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "ruleset/intervals.h"
 #include "ruleset/ports.h"
 #include "ruleset/ruleset.h"
@@ -110,6 +112,51 @@ TEST(Flatten, EveryAddressGetsTheMostSpecificZone) {
       if (!(a < r.first) && !(r.last < a)) ++hits, got = r.zone;
     EXPECT_EQ(hits, 1) << a.str();
     EXPECT_EQ(got, expected) << a.str();
+  }
+}
+
+// The kernel sets and model::zone_of implement the same precedence rule; they must agree on
+// every address. Random nested networks (fixed seed) inside 198.51.100.0/24 and 2001:db8::/120.
+TEST(Flatten, AgreesWithZoneOf) {
+  std::uint32_t seed = 12345;
+  auto next = [&seed] {
+    seed = seed * 1103515245u + 12345u;
+    return (seed >> 8) & 0xffffu;
+  };
+  model::Policy policy;
+  for (int i = 0; i < 60; ++i) {
+    const bool v6 = i % 2 == 1;
+    const int prefix_in_block = static_cast<int>(next() % 9);  // 0..8 bits below the /24 or /120
+    const std::uint32_t offset = next() & 0xffu & ~((1u << (8 - prefix_in_block)) - 1);
+    model::NetworkEntry e;
+    e.zone = model::kAllZones[next() % model::kAllZones.size()];
+    if (v6) {
+      auto bytes = IpAddress::parse("2001:db8::")->bytes();
+      bytes[15] = static_cast<std::uint8_t>(offset);
+      e.cidr = Cidr(IpAddress::v6_bytes(bytes.data()), 120 + prefix_in_block);
+    } else {
+      e.cidr = Cidr(IpAddress::v4(0xc6336400u | offset), 24 + prefix_in_block);
+    }
+    e.text = e.cidr->str();
+    if (std::none_of(policy.networks.begin(), policy.networks.end(),
+                     [&](const model::NetworkEntry& n) { return n.cidr == e.cidr; }))
+      policy.networks.push_back(e);
+  }
+  const auto ranges = flatten_zones(model::zone_networks(policy));
+  for (std::uint32_t host = 0; host < 256; ++host) {
+    auto bytes = IpAddress::parse("2001:db8::")->bytes();
+    bytes[15] = static_cast<std::uint8_t>(host);
+    for (const auto& a : {IpAddress::v4(0xc6336400u | host), IpAddress::v6_bytes(bytes.data())}) {
+      std::optional<Zone> in_set;
+      for (const auto& r : ranges)
+        if (r.first.family() == a.family() && !(a < r.first) && !(r.last < a)) in_set = r.zone;
+      const bool covered = std::any_of(policy.networks.begin(), policy.networks.end(),
+                                       [&](const model::NetworkEntry& n) { return n.cidr->contains(a); });
+      ASSERT_EQ(in_set.has_value(), covered) << a.str();
+      if (covered) {
+        EXPECT_EQ(*in_set, model::zone_of(policy, a, "unlisted")) << a.str();
+      }
+    }
   }
 }
 
