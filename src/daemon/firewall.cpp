@@ -1,0 +1,414 @@
+#include "daemon/firewall.h"
+
+#include <netinet/in.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "responsive/settings_toml.h"
+
+namespace pbxwall::daemon {
+
+using nlohmann::json;
+using responsive::Action;
+using responsive::Decision;
+
+namespace {
+
+
+json time_json(std::optional<TimePoint> t) {
+  if (!t) return nullptr;
+  return std::chrono::duration_cast<std::chrono::seconds>(t->time_since_epoch()).count();
+}
+
+std::string diagnostics_text(const Diagnostics& ds) {
+  std::string s;
+  for (const auto& d : ds) s += d.str() + "\n";
+  if (!s.empty()) s.pop_back();
+  return s;
+}
+
+// Ports of one service after discovery, expanded (signalling services have a handful).
+std::set<std::uint16_t> service_ports(const std::vector<model::Service>& services, std::string_view name) {
+  std::set<std::uint16_t> ports;
+  for (const auto& s : services) {
+    if (s.name != name) continue;
+    for (const auto& r : s.ports)
+      for (std::uint32_t p = r.first; p <= r.last && ports.size() < 64; ++p) ports.insert(static_cast<std::uint16_t>(p));
+  }
+  return ports;
+}
+
+Duration remaining(TimePoint until, TimePoint now) { return until > now ? until - now : Duration(0); }
+
+}  // namespace
+
+struct Firewall::Loaded {
+  model::LoadedConfig config;
+  responsive::Settings settings;
+  model::ResolvedHosts resolved;
+};
+
+Firewall::Firewall(Edges edges, FirewallOptions options) : edges_(edges), options_(std::move(options)) {}
+Firewall::~Firewall() = default;
+
+const model::Policy* Firewall::policy() const { return loaded_ ? &loaded_->config.policy : nullptr; }
+
+Result<std::unique_ptr<Firewall::Loaded>, std::string> Firewall::load() const {
+  auto config = model::load_file(options_.config_path);
+  if (!config.ok()) return fail(diagnostics_text(config.error()));
+  auto loaded = std::make_unique<Loaded>();
+  loaded->config = std::move(*config);
+  if (const auto* section = loaded->config.table ? (*loaded->config.table)["responsive"].as_table() : nullptr) {
+    auto settings = responsive::settings_from_toml(*section, loaded->config.source_name);
+    if (!settings.ok()) return fail(diagnostics_text(settings.error()));
+    loaded->settings = std::move(*settings);
+  }
+  return loaded;
+}
+
+bool Firewall::never_block(const IpAddress& addr) const {
+  if (!loaded_) return false;
+  // Trusted networks are accepted before the responsive path; a block would never apply and
+  // would only confuse the admin reading the list.
+  return model::zone_of(loaded_->config.policy, addr, "", loaded_->resolved) == model::Zone::trusted;
+}
+
+ruleset::LiveState Firewall::live_state(TimePoint now) const {
+  ruleset::LiveState live;
+  if (auto blocks = edges_.store.active_blocks(now); blocks.ok()) {
+    for (const auto& b : *blocks)
+      if (auto a = IpAddress::parse(b.address)) live.blocked.push_back({*a, remaining(b.until, now), b.reason});
+  }
+  if (auto valid = edges_.store.active_validated(now); valid.ok()) {
+    for (const auto& v : *valid)
+      if (auto a = IpAddress::parse(v.address)) live.validated.push_back({*a, remaining(v.until, now)});
+  }
+  return live;
+}
+
+Status<std::string> Firewall::apply(const Loaded& loaded) {
+  const TimePoint now = edges_.clock.now();
+  ruleset::RenderInput input{.policy = loaded.config.policy};
+  input.resolved = loaded.resolved;
+  input.live = live_state(now);
+  input.options.log_group_input = options_.log_group_input;
+  input.options.log_group_output = options_.log_group_output;
+  return edges_.applier.apply(ruleset::render(input));
+}
+
+void Firewall::restore_from_store(TimePoint now) {
+  auto blocks = edges_.store.active_blocks(now);
+  if (!blocks.ok()) return;
+  for (const auto& b : *blocks) {
+    auto addr = IpAddress::parse(b.address);
+    if (!addr) continue;
+    (void)engine_->block(*addr, now, remaining(b.until, now), b.reason);  // decisions: already in the store
+  }
+}
+
+Status<std::string> Firewall::start() {
+  auto loaded = load();
+  if (!loaded.ok()) return fail(loaded.error());
+  loaded_ = std::move(*loaded);
+  engine_ = std::make_unique<responsive::Engine>(loaded_->settings,
+                                                 [this](const IpAddress& a) { return never_block(a); });
+  const auto services = ruleset::effective_services(loaded_->config.policy, std::nullopt);
+  tap_ = std::make_unique<SignallingTap>(service_ports(services, "sip"), service_ports(services, "iax"));
+  const TimePoint now = edges_.clock.now();
+  restore_from_store(now);
+  auto applied = apply(*loaded_);
+  if (!applied.ok()) return applied;
+  ++counters_.reloads;
+  return {};
+}
+
+Status<std::string> Firewall::reload() {
+  auto loaded = load();
+  if (!loaded.ok()) {
+    ++counters_.refused_reloads;
+    return fail("configuration refused, the running policy is kept:\n" + loaded.error());
+  }
+  flush();  // the table about to be rendered must hold this tick's decisions
+  auto applied = apply(**loaded);
+  if (!applied.ok()) {
+    ++counters_.refused_reloads;
+    return fail("the kernel refused the new ruleset, the running policy is kept:\n" + applied.error());
+  }
+  const bool settings_changed = responsive::validate((*loaded)->settings).empty() &&
+                                (*loaded)->config.table && loaded_->config.table &&
+                                !((*(*loaded)->config.table)["responsive"] == (*loaded_->config.table)["responsive"]);
+  loaded_ = std::move(*loaded);
+  if (settings_changed) {
+    engine_ = std::make_unique<responsive::Engine>(loaded_->settings,
+                                                   [this](const IpAddress& a) { return never_block(a); });
+    restore_from_store(edges_.clock.now());
+  }
+  const auto services = ruleset::effective_services(loaded_->config.policy, std::nullopt);
+  tap_ = std::make_unique<SignallingTap>(service_ports(services, "sip"), service_ports(services, "iax"));
+  ++counters_.reloads;
+  return {};
+}
+
+Status<std::string> Firewall::remove_table() { return edges_.applier.apply(ruleset::render_remove()); }
+
+void Firewall::on_packet(std::uint16_t group, std::span<const std::uint8_t> ip, std::optional<TimePoint> stamp) {
+  if (!engine_) return;
+  const TimePoint now = stamp.value_or(edges_.clock.now());
+  const bool inbound = group == options_.log_group_input;
+  if (inbound) {
+    ++counters_.packets_in;
+  } else {
+    ++counters_.packets_out;
+  }
+  auto packet = decoder_.feed_ip(now, ip);
+  if (!packet.ok()) {
+    ++counters_.decode_errors;
+    return;
+  }
+  if (!*packet) return;
+  tap_->feed(**packet, inbound ? responsive::Direction::to_pbx : responsive::Direction::from_pbx,
+             [&](const responsive::Observation& obs) {
+               decisions_.clear();
+               engine_->observe(obs, now, decisions_);
+               for (const auto& d : decisions_) take(d, now);
+             });
+}
+
+void Firewall::take(const Decision& d, TimePoint now) {
+  using packets::SetElement;
+  using packets::SetKey;
+  const std::string addr = d.addr.str();
+  switch (d.action) {
+    case Action::block: {
+      const TimePoint until = d.until.value_or(now + std::chrono::hours(24));
+      edges_.sets.add(SetElement{SetKey::blocked(d.addr), remaining(until, now), d.reason});
+      to_flush_.push_back(d.addr);
+      store::BlockRecord r{addr, responsive::rule_name(d.rule), d.reason, now, until, 1};
+      writes_.push_back([this, r]() mutable -> Status<> {
+        auto previous = edges_.store.find_block(r.address);
+        if (previous.ok() && *previous) r.times_blocked = (*previous)->times_blocked + 1;
+        return edges_.store.upsert_block(r);
+      });
+      break;
+    }
+    case Action::unblock:
+      edges_.sets.remove(SetKey::blocked(d.addr));
+      writes_.push_back([this, addr] { return edges_.store.remove_block(addr); });
+      break;
+    case Action::validate: {
+      const TimePoint until = d.until.value_or(now + std::chrono::hours(1));
+      edges_.sets.add(SetElement{SetKey::validated(d.addr), remaining(until, now), "user " + d.user});
+      store::ValidatedRecord r{addr, d.user, until};
+      writes_.push_back([this, r] { return edges_.store.upsert_validated(r); });
+      break;
+    }
+    case Action::forget:
+      edges_.sets.remove(SetKey::validated(d.addr));
+      writes_.push_back([this, addr] { return edges_.store.remove_validated(addr); });
+      break;
+    case Action::flag: {
+      store::FlagRecord r{addr, d.user, d.reason, now, now, 1};
+      writes_.push_back([this, r]() mutable -> Status<> {
+        auto flags = edges_.store.flags();
+        if (flags.ok()) {
+          for (const auto& f : *flags)
+            if (f.address == r.address && f.user == r.user) {
+              r.first_seen = f.first_seen;
+              r.count = f.count + 1;
+            }
+        }
+        return edges_.store.upsert_flag(r);
+      });
+      break;
+    }
+  }
+  record_event(d, now);
+}
+
+void Firewall::record_event(const Decision& d, TimePoint now) {
+  store::EventRecord e;
+  e.time = now;
+  e.kind = responsive::action_name(d.action);
+  e.address = d.addr.str();
+  e.user = d.user;
+  e.rule = responsive::rule_name(d.rule);
+  e.reason = d.reason;
+  pending_events_.push_back(e);
+}
+
+void Firewall::flush() {
+  if (edges_.sets.pending() > 0) {
+    auto committed = edges_.sets.commit();
+    if (committed.ok()) {
+      ++counters_.kernel_commits;
+    } else {
+      ++counters_.kernel_failures;
+    }
+  }
+  if (!to_flush_.empty()) {
+    (void)edges_.conntrack.flush_udp(to_flush_);
+    to_flush_.clear();
+  }
+  if (writes_.empty() && pending_events_.empty()) return;
+  auto events = std::move(pending_events_);
+  pending_events_.clear();
+  auto written = edges_.store.transaction([&]() -> Status<> {
+    for (auto& w : writes_)
+      if (auto s = w(); !s.ok()) return s;
+    for (auto& e : events) {
+      auto id = edges_.store.add_event(e);
+      if (!id.ok()) return fail(id.error());
+      e.id = *id;
+    }
+    return {};
+  });
+  writes_.clear();
+  if (!written.ok()) ++counters_.store_failures;
+  if (event_sink_)
+    for (const auto& e : events) event_sink_(e);
+}
+
+void Firewall::housekeeping() {
+  if (!engine_) return;
+  const TimePoint now = edges_.clock.now();
+  decisions_.clear();
+  engine_->expire(now, decisions_);
+  for (const auto& d : decisions_) take(d, now);
+  flush();
+  (void)edges_.store.prune(now);
+}
+
+// ---- control requests ------------------------------------------------------------------
+
+json Firewall::handle(const json& request) {
+  if (!request.is_object() || !request.contains("cmd") || !request["cmd"].is_string())
+    return {{"ok", false}, {"error", "request must be a JSON object with a string field \"cmd\""}};
+  const std::string cmd = request["cmd"];
+  try {
+    if (cmd == "status") return status_json();
+    if (cmd == "list") {
+      const std::string what = request.value("what", "blocked");
+      return list_json(what);
+    }
+    if (cmd == "block") return block_request(request);
+    if (cmd == "unblock") return unblock_request(request);
+    if (cmd == "events") return events_json(request);
+    if (cmd == "reload") {
+      auto s = reload();
+      if (!s.ok()) return {{"ok", false}, {"error", s.error()}};
+      return {{"ok", true}};
+    }
+  } catch (const json::exception& e) {
+    return {{"ok", false}, {"error", std::string("bad request: ") + e.what()}};
+  }
+  return {{"ok", false}, {"error", "unknown command \"" + cmd + "\" (known: status, list, block, unblock, events, reload)"}};
+}
+
+json Firewall::status_json() {
+  const auto c = engine_ ? engine_->counters() : responsive::Counters{};
+  std::size_t blocked = 0, validated = 0, flagged = 0;
+  if (engine_) {
+    for (const auto& s : engine_->snapshot()) {
+      blocked += s.state == responsive::SourceState::blocked;
+      validated += s.state == responsive::SourceState::validated;
+      flagged += s.flagged;
+    }
+  }
+  json decisions = json::object();
+  for (std::size_t r = 0; r < static_cast<std::size_t>(responsive::Rule::count_); ++r)
+    decisions[responsive::rule_name(static_cast<responsive::Rule>(r))] = c.decisions[r];
+  return {{"ok", true},
+          {"enabled", loaded_ ? loaded_->config.policy.enabled : false},
+          {"config", options_.config_path},
+          {"blocked", blocked},
+          {"validated", validated},
+          {"flagged", flagged},
+          {"packets_in", counters_.packets_in},
+          {"packets_out", counters_.packets_out},
+          {"decode_errors", counters_.decode_errors},
+          {"kernel_commits", counters_.kernel_commits},
+          {"kernel_failures", counters_.kernel_failures},
+          {"reloads", counters_.reloads},
+          {"refused_reloads", counters_.refused_reloads},
+          {"sources_tracked", c.table_size},
+          {"sources_ceiling", c.table_ceiling},
+          {"evictions", c.evictions},
+          {"decisions", decisions}};
+}
+
+json Firewall::list_json(const std::string& what) {
+  const TimePoint now = edges_.clock.now();
+  json items = json::array();
+  if (what == "blocked") {
+    auto blocks = edges_.store.active_blocks(now);
+    if (!blocks.ok()) return {{"ok", false}, {"error", blocks.error()}};
+    for (const auto& b : *blocks)
+      items.push_back({{"addr", b.address}, {"rule", b.rule}, {"reason", b.reason}, {"since", time_json(b.since)},
+                       {"until", time_json(b.until)}, {"times", b.times_blocked}});
+  } else if (what == "validated") {
+    auto valid = edges_.store.active_validated(now);
+    if (!valid.ok()) return {{"ok", false}, {"error", valid.error()}};
+    for (const auto& v : *valid) items.push_back({{"addr", v.address}, {"user", v.user}, {"until", time_json(v.until)}});
+  } else if (what == "flagged") {
+    auto flags = edges_.store.flags();
+    if (!flags.ok()) return {{"ok", false}, {"error", flags.error()}};
+    for (const auto& f : *flags)
+      items.push_back({{"addr", f.address}, {"user", f.user}, {"reason", f.reason}, {"first_seen", time_json(f.first_seen)},
+                       {"last_seen", time_json(f.last_seen)}, {"count", f.count}});
+  } else {
+    return {{"ok", false}, {"error", "what: expected blocked, validated or flagged, got \"" + what + "\""}};
+  }
+  return {{"ok", true}, {"items", items}};
+}
+
+json Firewall::block_request(const json& request) {
+  const auto addr = IpAddress::parse(request.value("addr", ""));
+  if (!addr) return {{"ok", false}, {"error", "addr: not an IPv4 or IPv6 address"}};
+  std::optional<Duration> duration;
+  if (request.contains("seconds")) {
+    const auto& s = request["seconds"];
+    if (!s.is_number_integer() || s.get<std::int64_t>() <= 0)
+      return {{"ok", false}, {"error", "seconds: expected a positive whole number"}};
+    duration = std::chrono::seconds(s.get<std::int64_t>());
+  }
+  const std::string reason = request.value("reason", "blocked by the administrator");
+  const TimePoint now = edges_.clock.now();
+  auto decisions = engine_->block(*addr, now, duration, reason);
+  std::optional<TimePoint> until;
+  for (const auto& d : decisions) {
+    take(d, now);
+    if (d.action == Action::block) until = d.until;
+  }
+  if (!until) return {{"ok", false}, {"error", addr->str() + " is trusted and is never blocked"}};
+  flush();
+  return {{"ok", true}, {"addr", addr->str()}, {"until", time_json(until)}};
+}
+
+json Firewall::unblock_request(const json& request) {
+  const auto addr = IpAddress::parse(request.value("addr", ""));
+  if (!addr) return {{"ok", false}, {"error", "addr: not an IPv4 or IPv6 address"}};
+  const TimePoint now = edges_.clock.now();
+  auto d = engine_->unblock(*addr, now);
+  Decision removal = d.value_or(Decision{Action::unblock, *addr, "", std::nullopt, responsive::Rule::manual, "unblocked"});
+  take(removal, now);
+  flush();
+  return {{"ok", true}, {"addr", addr->str()}, {"was_blocked", d.has_value()}};
+}
+
+json Firewall::events_json(const json& request) {
+  const std::int64_t after = request.value("after_id", std::int64_t{0});
+  const std::int64_t limit = std::clamp<std::int64_t>(request.value("limit", std::int64_t{100}), 1, 10000);
+  auto events = edges_.store.events_after(after, limit);
+  if (!events.ok()) return {{"ok", false}, {"error", events.error()}};
+  json items = json::array();
+  for (const auto& e : *events) items.push_back(event_json(e));
+  return {{"ok", true}, {"items", items}};
+}
+
+json event_json(const store::EventRecord& e) {
+  return {{"id", e.id},          {"t", time_json(e.time)}, {"action", e.kind}, {"addr", e.address},
+          {"user", e.user},      {"rule", e.rule},         {"reason", e.reason}};
+}
+
+}  // namespace pbxwall::daemon

@@ -1,0 +1,125 @@
+// The daemon's state and behaviour, apart from its event loop: configuration, the responsive
+// engine, and what its decisions change (kernel sets, conntrack, the state database, events).
+// Every side effect goes through an injected boundary, so tests drive a Firewall with a
+// dry-run applier, a recording set updater, an in-memory store and a simulated clock.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "base/address.h"
+#include "base/result.h"
+#include "base/time.h"
+#include "capture/capture.h"
+#include "daemon/signalling_tap.h"
+#include "kernel/kernel.h"
+#include "model/model.h"
+#include "packets/conntrack_flusher.h"
+#include "packets/set_updater.h"
+#include "responsive/responsive.h"
+#include "ruleset/ruleset.h"
+#include "store/store.h"
+
+namespace pbxwall::daemon {
+
+struct Edges {
+  kernel::RulesetApplier& applier;
+  packets::SetUpdater& sets;
+  packets::ConntrackFlusher& conntrack;
+  store::StateStore& store;
+  const Clock& clock;
+};
+
+struct FirewallOptions {
+  std::string config_path;
+  std::uint16_t log_group_input = 1;   // packets to the PBX from unvalidated sources
+  std::uint16_t log_group_output = 2;  // the PBX's answers to them
+};
+
+nlohmann::json event_json(const store::EventRecord& e);
+
+// A decision as kept in the event history and sent to followers.
+using EventSink = std::function<void(const store::EventRecord&)>;
+
+struct FirewallCounters {
+  std::uint64_t packets_in = 0;        // copied packets to the PBX
+  std::uint64_t packets_out = 0;       // copied answers from the PBX
+  std::uint64_t decode_errors = 0;
+  std::uint64_t kernel_commits = 0;
+  std::uint64_t kernel_failures = 0;
+  std::uint64_t store_failures = 0;
+  std::uint64_t reloads = 0;
+  std::uint64_t refused_reloads = 0;
+};
+
+class Firewall {
+ public:
+  Firewall(Edges edges, FirewallOptions options);
+  ~Firewall();
+  Firewall(const Firewall&) = delete;
+  Firewall& operator=(const Firewall&) = delete;
+
+  // Loads the configuration, puts the unexpired blocks and validations of the state database
+  // back, and applies the ruleset with them in it, before any packet is inspected.
+  Status<std::string> start();
+  // Re-reads the configuration. A bad one is refused with its diagnostics and the running
+  // policy stays as it is; a good one replaces the table with the live sets carried over.
+  Status<std::string> reload();
+  // Removes our table (the daemon stops protecting; `pbxwall start` or a restart brings it back).
+  Status<std::string> remove_table();
+
+  // One packet copied by a `log group` rule: `group` tells its direction.
+  void on_packet(std::uint16_t group, std::span<const std::uint8_t> ip_packet, std::optional<TimePoint> stamp);
+  // Ends a loop tick: sends queued set changes to the kernel in one transaction, flushes the
+  // conntrack entries of new blocks and writes the tick's records in one database transaction.
+  void flush();
+  // Periodic housekeeping: expired validations are forgotten, the database pruned.
+  void housekeeping();
+
+  // Control requests (JSON objects with "cmd"); always answers with {"ok": bool, ...}.
+  nlohmann::json handle(const nlohmann::json& request);
+
+  void set_event_sink(EventSink sink) { event_sink_ = std::move(sink); }
+  const model::Policy* policy() const;
+  const FirewallCounters& counters() const { return counters_; }
+  const responsive::Engine& engine() const { return *engine_; }
+  std::vector<std::uint16_t> log_groups() const { return {options_.log_group_input, options_.log_group_output}; }
+
+ private:
+  struct Loaded;
+  Result<std::unique_ptr<Loaded>, std::string> load() const;
+  Status<std::string> apply(const Loaded& loaded);
+  ruleset::LiveState live_state(TimePoint now) const;
+  void restore_from_store(TimePoint now);
+  void take(const responsive::Decision& d, TimePoint now);
+  void record_event(const responsive::Decision& d, TimePoint now);
+  bool never_block(const IpAddress& addr) const;
+
+  nlohmann::json status_json();
+  nlohmann::json list_json(const std::string& what);
+  nlohmann::json block_request(const nlohmann::json& request);
+  nlohmann::json unblock_request(const nlohmann::json& request);
+  nlohmann::json events_json(const nlohmann::json& request);
+
+  Edges edges_;
+  FirewallOptions options_;
+  std::unique_ptr<Loaded> loaded_;
+  std::unique_ptr<responsive::Engine> engine_;
+  std::unique_ptr<SignallingTap> tap_;
+  capture::Decoder decoder_;
+  std::vector<responsive::Decision> decisions_;     // scratch, reused per packet
+  std::vector<IpAddress> to_flush_;                 // conntrack flushes of this tick
+  std::vector<std::function<Status<>()>> writes_;   // database writes of this tick
+  std::vector<store::EventRecord> pending_events_;
+  EventSink event_sink_;
+  FirewallCounters counters_;
+};
+
+}  // namespace pbxwall::daemon

@@ -1,0 +1,148 @@
+// pbxwalld: the live responsive firewall. One Asio event loop owns all state: it reads the
+// packets that nftables `log group` rules copy, feeds them to the responsive engine, and sends
+// the decisions of each loop tick to the kernel sets in one transaction.
+#include <sys/stat.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <asio.hpp>
+#include <systemd/sd-daemon.h>
+
+#include "daemon/control_server.h"
+#include "daemon/firewall.h"
+#include "packets/nflog_source.h"
+#include "packets/nft_set_writer.h"
+
+namespace {
+
+using namespace pbxwall;
+
+// journald reads "<N>" at the start of a stderr line as the syslog priority.
+void log(int priority, const std::string& text) { std::cerr << "<" << priority << ">" << text << std::endl; }
+
+struct Options {
+  std::string config = "/etc/pbxwall/pbxwall.toml";
+  std::string state = "/var/lib/pbxwall/state.db";
+  std::string run_dir = "/run/pbxwall";
+  int housekeeping_seconds = 5;
+};
+
+int run(const Options& o) {
+  std::error_code ec;
+  std::filesystem::create_directories(o.run_dir, ec);
+  std::filesystem::create_directories(std::filesystem::path(o.state).parent_path(), ec);
+
+  auto store = store::StateStore::open(o.state);
+  if (!store.ok()) {
+    log(3, "cannot open the state database " + o.state + ": " + store.error());
+    return 1;
+  }
+  kernel::NftApplier applier;
+  packets::NftSetWriter sets(applier);
+  auto conntrack = packets::NetlinkConntrackFlusher::open();
+  if (!conntrack.ok()) {
+    log(3, "cannot open conntrack: " + conntrack.error());
+    return 1;
+  }
+  SystemClock clock;
+  daemon::Firewall firewall({applier, sets, **conntrack, **store, clock}, {.config_path = o.config});
+
+  if (auto started = firewall.start(); !started.ok()) {
+    log(3, "not starting: " + started.error());
+    return 1;
+  }
+  auto nflog = packets::NflogSource::open(firewall.log_groups());
+  if (!nflog.ok()) {
+    log(3, "cannot read the packets copied by nftables: " + nflog.error());
+    return 1;
+  }
+  log(6, "protecting with " + o.config + "; responsive packet path: nftables log groups (observe mode)");
+
+  asio::io_context io;
+  auto control = daemon::ControlServer::open(io, o.run_dir + "/control.sock", firewall);
+  if (!control.ok()) {
+    log(3, control.error());
+    return 1;
+  }
+  (*control)->start();
+  firewall.set_event_sink([&](const store::EventRecord& e) {
+    log(e.kind == "block" ? 4 : 6, e.kind + " " + e.address + (e.user.empty() ? "" : " user " + e.user) + " (" + e.rule + "): " + e.reason);
+    (*control)->publish(e);
+  });
+
+  asio::posix::stream_descriptor packets_fd(io, ::dup((*nflog)->fd()));
+  std::function<void()> wait_packets = [&] {
+    packets_fd.async_wait(asio::posix::stream_descriptor::wait_read, [&](std::error_code wec) {
+      if (wec) return;
+      auto drained = (*nflog)->drain([&](const packets::PacketView& p) { firewall.on_packet(p.group, p.payload, p.timestamp); });
+      if (!drained.ok()) log(4, "reading packets: " + drained.error());
+      firewall.flush();
+      wait_packets();
+    });
+  };
+  wait_packets();
+
+  asio::steady_timer housekeeping(io);
+  std::function<void()> schedule_housekeeping = [&] {
+    housekeeping.expires_after(std::chrono::seconds(o.housekeeping_seconds));
+    housekeeping.async_wait([&](std::error_code hec) {
+      if (hec) return;
+      firewall.housekeeping();
+      schedule_housekeeping();
+    });
+  };
+  schedule_housekeeping();
+
+  std::uint64_t watchdog_usec = 0;
+  asio::steady_timer watchdog(io);
+  std::function<void()> schedule_watchdog = [&] {
+    watchdog.expires_after(std::chrono::microseconds(watchdog_usec / 2));
+    watchdog.async_wait([&](std::error_code wec) {
+      if (wec) return;
+      sd_notify(0, "WATCHDOG=1");
+      schedule_watchdog();
+    });
+  };
+  if (sd_watchdog_enabled(0, &watchdog_usec) > 0 && watchdog_usec > 0) schedule_watchdog();
+
+  asio::signal_set signals(io, SIGHUP, SIGTERM, SIGINT);
+  std::function<void()> wait_signal = [&] {
+    signals.async_wait([&](std::error_code sec, int signo) {
+      if (sec) return;
+      if (signo == SIGHUP) {
+        sd_notify(0, "RELOADING=1");
+        auto reloaded = firewall.reload();
+        log(reloaded.ok() ? 6 : 3, reloaded.ok() ? "configuration reloaded" : reloaded.error());
+        sd_notify(0, "READY=1");
+        wait_signal();
+        return;
+      }
+      // The table stays: its sets and the kernel safety net keep protecting while we are away.
+      log(6, "stopping; the firewall table stays in place");
+      sd_notify(0, "STOPPING=1");
+      firewall.flush();
+      io.stop();
+    });
+  };
+  wait_signal();
+
+  sd_notify(0, "READY=1");
+  io.run();
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  CLI::App app{"pbxwalld: the pbxwall firewall daemon"};
+  app.add_option("-c,--config", o.config, "configuration file")->capture_default_str();
+  app.add_option("--state", o.state, "state database (SQLite)")->capture_default_str();
+  app.add_option("--run-dir", o.run_dir, "directory of the control socket")->capture_default_str();
+  app.add_option("--housekeeping", o.housekeeping_seconds, "seconds between expiry checks")->capture_default_str()->check(CLI::Range(1, 3600));
+  CLI11_PARSE(app, argc, argv);
+  return run(o);
+}

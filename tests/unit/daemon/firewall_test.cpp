@@ -1,0 +1,242 @@
+// The daemon's behaviour without its event loop: packets in, kernel set updates, database
+// rows and control answers out, with every edge replaced by a recording fake.
+#include "daemon/firewall.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "capture/synth.h"
+#include "packets/recording_set_updater.h"
+
+namespace pbxwall::daemon {
+namespace {
+
+using nlohmann::json;
+namespace synth = capture::synth;
+
+const IpAddress kPbx = *IpAddress::parse("203.0.113.1");
+const IpAddress kScanner = *IpAddress::parse("192.0.2.66");
+const IpAddress kPhone = *IpAddress::parse("198.51.100.10");
+
+std::string scanner_options(int n) {
+  return "OPTIONS sip:100@203.0.113.1 SIP/2.0\r\n"
+         "Via: SIP/2.0/UDP 127.0.0.1:5061;branch=z9hG4bK-" + std::to_string(n) + ";rport\r\n"
+         "Max-Forwards: 70\r\n"
+         "To: \"sipvicious\"<sip:100@1.1.1.1>\r\n"
+         "From: \"sipvicious\"<sip:100@1.1.1.1>;tag=6331\r\n"
+         "User-Agent: friendly-scanner\r\n"
+         "Call-ID: " + std::to_string(n) + "\r\n"
+         "Contact: sip:100@127.0.0.1:5061\r\n"
+         "CSeq: 1 OPTIONS\r\n"
+         "Accept: application/sdp\r\n"
+         "Content-Length: 0\r\n\r\n";
+}
+
+std::string phone_register(int cseq, bool credentials) {
+  std::string m = "REGISTER sip:203.0.113.1 SIP/2.0\r\n"
+                  "Via: SIP/2.0/UDP 198.51.100.10:5060;branch=z9hG4bK-reg" + std::to_string(cseq) + ";rport\r\n"
+                  "Max-Forwards: 70\r\n"
+                  "From: <sip:300@203.0.113.1>;tag=ph1\r\n"
+                  "To: <sip:300@203.0.113.1>\r\n"
+                  "Call-ID: phone-a-reg\r\n"
+                  "CSeq: " + std::to_string(cseq) + " REGISTER\r\n"
+                  "Contact: <sip:300@198.51.100.10:5060>;expires=60\r\n"
+                  "User-Agent: Yealink SIP-T46S 66.86.0.15\r\n";
+  if (credentials)
+    m += "Authorization: Digest username=\"300\", realm=\"pbx\", nonce=\"abc\", uri=\"sip:203.0.113.1\", "
+         "response=\"0123456789abcdef0123456789abcdef\", qop=auth, nc=00000001, cnonce=\"x\"\r\n";
+  return m + "Content-Length: 0\r\n\r\n";
+}
+
+std::string pbx_answer(int cseq, int status) {
+  std::string m = "SIP/2.0 " + std::to_string(status) + (status == 200 ? " OK" : " Unauthorized") + "\r\n"
+                  "Via: SIP/2.0/UDP 198.51.100.10:5060;branch=z9hG4bK-reg" + std::to_string(cseq) + ";rport=5060\r\n"
+                  "From: <sip:300@203.0.113.1>;tag=ph1\r\n"
+                  "To: <sip:300@203.0.113.1>;tag=pbx1\r\n"
+                  "Call-ID: phone-a-reg\r\n"
+                  "CSeq: " + std::to_string(cseq) + " REGISTER\r\n";
+  if (status == 401) m += "WWW-Authenticate: Digest realm=\"pbx\", nonce=\"abc\", qop=\"auth\"\r\n";
+  if (status == 200) m += "Contact: <sip:300@198.51.100.10:5060>;expires=60\r\n";
+  return m + "Content-Length: 0\r\n\r\n";
+}
+
+class FirewallTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() / ("pbxwall-daemon-test-" + std::to_string(::getpid()) + "-" +
+                                                      ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::create_directories(dir_);
+    config_ = (dir_ / "pbxwall.toml").string();
+    write_config("[networks]\n\"198.51.100.200\" = \"trusted\"\n");
+    auto s = store::StateStore::open((dir_ / "state.db").string());
+    ASSERT_TRUE(s.ok()) << s.error();
+    store_ = std::move(*s);
+  }
+  void TearDown() override {
+    firewall_.reset();
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  void write_config(const std::string& text) { std::ofstream(config_) << text; }
+  Firewall& make() {
+    firewall_ = std::make_unique<Firewall>(Edges{applier_, sets_, conntrack_, *store_, clock_}, FirewallOptions{.config_path = config_});
+    return *firewall_;
+  }
+  void inbound(const IpAddress& src, const std::string& sip) {
+    auto ip = synth::udp(src, 5060, kPbx, 5060, sip);
+    firewall_->on_packet(1, ip, clock_.now());
+  }
+  void outbound(const IpAddress& dst, const std::string& sip) {
+    auto ip = synth::udp(kPbx, 5060, dst, 5060, sip);
+    firewall_->on_packet(2, ip, clock_.now());
+  }
+  bool in_set(const packets::SetKey& key) const { return sets_.contents().count(key) > 0; }
+
+  std::filesystem::path dir_;
+  std::string config_;
+  kernel::DryRunApplier applier_;
+  packets::RecordingSetUpdater sets_;
+  packets::RecordingConntrackFlusher conntrack_;
+  SimulatedClock clock_;
+  std::unique_ptr<store::StateStore> store_;
+  std::unique_ptr<Firewall> firewall_;
+};
+
+TEST_F(FirewallTest, StartAppliesTheTable) {
+  auto& fw = make();
+  auto s = fw.start();
+  ASSERT_TRUE(s.ok()) << s.error();
+  ASSERT_EQ(applier_.applied.size(), 1u);
+  EXPECT_TRUE(kernel::script_defines_table(applier_.applied[0]));
+  EXPECT_NE(applier_.applied[0].find("log group 1"), std::string::npos);
+}
+
+TEST_F(FirewallTest, ScannerIsBlockedInKernelStoreAndConntrack) {
+  auto& fw = make();
+  ASSERT_TRUE(fw.start().ok());
+  inbound(kScanner, scanner_options(1));
+  fw.flush();
+  const auto key = packets::SetKey::blocked(kScanner);
+  ASSERT_TRUE(in_set(key));
+  EXPECT_GT(sets_.contents().at(key).timeout.count(), 0);
+  EXPECT_NE(sets_.contents().at(key).comment.find("friendly-scanner"), std::string::npos);
+  ASSERT_EQ(conntrack_.calls.size(), 1u);
+  EXPECT_EQ(conntrack_.calls[0], std::vector<IpAddress>{kScanner});
+  auto blocks = store_->active_blocks(clock_.now());
+  ASSERT_TRUE(blocks.ok());
+  ASSERT_EQ(blocks->size(), 1u);
+  EXPECT_EQ((*blocks)[0].address, "192.0.2.66");
+  EXPECT_EQ((*blocks)[0].rule, "fingerprint");
+  // Later packets from it change nothing more.
+  const auto commits = sets_.commits.size();
+  inbound(kScanner, scanner_options(2));
+  fw.flush();
+  EXPECT_EQ(sets_.commits.size(), commits);
+}
+
+TEST_F(FirewallTest, PhoneThatRegistersIsValidatedAndForgottenWhenItUnregisters) {
+  auto& fw = make();
+  ASSERT_TRUE(fw.start().ok());
+  inbound(kPhone, phone_register(1, false));
+  outbound(kPhone, pbx_answer(1, 401));
+  inbound(kPhone, phone_register(2, true));
+  outbound(kPhone, pbx_answer(2, 200));
+  fw.flush();
+  ASSERT_TRUE(in_set(packets::SetKey::validated(kPhone)));
+  EXPECT_FALSE(in_set(packets::SetKey::blocked(kPhone)));
+  auto valid = store_->active_validated(clock_.now());
+  ASSERT_TRUE(valid.ok());
+  ASSERT_EQ(valid->size(), 1u);
+  EXPECT_EQ((*valid)[0].user, "300");
+
+  json listed = fw.handle({{"cmd", "list"}, {"what", "validated"}});
+  ASSERT_TRUE(listed["ok"].get<bool>());
+  ASSERT_EQ(listed["items"].size(), 1u);
+  EXPECT_EQ(listed["items"][0]["addr"], "198.51.100.10");
+
+  // The registration runs out: housekeeping forgets it in the kernel and the database.
+  clock_.advance(std::chrono::minutes(10));
+  fw.housekeeping();
+  EXPECT_FALSE(in_set(packets::SetKey::validated(kPhone)));
+  valid = store_->active_validated(clock_.now());
+  ASSERT_TRUE(valid.ok());
+  EXPECT_TRUE(valid->empty());
+}
+
+TEST_F(FirewallTest, RestartPutsBlocksBackIntoTheTableBeforeAnyPacket) {
+  {
+    auto& fw = make();
+    ASSERT_TRUE(fw.start().ok());
+    inbound(kScanner, scanner_options(1));
+    fw.flush();
+  }
+  firewall_.reset();
+  auto& fw = make();
+  ASSERT_TRUE(fw.start().ok());
+  ASSERT_FALSE(applier_.applied.empty());
+  const std::string& script = applier_.applied.back();
+  EXPECT_NE(script.find("192.0.2.66"), std::string::npos) << script;
+  auto status = fw.handle({{"cmd", "status"}});
+  EXPECT_EQ(status["blocked"], 1);
+}
+
+TEST_F(FirewallTest, BadConfigurationIsRefusedAndTheRunningPolicyKept) {
+  auto& fw = make();
+  ASSERT_TRUE(fw.start().ok());
+  const auto applied = applier_.applied.size();
+  write_config("[networks]\n\"10.0.0.1/8\" = \"trusted\"\n");
+  auto s = fw.reload();
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.error().find("pbxwall.toml:2"), std::string::npos) << s.error();
+  EXPECT_EQ(applier_.applied.size(), applied);
+  EXPECT_EQ(fw.counters().refused_reloads, 1u);
+}
+
+TEST_F(FirewallTest, ManualBlockAndUnblockThroughControlRequests) {
+  auto& fw = make();
+  ASSERT_TRUE(fw.start().ok());
+  json r = fw.handle({{"cmd", "block"}, {"addr", "203.0.113.77"}, {"seconds", 600}, {"reason", "test"}});
+  ASSERT_TRUE(r["ok"].get<bool>()) << r.dump();
+  const auto key = packets::SetKey::blocked(*IpAddress::parse("203.0.113.77"));
+  EXPECT_TRUE(in_set(key));
+  r = fw.handle({{"cmd", "unblock"}, {"addr", "203.0.113.77"}});
+  ASSERT_TRUE(r["ok"].get<bool>());
+  EXPECT_FALSE(in_set(key));
+  // Trusted addresses are never blocked.
+  r = fw.handle({{"cmd", "block"}, {"addr", "198.51.100.200"}});
+  EXPECT_FALSE(r["ok"].get<bool>());
+}
+
+TEST_F(FirewallTest, MalformedControlRequestsGetErrors) {
+  auto& fw = make();
+  ASSERT_TRUE(fw.start().ok());
+  for (const json& bad : {json::array(), json{{"cmd", 3}}, json{{"cmd", "explode"}}, json{{"cmd", "block"}, {"addr", "nope"}},
+                          json{{"cmd", "block"}, {"addr", "192.0.2.1"}, {"seconds", -5}}, json{{"cmd", "list"}, {"what", "x"}},
+                          json{{"cmd", "events"}, {"after_id", "x"}}}) {
+    json r = fw.handle(bad);
+    EXPECT_FALSE(r["ok"].get<bool>()) << bad.dump();
+    EXPECT_TRUE(r["error"].is_string()) << bad.dump();
+  }
+}
+
+TEST_F(FirewallTest, EventsAreRecordedInOrder) {
+  auto& fw = make();
+  ASSERT_TRUE(fw.start().ok());
+  std::vector<store::EventRecord> seen;
+  fw.set_event_sink([&](const store::EventRecord& e) { seen.push_back(e); });
+  inbound(kScanner, scanner_options(1));
+  fw.flush();
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].kind, "block");
+  json r = fw.handle({{"cmd", "events"}, {"after_id", 0}});
+  ASSERT_TRUE(r["ok"].get<bool>());
+  ASSERT_EQ(r["items"].size(), 1u);
+  EXPECT_EQ(r["items"][0]["addr"], "192.0.2.66");
+  EXPECT_EQ(r["items"][0]["id"], seen[0].id);
+}
+
+}  // namespace
+}  // namespace pbxwall::daemon
