@@ -1,5 +1,6 @@
 // Names of methods, transports and anomalies, and the method lookup.
 #include "sip/sip.h"
+#include "sip/syntax.h"
 
 namespace pbxwall::sip {
 
@@ -28,7 +29,7 @@ const char* method_name(Method m) {
 
 Method method_from_token(std::string_view token) {
   for (const auto& entry : kMethods)
-    if (entry.name.size() == token.size() && entry.name[0] == token[0] && entry.name == token) return entry.method;
+    if (detail::same(entry.name, token)) return entry.method;
   return Method::unknown;
 }
 

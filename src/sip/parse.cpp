@@ -201,16 +201,15 @@ std::optional<StartLineError> take_header(const HeaderLine& h, Message* m, Seen*
   return std::nullopt;
 }
 
-// Fills m; returns the error that makes the bytes not a message, if any.
-std::optional<ParseError> parse_into(std::string_view bytes, Message& m) {
+// Fills m (which starts empty); returns the error that makes the bytes not a message, if any.
+std::optional<ParseError> fill(std::string_view bytes, Message& m) {
   std::size_t start = 0;
   while (start < bytes.size() && (bytes[start] == '\r' || bytes[start] == '\n')) ++start;
   if (start >= bytes.size()) return error(Anomaly::empty_message, "no message, only line breaks", 0);
 
-  const char* nl = static_cast<const char*>(std::memchr(bytes.data() + start, '\n', bytes.size() - start));
-  if (nl == nullptr)
+  const std::size_t nl_pos = find_byte(bytes, start, '\n');
+  if (nl_pos == std::string_view::npos)
     return error(Anomaly::truncated_header_section, "start line has no end", bytes.size(), ParseError::incomplete);
-  const std::size_t nl_pos = static_cast<std::size_t>(nl - bytes.data());
   std::size_t line_end = nl_pos > start && bytes[nl_pos - 1] == '\r' ? nl_pos - 1 : nl_pos;
   if (auto e = parse_start_line(bytes.substr(start, line_end - start), &m)) return error(e->anomaly, e->reason, start);
 
@@ -237,7 +236,7 @@ std::optional<ParseError> parse_into(std::string_view bytes, Message& m) {
   if (!m.from.present) return error(Anomaly::missing_from, "no From", body_start);
   if (!m.to.present) return error(Anomaly::missing_to, "no To", body_start);
   if (m.via_count == 0) return error(Anomaly::missing_via, "no Via", body_start);
-  if (m.is_request && m.cseq_method_token != m.method_token)
+  if (m.is_request && !same(m.cseq_method_token, m.method_token))
     return error(Anomaly::cseq_method_mismatch, "CSeq method differs from the request method", start);
 
   const std::size_t available = bytes.size() - body_start;
@@ -261,8 +260,13 @@ Result<Message, ParseError> parse(std::string_view bytes) {
   // The message is built in place in the one result object that is returned, so its ~1 KiB
   // is not copied again on the way out.
   Result<Message, ParseError> result{Message{}};
-  if (auto e = parse_into(bytes, result.value())) result = fail(*e);
+  if (auto e = fill(bytes, result.value())) result = fail(*e);
   return result;
+}
+
+std::optional<ParseError> parse_into(std::string_view bytes, Message& out) {
+  out = Message{};
+  return fill(bytes, out);
 }
 
 Result<Message, ParseError> parse(std::span<const std::uint8_t> bytes) {

@@ -230,6 +230,11 @@ struct Message {
 Result<Message, ParseError> parse(std::string_view bytes);
 Result<Message, ParseError> parse(std::span<const std::uint8_t> bytes);
 
+// The same parse into a message the caller owns and reuses, for a loop that parses packet
+// after packet: it saves copying the ~1 KiB Message into a Result. Returns the error, or
+// nothing when out holds the message (after an error, out holds partial fields: ignore them).
+std::optional<ParseError> parse_into(std::string_view bytes, Message& out);
+
 // Frames SIP messages on a byte stream (TCP, TLS after decryption) by Content-Length.
 //
 // Usage: feed() what arrived, then call next() until it returns std::nullopt:

@@ -117,9 +117,8 @@ HeaderCursor::Step HeaderCursor::next(HeaderLine* line) {
   const std::size_t n = s_.size();
   if (pos_ >= n) return Step::truncated;
   const std::size_t start = pos_;
-  const void* hit = std::memchr(s_.data() + start, '\n', n - start);
-  if (hit == nullptr) return Step::truncated;
-  std::size_t nl = static_cast<std::size_t>(static_cast<const char*>(hit) - s_.data());
+  std::size_t nl = find_byte(s_, start, '\n');
+  if (nl == std::string_view::npos) return Step::truncated;
   std::size_t end = (nl > start && s_[nl - 1] == '\r') ? nl - 1 : nl;
   if (end == start) {
     pos_ = nl + 1;
@@ -129,9 +128,8 @@ HeaderCursor::Step HeaderCursor::next(HeaderLine* line) {
   bool folded = false;
   std::size_t next = nl + 1;
   while (next < n && is_wsp(s_[next])) {
-    const void* more = std::memchr(s_.data() + next, '\n', n - next);
-    if (more == nullptr) return Step::truncated;
-    nl = static_cast<std::size_t>(static_cast<const char*>(more) - s_.data());
+    nl = find_byte(s_, next, '\n');
+    if (nl == std::string_view::npos) return Step::truncated;
     end = (nl > next && s_[nl - 1] == '\r') ? nl - 1 : nl;
     next = nl + 1;
     folded = true;
@@ -189,7 +187,6 @@ bool parse_hostport(std::string_view s, std::size_t& pos, std::string_view* host
 }  // namespace
 
 bool parse_uri(std::string_view text, Uri* out) {
-  *out = Uri{};
   out->whole = text;
   if (text.empty() || !is_alpha(text[0])) return false;
   std::size_t i = 1;
@@ -228,7 +225,6 @@ bool parse_uri(std::string_view text, Uri* out) {
 }
 
 bool parse_address(std::string_view s, std::size_t& pos, AddressElement* out) {
-  *out = AddressElement{};
   const std::size_t n = s.size();
   pos = skip_lws(s, pos);
   if (pos >= n) return false;
@@ -251,7 +247,7 @@ bool parse_address(std::string_view s, std::size_t& pos, AddressElement* out) {
   }
   std::string_view uri_text;
   if (angle) {
-    std::size_t close = s.find('>', pos + 1);
+    std::size_t close = find_byte(s, pos + 1, '>');
     if (close == std::string_view::npos) return false;
     uri_text = s.substr(pos + 1, close - pos - 1);
     pos = close + 1;
@@ -273,7 +269,6 @@ bool parse_address(std::string_view s, std::size_t& pos, AddressElement* out) {
 }
 
 bool parse_via(std::string_view s, std::size_t& pos, Via* out) {
-  *out = Via{};
   const std::size_t n = s.size();
   pos = skip_lws(s, pos);
   const std::size_t start = pos;

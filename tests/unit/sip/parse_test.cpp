@@ -540,6 +540,24 @@ TEST(SipParse, EmptyAndKeepAlive) {
   EXPECT_EQ(parse_error("\r\n\r\n").anomaly, Anomaly::empty_message);
 }
 
+TEST(SipParse, ParseIntoReusesTheMessage) {
+  Message m;
+  ASSERT_FALSE(parse_into(kRegister, m).has_value());
+  EXPECT_EQ(m.user_agent, "Yealink SIP-T46S");
+  EXPECT_EQ(*m.expires, 3600u);
+  // A second, different message leaves nothing of the first behind.
+  const std::string& options = keep(crlf("OPTIONS sip:a@b SIP/2.0\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\n"
+                                         "From: <sip:a@b>;tag=1\nTo: <sip:a@b>\nCall-ID: second\nCSeq: 2 OPTIONS\n\n"));
+  ASSERT_FALSE(parse_into(options, m).has_value());
+  EXPECT_EQ(m.call_id, "second");
+  EXPECT_EQ(m.user_agent, "");
+  EXPECT_FALSE(m.expires.has_value());
+  EXPECT_FALSE(m.contact.present);
+  auto e = parse_into("garbage", m);
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->kind, ParseError::incomplete);
+}
+
 TEST(SipParse, ByteSpanOverload) {
   std::vector<std::uint8_t> bytes(kRegister.begin(), kRegister.end());
   auto r = parse(std::span<const std::uint8_t>(bytes));
