@@ -13,8 +13,9 @@ for a variant such as "svcrack:no-fingerprints") to:
   "flagged":    {addr: user}          each must get a flag decision for that user
   "never_blocked": [addr, ...]        no block decision may name these
 Any address blocked that is not an expected attacker fails the check too, so a replay that
-blocks everything cannot pass; so does a summary whose answered_before_block differs from the
-count in the capture. Prints what it measured either way.
+blocks everything cannot pass; so does a summary whose answered_before_block, packets (SIP
+messages) or PBX addresses differ from the capture, or that reports malformed messages or
+decoding errors. Prints what it measured either way.
 """
 
 import argparse
@@ -107,6 +108,19 @@ def check(name, expect, decisions, summary, messages):
                 first = next(d for d in found if d["user"] == user)
                 print(f"  {addr}: {action} user {user} at t={first['t']} "
                       f"({len(found)} {action} decisions): {first['reason']}")
+
+    # The decoding, where the summary reports on it: every message of these captures is
+    # well-formed SIP, and the PBX is 203.0.113.1 and/or 2001:db8:1::1.
+    if isinstance(summary, dict):
+        for key in ("malformed", "decode_errors"):
+            if summary.get(key):
+                failures.append(f"the replay reports {summary[key]} {key}; the capture has none")
+        if "packets" in summary and summary["packets"] != len(messages):
+            failures.append(f"the replay decoded {summary['packets']} SIP messages; the "
+                            f"capture has {len(messages)}")
+        pbx = summary.get("pbx")
+        if isinstance(pbx, list) and (not pbx or {canonical(a) for a in pbx} - PBX):
+            failures.append(f"the replay took {pbx} for the PBX")
 
     protected = set(expect.get("never_blocked", [])) | PBX
     for addr in sorted(protected):

@@ -9,6 +9,7 @@ FAKE_REPLAY (environment) chooses the output:
   none          no decisions at all
   blocks-phone  as good, and also blocks every validated or flagged source
   wrong-summary as good, but the summary counts one answer too many before each block
+  malformed     as good, but the summary reports 3 malformed messages
   garbage       a line that is not JSON
 A correct checker passes `good` and fails all the others.
 """
@@ -71,7 +72,7 @@ def main():
         print("this is not json")
         return 0
     decisions = []
-    if mode in ("good", "blocks-phone", "wrong-summary"):
+    if mode in ("good", "blocks-phone", "wrong-summary", "malformed"):
         decisions = good_decisions(messages, 1)
     elif mode == "late":
         decisions = good_decisions(messages, 10)
@@ -86,7 +87,10 @@ def main():
             if mode == "wrong-summary":
                 answered += 1
             sources[d["addr"]] = {"answered_before_block": answered, "state": "blocked"}
-    print(json.dumps({"summary": {"sources": sources}}))
+    summary = {"sources": sources}
+    if mode == "malformed":
+        summary["malformed"] = 3
+    print(json.dumps({"summary": summary}))
     return 0
 
 
