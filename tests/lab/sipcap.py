@@ -269,10 +269,13 @@ def summarize(messages, pbx):
         s = sources.setdefault(peer, {
             "requests": 0, "methods": Counter(), "users": Counter(), "with_credentials": 0,
             "user_agents": Counter(), "answers": Counter(), "transports": Counter(),
-            "first": m.t, "last": m.t})
+            "first": m.t, "last": m.t, "first_request": None, "last_request": None})
         s["last"] = m.t
         if m.is_request:
             s["requests"] += 1
+            if s["first_request"] is None:
+                s["first_request"] = m.t
+            s["last_request"] = m.t
             s["methods"][m.method] += 1
             s["transports"][m.transport] += 1
             user = m.target_user
@@ -286,9 +289,10 @@ def summarize(messages, pbx):
         else:
             s["answers"][f"{m.status} {m.cseq[1]}"] += 1
     for s in sources.values():
-        span = s["last"] - s["first"]
-        s["seconds"] = round(span, 3)
-        s["requests_per_second"] = round(s["requests"] / span, 1) if span > 0 else None
+        s["seconds"] = round(s["last"] - s["first"], 3)
+        # Rate over the time between the first and the last request.
+        span = (s["last_request"] - s["first_request"]) if s["requests"] > 1 else 0.0
+        s["requests_per_second"] = round((s["requests"] - 1) / span, 1) if span > 0 else None
     return sources
 
 
