@@ -18,7 +18,8 @@ class ConntrackFlusher {
  public:
   virtual ~ConntrackFlusher() = default;
   // Deletes every UDP entry whose original source or destination is one of `sources`.
-  // Returns how many entries were deleted.
+  // Returns how many entries were deleted. Call it after the block is in the kernel set:
+  // flushing first would let the source's next packet create a fresh entry before the block.
   virtual Result<std::size_t> flush_udp(std::span<const IpAddress> sources) = 0;
 };
 

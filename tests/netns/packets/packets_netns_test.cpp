@@ -330,6 +330,71 @@ TEST_F(PacketsNetns, ConntrackFlushRemovesOnlyTheSourcesEntries) {
   EXPECT_EQ(*again, 0u);
 }
 
+// The fail2ban pitfall: with `ct state established accept` ahead of the block, a source that
+// already has a UDP flow keeps talking after it is blocked, until its conntrack entry goes.
+TEST_F(PacketsNetns, EstablishedFlowOutlivesABlockUntilConntrackIsFlushed) {
+  int listener = -1;
+  {
+    InNetns in(lab_->fw);
+    auto st = nft_->apply(
+        "flush chain inet pbxwall input\n"
+        "add rule inet pbxwall input ct state established accept\n"
+        "add rule inet pbxwall input ip saddr @blocked4 counter drop\n");
+    ASSERT_TRUE(st.ok()) << st.error();
+    listener = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_in local{};
+    local.sin_family = AF_INET;
+    local.sin_port = htons(5060);
+    std::memcpy(&local.sin_addr, kFw4.bytes().data(), 4);
+    ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&local), sizeof local), 0);
+  }
+  // Receives one datagram (up to 2 s) and answers it, which makes the flow established.
+  auto serve_one = [&](std::string& text) {
+    pollfd p{listener, POLLIN, 0};
+    if (::poll(&p, 1, 2000) != 1) return false;
+    char buf[512];
+    sockaddr_storage from{};
+    socklen_t len = sizeof from;
+    const ssize_t n = ::recvfrom(listener, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &len);
+    if (n < 0) return false;
+    text.assign(buf, static_cast<std::size_t>(n));
+    return ::sendto(listener, "SIP/2.0 200 OK", 14, 0, reinterpret_cast<sockaddr*>(&from), len) == 14;
+  };
+  PeerSender a(*lab_, kPeerA, 40000);
+  std::string text;
+  ASSERT_TRUE(a.send(kFw4, 5060, "REGISTER 1"));
+  ASSERT_TRUE(serve_one(text));
+  EXPECT_EQ(text, "REGISTER 1");
+
+  InNetns in(lab_->fw);
+  NftSetWriter writer(*nft_);
+  writer.add({SetKey::blocked(kPeerA), seconds(900), "blocked mid-flow"});
+  ASSERT_TRUE(writer.commit().ok());
+  ASSERT_TRUE(a.send(kFw4, 5060, "REGISTER 2"));
+  ASSERT_TRUE(serve_one(text)) << "the established flow should still pass";
+  EXPECT_EQ(text, "REGISTER 2");
+
+  auto flusher = NetlinkConntrackFlusher::open();
+  ASSERT_TRUE(flusher.ok()) << flusher.error();
+  const IpAddress sources[] = {kPeerA};
+  auto deleted = (*flusher)->flush_udp(sources);
+  ASSERT_TRUE(deleted.ok()) << deleted.error();
+  EXPECT_EQ(*deleted, 1u);
+  ASSERT_TRUE(a.send(kFw4, 5060, "REGISTER 3"));
+  ASSERT_TRUE(a.send(kFw4, 5060, "REGISTER 4"));
+  // Both dropped: wait for the drop counter rather than for silence.
+  const auto end = std::chrono::steady_clock::now() + seconds(5);
+  std::string chain;
+  while (std::chrono::steady_clock::now() < end) {
+    chain = NetnsLab::in(lab_->fw, "nft list chain inet pbxwall input").output;
+    if (chain.find("@blocked4 counter packets 2 ") != std::string::npos) break;
+  }
+  EXPECT_NE(chain.find("@blocked4 counter packets 2 "), std::string::npos) << chain;
+  char buf[64];
+  EXPECT_LT(::recv(listener, buf, sizeof buf, MSG_DONTWAIT), 0);  // nothing reached the PBX
+  ::close(listener);
+}
+
 TEST_F(PacketsNetns, QueueProbeAgreesWithTheKernelAndLeavesNothing) {
   InNetns in(lab_->fw);
   auto queue = probe_queue_support(*nft_);
