@@ -266,7 +266,8 @@ class Engine {
  public:
   using NeverBlock = std::function<bool(const IpAddress&)>;
 
-  // `never_block` names trusted and trunk addresses (rule 9); null means none.
+  // `never_block` names trusted and trunk addresses (rule 9); null means none. `settings`
+  // must pass validate() (settings_from_toml checks it); the engine aborts otherwise.
   explicit Engine(Settings settings, NeverBlock never_block = nullptr);
   ~Engine();
   Engine(const Engine&) = delete;
