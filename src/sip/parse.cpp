@@ -20,11 +20,11 @@ struct StartLineError {
 };
 
 std::optional<StartLineError> parse_start_line(std::string_view line, Message* m) {
-  if (line.size() >= 4 && iequals(line.substr(0, 4), "sip/")) {
+  if (line.size() >= 4 && iequals_both(line.substr(0, 4), "sip/")) {
     m->is_request = false;
     std::size_t sp = line.find(' ');
     if (sp == std::string_view::npos) return StartLineError{Anomaly::bad_status_line, "status line without status code"};
-    if (!iequals(line.substr(0, sp), "sip/2.0"))
+    if (!iequals_both(line.substr(0, sp), "sip/2.0"))
       return StartLineError{Anomaly::bad_sip_version, "SIP version is not SIP/2.0"};
     std::string_view rest = line.substr(sp + 1);
     std::size_t sp2 = rest.find(' ');
@@ -46,9 +46,9 @@ std::optional<StartLineError> parse_start_line(std::string_view line, Message* m
   if (!is_token(m->method_token)) return StartLineError{Anomaly::bad_request_line, "method is not a token"};
   m->method = method_from_token(m->method_token);
   std::string_view version = line.substr(sp2 + 1);
-  if (version.size() < 4 || !iequals(version.substr(0, 4), "sip/"))
+  if (version.size() < 4 || !iequals_both(version.substr(0, 4), "sip/"))
     return StartLineError{Anomaly::bad_request_line, "request line does not end with a SIP version"};
-  if (!iequals(version, "sip/2.0")) return StartLineError{Anomaly::bad_sip_version, "SIP version is not SIP/2.0"};
+  if (!iequals_both(version, "sip/2.0")) return StartLineError{Anomaly::bad_sip_version, "SIP version is not SIP/2.0"};
   std::string_view uri = line.substr(sp1 + 1, sp2 - sp1 - 1);
   if (!parse_uri(uri, &m->request_uri))
     return StartLineError{Anomaly::bad_request_uri, "request URI is not a URI"};

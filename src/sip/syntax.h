@@ -60,11 +60,13 @@ inline bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <
 inline char to_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + ('a' - 'A')) : c; }
 inline bool is_token_char(char c) { return in_class(c, char_class::token); }
 
-// Case-insensitive comparison with a lower-case name.
-inline bool iequals(std::string_view a, std::string_view lower) {
-  if (a.size() != lower.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (to_lower(a[i]) != lower[i]) return false;
+// Case-insensitive comparison of a token (header, parameter or scheme name: checked to hold
+// token characters before) with a lower-case name of letters, digits, '-' and '.'. Setting
+// bit 0x20 lower-cases letters and leaves every other token character as it is.
+inline bool iequals(std::string_view token, std::string_view lower) {
+  if (token.size() != lower.size()) return false;
+  for (std::size_t i = 0; i < token.size(); ++i)
+    if (static_cast<char>(token[i] | 0x20) != lower[i]) return false;
   return true;
 }
 
