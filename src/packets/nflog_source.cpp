@@ -5,6 +5,9 @@
 #include <sys/socket.h>
 
 #include <cstring>
+#include <optional>
+#include <string>
+#include <utility>
 
 extern "C" {
 #include <libnetfilter_log/libnetfilter_log.h>

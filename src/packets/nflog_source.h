@@ -66,7 +66,8 @@ class NflogSource {
   int fd() const;
 
   // Reads all pending messages without blocking and calls `on_packet` for each packet.
-  // Returns how many were delivered. Only unexpected socket errors are failures.
+  // Returns how many were delivered. Only unexpected socket errors are failures. If
+  // `on_packet` throws, reading stops and the exception propagates from drain().
   Result<std::size_t> drain(const Callback& on_packet);
 
   const NflogStats& stats() const { return stats_; }

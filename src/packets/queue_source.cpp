@@ -7,7 +7,9 @@
 #include <sys/socket.h>
 
 #include <cstring>
+#include <optional>
 #include <string>
+#include <utility>
 
 extern "C" {
 #include <libnetfilter_queue/libnetfilter_queue.h>

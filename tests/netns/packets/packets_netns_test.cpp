@@ -165,6 +165,8 @@ TEST_F(PacketsNetns, NflogDeliversLoggedPacketsWithPayloadAndDevice) {
   std::printf("%zu of %zu packets carried a kernel timestamp\n", stamped, received_.size());
   EXPECT_EQ(source_->stats().overruns, 0u);
   EXPECT_EQ(source_->stats().truncated, 0u);
+  EXPECT_EQ(source_->stats().malformed, 0u);
+  EXPECT_EQ(source_->stats().packets, received_.size());
 }
 
 TEST_F(PacketsNetns, LongPacketsAreCutToTheCopyRangeAndCounted) {

@@ -230,6 +230,25 @@ TEST(StateStore, FileDatabaseUsesWalAndSurvivesReopen) {
   EXPECT_EQ((*s)->active_validated(t0)->size(), 1u);
 }
 
+TEST(StateStore, ReaderSeesOnlyCommittedStateWhileAWriterIsInATransaction) {
+  test::TempDir dir;
+  const std::string path = dir.path() / "state.db";
+  auto writer = StateStore::open(path);
+  auto reader = StateStore::open(path);  // e.g. the CLI while the daemon runs
+  ASSERT_TRUE(writer.ok() && reader.ok());
+  ASSERT_TRUE((*writer)->upsert_block({"192.0.2.1", "r", "x", t0, t0 + hours(1), 1}).ok());
+  auto st = (*writer)->transaction([&]() -> Status<> {
+    if (auto w = (*writer)->upsert_block({"192.0.2.2", "r", "x", t0, t0 + hours(1), 1}); !w) return w;
+    // WAL: the reader is not blocked by the open write transaction and sees the last commit.
+    auto seen = (*reader)->active_blocks(t0);
+    if (!seen) return fail(seen.error());
+    EXPECT_EQ(seen->size(), 1u);
+    return {};
+  });
+  ASSERT_TRUE(st.ok()) << st.error();
+  EXPECT_EQ((*reader)->active_blocks(t0)->size(), 2u);
+}
+
 TEST(StateStore, OpenErrorsNameThePath) {
   auto s = StateStore::open("/nonexistent-dir-for-test/state.db");
   ASSERT_FALSE(s.ok());
