@@ -177,7 +177,10 @@ Discovery discover(const FileSystem& fs, const std::string& root) {
   while (out.root.size() > 1 && out.root.back() == '/') out.root.pop_back();
   DiscoveryBuilder b(fs, out);
   const auto modules = ModuleList::read(b);
-  if (modules.loads("res_pjsip.so") && modules.loads("chan_pjsip.so")) read_pjsip(b);
+  if (modules.loads("res_pjsip.so") && modules.loads("chan_pjsip.so")) {
+    read_pjsip(b);
+    if (modules.loads("res_pjsip_config_wizard.so")) read_pjsip_wizard(b);
+  }
   if (modules.loads("chan_sip.so")) read_chan_sip(b);
   if (modules.loads("chan_iax2.so")) read_iax(b);
   const bool has_sip = std::any_of(out.signalling.begin(), out.signalling.end(),

@@ -54,6 +54,7 @@ Origin origin_of(const ConfigSection& s);
 
 // Per-file readers (one file each).
 void read_pjsip(DiscoveryBuilder& b);
+void read_pjsip_wizard(DiscoveryBuilder& b);
 void read_chan_sip(DiscoveryBuilder& b);
 void read_iax(DiscoveryBuilder& b);
 bool read_rtp(DiscoveryBuilder& b);  // false if rtp.conf is absent

@@ -123,4 +123,17 @@ void read_pjsip(DiscoveryBuilder& b) {
   }
 }
 
+// pjsip_wizard.conf (res_pjsip_config_wizard): plain Asterisk setups often define trunks
+// there; remote_hosts lists the provider's hosts (host[:port], comma-separated).
+void read_pjsip_wizard(DiscoveryBuilder& b) {
+  const auto cfg = b.load("pjsip_wizard.conf");
+  for (const auto& s : cfg.sections) {
+    if (s.is_template || type_of(s) != "wizard") continue;
+    for (const auto* v : s.find_all("remote_hosts"))
+      for_each_item(v->value, [&](std::string_view item) {
+        b.add_host_text(item, 0, {}, reference(s.name, "pjsip wizard remote_hosts", *v, s));
+      });
+  }
+}
+
 }  // namespace pbxwall::pbx

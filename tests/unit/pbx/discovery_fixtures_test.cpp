@@ -108,7 +108,9 @@ TEST(DiscoveryFixtures, FreePbx17PjsipOnlyWithHandEditedFiles) {
                                      "2001:db8:1::/48 network v6carrier pjsip.d/20-ipv6.conf:8",
                                      "gw2.carrier2.example name carrier2 pjsip.identify.conf:6"));
   EXPECT_EQ(d.trunks[2].transport, "tcp");
+  // Optional files that may appear later: a watcher re-reads when they do.
   EXPECT_THAT(d.files_missing, ElementsAre(fixture("freepbx17") + "/pjsip_local_extra.conf",
+                                           fixture("freepbx17") + "/pjsip_wizard.conf",
                                            fixture("freepbx17") + "/http_custom.conf"));
 }
 

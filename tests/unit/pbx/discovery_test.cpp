@@ -132,6 +132,23 @@ TEST(Discovery, BadTrunkValuesAreWarnedNotFatal) {
                           "non-contiguous bits; ignored"));
 }
 
+TEST(Discovery, PjsipWizardRemoteHosts) {
+  auto d = run({{"pjsip.conf", "[t]\ntype=transport\nbind=0.0.0.0\n"},
+                {"pjsip_wizard.conf",
+                 "[trunk-tmpl](!)\ntype=wizard\nsends_registrations=yes\n"
+                 "[itsp](trunk-tmpl)\nremote_hosts=sip1.itsp.example:5060, 203.0.113.70\n"
+                 "[phone]\ntype=wizard\naccepts_registrations=yes\n"}});
+  EXPECT_THAT(hosts(d), ElementsAre("sip1.itsp.example:5060", "203.0.113.70"));
+  EXPECT_EQ(d.trunks[0].references[0].trunk, "itsp");
+  EXPECT_EQ(d.trunks[0].references[0].via, "pjsip wizard remote_hosts");
+  EXPECT_EQ(d.trunks[1].references[0].origin.line, 5);
+
+  auto off = run({{"modules.conf", "[modules]\nautoload=yes\nnoload=res_pjsip_config_wizard.so\n"},
+                  {"pjsip.conf", "[t]\ntype=transport\nbind=0.0.0.0\n"},
+                  {"pjsip_wizard.conf", "[itsp]\ntype=wizard\nremote_hosts=sip1.itsp.example\n"}});
+  EXPECT_TRUE(off.trunks.empty());
+}
+
 TEST(Discovery, ChanSipGeneralSettings) {
   auto d = run({{"sip.conf",
                  "[general]\nbindaddr=192.0.2.10:5070\nbindport=5160\ntcpenable=yes\ntlsenable=yes\n"
