@@ -208,6 +208,7 @@ std::size_t Engine::observe(const Observation& obs, TimePoint now, std::vector<D
   SourceRecord& rec = m.table.at(index);
   Impl::Step step{obs, to_us(now), floor_s(to_us(now)), index, rec, out};
   rec.last_seen_s = step.now_s;
+  m.latest_us = std::max(m.latest_us, step.now_us);
 
   if (rec.state == SourceState::blocked) {
     if (step.now_us < us_of(rec.until_s)) {
@@ -243,6 +244,7 @@ std::size_t Engine::expire(TimePoint now, std::vector<Decision>& out) {
   Impl& m = *impl_;
   const std::size_t before = out.size();
   const std::int64_t now_us = to_us(now);
+  m.latest_us = std::max(m.latest_us, now_us);
   while (!m.queue.empty() && us_of(m.queue.front().until_s) <= now_us) {
     std::pop_heap(m.queue.begin(), m.queue.end(), Impl::queue_later);
     const std::uint32_t index = m.queue.back().index;
@@ -288,6 +290,7 @@ std::vector<Decision> Engine::block(const IpAddress& addr, TimePoint now, std::o
   static const Observation kNoObservation{};
   Impl::Step step{kNoObservation, to_us(now), floor_s(to_us(now)), index, rec, out};
   rec.last_seen_s = step.now_s;
+  m.latest_us = std::max(m.latest_us, step.now_us);
   if (!m.take_block(step, Rule::manual, {}, reason.empty() ? "blocked by an operator" : std::move(reason), false)) return out;
   if (duration) {  // an explicit length replaces the ladder's; the step still counts
     const std::int64_t until_us = step.now_us + duration->count();
@@ -332,13 +335,10 @@ SourceView view_of(const SourceRecord& r, std::int64_t now_us) {
 }  // namespace
 
 std::vector<SourceView> Engine::snapshot() const {
-  // "now" for a snapshot is the most recent time the engine has seen.
   const Impl& m = *impl_;
-  std::int64_t now_us = 0;
-  if (m.table.most_recent() != detail::kNone) now_us = us_of(m.table.at(m.table.most_recent()).last_seen_s);
   std::vector<SourceView> out;
   for (std::uint32_t i = 0; i < m.table.size(); ++i) {
-    SourceView v = view_of(m.table.at(i), now_us);
+    SourceView v = view_of(m.table.at(i), m.latest_us);
     if (v.state != SourceState::none || v.flagged) out.push_back(std::move(v));
   }
   return out;
@@ -348,8 +348,7 @@ std::optional<SourceView> Engine::source(const IpAddress& addr) const {
   const Impl& m = *impl_;
   const std::uint32_t i = m.table.find(addr);
   if (i == detail::kNone) return std::nullopt;
-  SourceView v = view_of(m.table.at(i), us_of(m.table.at(m.table.most_recent()).last_seen_s));
-  return v;
+  return view_of(m.table.at(i), m.latest_us);
 }
 
 Counters Engine::counters() const {

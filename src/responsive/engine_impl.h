@@ -77,6 +77,7 @@ struct Engine::Impl {
   detail::NameCache names;
   detail::FingerprintMatcher fingerprints;
   Counters counters;
+  std::int64_t latest_us = 0;  // the latest "now" the engine was given (for snapshots)
 
   detail::BucketShape flood_shape, guess_shape;
   std::int64_t enum_fail_weight = 0, enum_unanswered_weight = 0, enum_capacity = 0;

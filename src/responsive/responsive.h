@@ -290,7 +290,9 @@ class Engine {
                               std::string reason);
   std::optional<Decision> unblock(const IpAddress& addr, TimePoint now);
 
-  std::vector<SourceView> snapshot() const;  // blocked, validated or flagged sources
+  // Blocked, validated or flagged sources. A block or validation whose end has passed (by the
+  // latest time the engine was given) is shown as over even before expire() clears it.
+  std::vector<SourceView> snapshot() const;
   std::optional<SourceView> source(const IpAddress& addr) const;
   Counters counters() const;
   const Settings& settings() const;

@@ -64,7 +64,9 @@ TEST_F(Validation, ReRegistrationExtendsAndExpiryForgets) {
   const TimePoint until = *ds[0].until;
 
   EXPECT_TRUE(engine().expire(until - 1s).empty());
+  EXPECT_EQ(engine().snapshot().size(), 1u);
   auto gone = engine().expire(until);
+  EXPECT_TRUE(engine().snapshot().empty());
   ASSERT_EQ(gone.size(), 1u);
   EXPECT_EQ(gone[0].action, Action::forget);
   EXPECT_EQ(gone[0].rule, Rule::registration_expired);
