@@ -293,7 +293,6 @@ std::string enabled_table(const RenderInput& in) {
   s.line("\t\t", "ip6 saddr @trusted6 accept");
   s.line("\t\t", "ip saddr @blocked4 " + counter_ref(kCounterBlocked) + " drop");
   s.line("\t\t", "ip6 saddr @blocked6 " + counter_ref(kCounterBlocked) + " drop");
-  s.line("\t\t", "ct state established,related accept");
   for (const char* ports : {"sig_ports", "media_ports"}) {
     s.line("\t\t", std::string("ip saddr @trunks4 meta l4proto . th dport @") + ports + " accept");
     s.line("\t\t", std::string("ip6 saddr @trunks6 meta l4proto . th dport @") + ports + " accept");
@@ -302,6 +301,13 @@ std::string enabled_table(const RenderInput& in) {
   s.line("\t\t", "ip6 saddr @validated6 meta l4proto . th dport @sig_ports accept");
   s.line("\t\t", "ip saddr . meta l4proto . th dport @grants4 accept");
   s.line("\t\t", "ip6 saddr . meta l4proto . th dport @grants6 accept");
+  // A phone's REGISTER after the PBX's 401 belongs to an established UDP flow; it must still
+  // reach the responsive path, or the daemon would see challenges but never the answers to
+  // them. So signalling from unvalidated sources skips the conntrack shortcut.
+  if (!watched.empty())
+    s.line("\t\t", "meta l4proto . th dport != @responsive_ports ct state established,related accept");
+  else
+    s.line("\t\t", "ct state established,related accept");
   // IPv6 does not work without neighbour discovery; hop limit 255 proves it is on-link.
   s.line("\t\t", "icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert, nd-router-solicit, "
                  "nd-router-advert, nd-redirect } ip6 hoplimit 255 accept");
