@@ -237,8 +237,10 @@ bool parse_address(std::string_view s, std::size_t& pos, AddressElement* out) {
     if (pos >= n || s[pos] != '<') return false;
     angle = true;
   } else {
+    // Unquoted display name: tokens per RFC 3261, and also UTF-8 bytes, which some phones
+    // send unquoted; a comma still ends the element (baddn in RFC 4475 stays invalid).
     std::size_t j = pos;
-    while (j < n && (is_token_char(s[j]) || is_lws(s[j]))) ++j;
+    while (j < n && (is_token_char(s[j]) || is_lws(s[j]) || static_cast<unsigned char>(s[j]) >= 0x80)) ++j;
     if (j < n && s[j] == '<') {
       out->display = trim(s.substr(pos, j - pos));
       pos = j;

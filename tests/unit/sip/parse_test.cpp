@@ -181,6 +181,13 @@ TEST(SipParse, TokenDisplayName) {
   EXPECT_EQ(m.from.uri.user, "alice");
 }
 
+TEST(SipParse, UnquotedUtf8DisplayNameAccepted) {
+  Message m = parse_ok(with(kRegister, "From: \"Alice\" <", "From: J\xc3\xbcrgen M\xc3\xbcller <"));
+  EXPECT_EQ(m.from.display, "J\xc3\xbcrgen M\xc3\xbcller");
+  EXPECT_EQ(m.from.uri.user, "alice");
+  EXPECT_EQ(parse_error(with(kRegister, "From: \"Alice\" <", "From: Smith, Alice <")).anomaly, Anomaly::bad_from);
+}
+
 TEST(SipParse, QuotedStringsWithEscapes) {
   // Escaped quote and backslash, a comma and an angle bracket inside the quotes.
   Message m = parse_ok(with(kRegister, "From: \"Alice\" <", "From: \"A \\\"quoted\\\" \\\\ <name>, ok\"<"));
