@@ -254,7 +254,8 @@ bool parse_address(std::string_view s, std::size_t& pos, AddressElement* out) {
     uri_text = s.substr(pos + 1, close - pos - 1);
     pos = close + 1;
   } else {
-    // addr-spec form: a URI with ';', ',' or '?' must be in <> (RFC 3261 20.10), so those end it.
+    // addr-spec form: a URI with ';' or ',' must be in <> (RFC 3261 20.10), so those end it
+    // (they start header parameters or the next list element).
     std::size_t start = pos;
     while (pos < n && !is_lws(s[pos]) && s[pos] != ';' && s[pos] != ',') ++pos;
     uri_text = s.substr(start, pos - start);
