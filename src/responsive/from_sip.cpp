@@ -27,6 +27,25 @@ std::optional<std::uint32_t> expiry_of(const sip::Message& m) {
   return m.expires;
 }
 
+// True if a challenge header carries stale=true (any case, quoted or not).
+bool says_stale(std::string_view challenge) {
+  auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
+  for (std::size_t at = 0; at + 5 <= challenge.size(); ++at) {
+    std::size_t i = 0;
+    while (i < 5 && lower(challenge[at + i]) == "stale"[i]) ++i;
+    if (i < 5) continue;
+    std::size_t j = at + 5;
+    while (j < challenge.size() && (challenge[j] == ' ' || challenge[j] == '\t')) ++j;
+    if (j >= challenge.size() || challenge[j] != '=') continue;
+    ++j;
+    while (j < challenge.size() && (challenge[j] == ' ' || challenge[j] == '\t' || challenge[j] == '"')) ++j;
+    if (j + 4 <= challenge.size() && lower(challenge[j]) == 't' && lower(challenge[j + 1]) == 'r' &&
+        lower(challenge[j + 2]) == 'u' && lower(challenge[j + 3]) == 'e')
+      return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 Observation from_sip(const sip::Message& m, const PacketMeta& meta) {
@@ -56,6 +75,8 @@ Observation from_sip(const sip::Message& m, const PacketMeta& meta) {
   r.cseq = m.cseq;
   r.cseq_method = method_of(m.cseq_method);
   r.has_challenge = m.www_authenticate.present || m.proxy_authenticate.present;
+  if (r.has_challenge)
+    r.stale_nonce = says_stale(m.header("WWW-Authenticate")) || says_stale(m.header("Proxy-Authenticate"));
   r.to_user = m.to.uri.user;
   r.expires = expiry_of(m);
   return Observation{meta, r};

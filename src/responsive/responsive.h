@@ -83,6 +83,9 @@ struct SipResponse {
   std::uint32_t cseq = 0;
   SipMethod cseq_method = SipMethod::other;
   bool has_challenge = false;  // WWW-Authenticate or Proxy-Authenticate present
+  // The challenge says stale=true: the credentials were right but their nonce had expired
+  // (RFC 7616 3.3); phones that reuse nonces see this on every re-registration.
+  bool stale_nonce = false;
   std::string_view to_user;
   // Expiry granted: the first Contact's expires parameter, else the Expires header.
   std::optional<std::uint32_t> expires;

@@ -292,7 +292,7 @@ void Engine::Impl::on_sip_response(Step& s, const SipResponse& r) {
   *found = Pending{};
   Outcome o = Outcome::other;
   if (r.status < 300) o = Outcome::accepted;
-  else if (r.status == 401 || r.status == 407) o = Outcome::challenged;
+  else if (r.status == 401 || r.status == 407) o = r.stale_nonce ? Outcome::other : Outcome::challenged;
   else if (r.status == 403) o = Outcome::rejected;
   else if (r.status == 404 || r.status == 604) o = Outcome::not_found;
   on_outcome(s, p, o, r.to_user, r.expires);

@@ -146,6 +146,33 @@ TEST_F(Scenario, SippPhoneWithAWrongPasswordEvery2SecondsIsBlocked) {
   EXPECT_THAT(find(ds, Action::block)->reason, HasSubstr("wrong passwords for user 333"));
 }
 
+TEST_F(Scenario, StaleNonceChallengesAreNotWrongPasswords) {
+  // A phone that reuses its last nonce is re-challenged with stale=true on each refresh: its
+  // password was right. Ten in a row must not look like guessing.
+  std::vector<Decision> ds;
+  for (int n = 1; n <= 10; ++n) {
+    const std::vector<std::pair<std::string, std::string>> id = {{"1-18345@", std::to_string(n) + "-18345@"}};
+    append(ds, wire(replaced(real("sipp-register-wrong-password.sip"), id), kPhoneB, Direction::to_pbx));
+    append(ds, wire(replaced(real("kamailio-401-wrong-password.sip"), {id[0], {"qop=\"auth\"", "qop=\"auth\", stale=TRUE"}}),
+                    kPhoneB, Direction::from_pbx));
+  }
+  EXPECT_TRUE(ds.empty());
+}
+
+TEST_F(Scenario, StaleIsReadFromTheChallengeOnly) {
+  auto check = [](const std::string& challenge_params) {
+    const std::string text = replaced(real("kamailio-401-wrong-password.sip"), {{"qop=\"auth\"", challenge_params}});
+    auto m = sip::parse(std::string_view(text));
+    EXPECT_TRUE(m.ok());
+    auto o = from_sip(*m, from_pbx(kPhoneB));
+    return std::get<SipResponse>(o.body).stale_nonce;
+  };
+  EXPECT_TRUE(check("qop=\"auth\", stale=true"));
+  EXPECT_TRUE(check("stale = \"TRUE\", qop=\"auth\""));
+  EXPECT_FALSE(check("qop=\"auth\", stale=false"));
+  EXPECT_FALSE(check("qop=\"auth\""));
+}
+
 TEST_F(Scenario, InviteSweepAgainstKamailio) {
   // svwar -m INVITE with a neutral User-Agent: 404 for unknown targets.
   std::vector<Decision> ds;
