@@ -81,17 +81,20 @@ void run_confirm(Context& ctx) {
   ctx.o() << "confirmed: the ruleset in force stays\n";
 }
 
-// Packets and bytes of the last counter in `chain responsive` of a table listing.
-std::optional<std::pair<long long, long long>> responsive_counter(const std::string& listing) {
-  const auto start = listing.find("chain responsive {");
-  if (start == std::string::npos) return std::nullopt;
-  const auto end = listing.find("\n\t}", start);
-  const std::string chain = listing.substr(start, end == std::string::npos ? std::string::npos : end - start);
-  static const std::regex counter(R"(counter packets (\d+) bytes (\d+))");
-  std::optional<std::pair<long long, long long>> last;
-  for (std::sregex_iterator it(chain.begin(), chain.end(), counter), done; it != done; ++it)
-    last = std::make_pair(std::stoll((*it)[1]), std::stoll((*it)[2]));
-  return last;
+struct NamedCounter {
+  std::string name;
+  long long packets = 0;
+  long long bytes = 0;
+};
+
+// The table's named counters (`counter responsive { packets N bytes M }`): what the
+// responsive path passed, what the zones refused, floods, blocked sources.
+std::vector<NamedCounter> named_counters(const std::string& listing) {
+  static const std::regex counter(R"(\n\s*counter (\w+) \{\s*packets (\d+) bytes (\d+))");
+  std::vector<NamedCounter> out;
+  for (std::sregex_iterator it(listing.begin(), listing.end(), counter), done; it != done; ++it)
+    out.push_back({(*it)[1], std::stoll((*it)[2]), std::stoll((*it)[3])});
+  return out;
 }
 
 void run_status(Context& ctx) {
@@ -106,7 +109,7 @@ void run_status(Context& ctx) {
   auto pending = run_dir.read_pending();
   const std::string last_rollback = run_dir.read_last_rollback();
   const auto session = run_dir.read_session_addresses();
-  const auto counter = on ? responsive_counter(*table) : std::nullopt;
+  const auto counters = on ? named_counters(*table) : std::vector<NamedCounter>{};
   // The configuration is optional here: status must work even when it is broken.
   auto loaded = model::load_file(ctx.config_path);
 
@@ -118,7 +121,8 @@ void run_status(Context& ctx) {
     if (!last_rollback.empty()) j["last_rollback"] = last_rollback;
     j["session_guard"] = nlohmann::json::array();
     for (const auto& a : session) j["session_guard"].push_back(a.str());
-    if (counter) j["responsive"] = {{"packets", counter->first}, {"bytes", counter->second}};
+    j["counters"] = nlohmann::json::object();
+    for (const auto& c : counters) j["counters"][c.name] = {{"packets", c.packets}, {"bytes", c.bytes}};
     if (loaded) {
       nlohmann::json zones = nlohmann::json::object();
       for (model::Zone z : model::kAllZones)
@@ -151,8 +155,12 @@ void run_status(Context& ctx) {
   } else {
     ctx.o() << "configuration: invalid (`pbxwall check` shows why)\n";
   }
-  if (counter)
-    ctx.o() << "responsive path: " << counter->first << " packets, " << counter->second << " bytes\n";
+  if (!counters.empty()) {
+    ctx.o() << "counters:";
+    for (const auto& c : counters)
+      ctx.o() << " " << c.name << " " << c.packets << " packets (" << c.bytes << " bytes)"
+              << (&c == &counters.back() ? "\n" : ",");
+  }
 }
 
 }  // namespace

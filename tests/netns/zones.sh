@@ -49,4 +49,12 @@ check "its IPv6 address is still rejected" test "$(lab_probe reject 6)" = "${exp
 check "pbxwall stop" pbx "$LAB_FW" --config "$LAB_CONFIG" stop
 check "after stop, internet client reaches ssh again" \
   test "$(lab_probe internet 4 | cut -d' ' -f1)" = "open"
+
+# Session guard: started from an SSH session of the reject-zone client, that client keeps
+# its access (its /128 is trusted) while the rest of its network stays rejected.
+check "start from the reject client's SSH session" bash -c \
+  "SSH_CONNECTION='2001:db8:5::10 50022 ${LAB_FW6[reject]} 22' ip netns exec $LAB_FW \
+   $PBXWALL --run-dir $NETNS_TMP/run-$LAB_FW --config $LAB_CONFIG start | grep -q 'keeping your SSH session from 2001:db8:5::10 open'"
+check "the SSH client reaches ssh over IPv6" test "$(lab_probe reject 6 | cut -d' ' -f1)" = "open"
+check "pbxwall stop" pbx "$LAB_FW" --config "$LAB_CONFIG" stop
 finish

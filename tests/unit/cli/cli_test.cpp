@@ -138,6 +138,19 @@ TEST_F(CliTest, StartAppliesAndStatusReportsOn) {
   EXPECT_EQ(j["networks_per_zone"]["local"], 1);
 }
 
+TEST_F(CliTest, StatusReportsNamedCountersOfTheTable) {
+  // What the kernel lists for a table with named counters.
+  kernel_.table =
+      "table inet pbxwall {\n\tcounter responsive {\n\t\tpackets 12 bytes 960\n\t}\n\n"
+      "\tcounter refused {\n\t\tpackets 3 bytes 180\n\t}\n}\n";
+  EXPECT_EQ(run({"status"}), kExitOk);
+  EXPECT_THAT(out_.str(), HasSubstr("counters: responsive 12 packets (960 bytes), refused 3 packets (180 bytes)"));
+  EXPECT_EQ(run({"status", "--json"}), kExitOk);
+  auto j = nlohmann::json::parse(out_.str());
+  EXPECT_EQ(j["counters"]["responsive"]["packets"], 12);
+  EXPECT_EQ(j["counters"]["refused"]["bytes"], 180);
+}
+
 TEST_F(CliTest, InvalidConfigLeavesRunningRulesetUnchanged) {
   ASSERT_EQ(run({"start"}), kExitOk);
   const std::string before = kernel_.table;
