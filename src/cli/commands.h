@@ -74,5 +74,6 @@ void add_listing_commands(CLI::App& app, Context& ctx);   // zones, services
 void add_guard_command(CLI::App& app, Context& ctx);      // __rollback-guard (internal)
 void add_replay_command(CLI::App& app, Context& ctx);     // replay (src/cli/replay_command.cpp)
 void add_discover_command(CLI::App& app, Context& ctx);   // discover (src/cli/discover_command.cpp)
+void add_passwd_command(CLI::App& app, Context& ctx);     // passwd (src/cli/passwd_command.cpp)
 
 }  // namespace pbxwall::cli

@@ -23,12 +23,14 @@ std::int64_t now_seconds() {
       .count();
 }
 
-void run_start(Context& ctx, ApplyKind kind) {
+void run_start(Context& ctx, ApplyKind kind, bool no_safe_mode) {
   auto config = load_config(ctx);
   if (!config) {
     ctx.e() << "pbxwall: " << ctx.config_path << " is invalid; the ruleset in force is unchanged\n";
     return;
   }
+  // At boot the configuration is the one confirmed before the reboot: no rollback guard.
+  if (no_safe_mode) config->policy.safe_mode = false;
   apply_configuration(ctx, *config, kind);
 }
 
@@ -166,10 +168,14 @@ void run_status(Context& ctx) {
 }  // namespace
 
 void add_firewall_commands(CLI::App& app, Context& ctx) {
-  app.add_subcommand("start", "Apply the configuration (safe mode: roll back unless confirmed)")
-      ->callback([&ctx] { run_start(ctx, ApplyKind::start); });
-  app.add_subcommand("reload", "Apply the changed configuration to the running firewall")
-      ->callback([&ctx] { run_start(ctx, ApplyKind::reload); });
+  auto no_safe_mode = std::make_shared<bool>(false);
+  auto* start = app.add_subcommand("start", "Apply the configuration (safe mode: roll back unless confirmed)");
+  start->add_flag("--no-safe-mode", *no_safe_mode,
+                  "Apply without the rollback guard (boot: the configuration was confirmed before)");
+  start->callback([&ctx, no_safe_mode] { run_start(ctx, ApplyKind::start, *no_safe_mode); });
+  auto* reload = app.add_subcommand("reload", "Apply the changed configuration to the running firewall");
+  reload->add_flag("--no-safe-mode", *no_safe_mode, "Apply without the rollback guard");
+  reload->callback([&ctx, no_safe_mode] { run_start(ctx, ApplyKind::reload, *no_safe_mode); });
   app.add_subcommand("stop", "Remove table inet pbxwall (other tables are left alone)")
       ->callback([&ctx] { run_stop(ctx); });
   app.add_subcommand("status", "On/off, pending safe-mode change, networks per zone, counters")

@@ -48,6 +48,9 @@ int run_cli(const std::vector<std::string>& args, Context& ctx) {
 #ifdef PBXWALL_HAVE_DISCOVER
   add_discover_command(app, ctx);
 #endif
+#ifdef PBXWALL_HAVE_PASSWD
+  add_passwd_command(app, ctx);
+#endif
 
   std::vector<std::string> reversed(args.rbegin(), args.rend());
   if (!reversed.empty()) reversed.pop_back();  // program name

@@ -264,6 +264,14 @@ TEST_F(SafeModeTest, ConfirmKeepsTheChange) {
   EXPECT_THAT(out_.str(), HasSubstr("nothing to confirm"));
 }
 
+TEST_F(SafeModeTest, NoSafeModeAppliesWithoutGuard) {
+  EXPECT_EQ(run({"start", "--no-safe-mode"}), kExitOk) << err_.str();
+  EXPECT_TRUE(guard_token_.empty());
+  EXPECT_FALSE(RunDir(dir_ + "/run").read_pending().has_value());
+  EXPECT_FALSE(kernel_.table.empty());
+  EXPECT_THAT(out_.str(), Not(HasSubstr("safe mode")));
+}
+
 TEST_F(SafeModeTest, SupersededGuardDoesNothing) {
   ASSERT_EQ(run({"start"}), kExitOk);
   EXPECT_EQ(run_guard("some-older-token"), kExitOk);
