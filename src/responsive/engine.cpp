@@ -1,5 +1,6 @@
 // Engine entry points and the decisions every rule ends in.
 #include <algorithm>
+#include <bit>
 #include <cstdlib>
 #include <functional>
 
@@ -22,6 +23,7 @@ Engine::Impl::Impl(Settings s, NeverBlock nb)
     : settings(std::move(s)),
       never_block(std::move(nb)),
       table(settings.max_sources, table_salt(this)),
+      names(settings.max_sources),
       fingerprints(settings.fingerprints) {
   if (auto why = responsive::validate(settings); !why.empty()) {
     // Settings come through settings_from_toml, which reports this as a located error; a
@@ -42,6 +44,71 @@ Engine::Impl::Impl(Settings s, NeverBlock nb)
       break;
     }
   counters.table_ceiling = table.ceiling();
+  nets.resize(std::clamp<std::size_t>(std::bit_ceil(std::max<std::size_t>(settings.max_sources / 4, 1)), 16, 4096));
+  net_salt = table_salt(this) ^ 0x2545f4914f6cdd1dull;
+}
+
+Engine::Impl::NetRecord* Engine::Impl::net_of(const IpAddress& addr, bool create) {
+  if (addr.is_v4() || nets.empty()) return nullptr;
+  std::uint64_t prefix = 0;
+  for (std::size_t i = 0; i < 8; ++i) prefix = prefix << 8 | addr.bytes()[i];
+  std::uint64_t h = (prefix ^ net_salt) * 0x9e3779b97f4a7c15ull;
+  h ^= h >> 29;
+  NetRecord& n = nets[static_cast<std::size_t>(h) & (nets.size() - 1)];
+  if (n.used && n.prefix == prefix) return &n;
+  if (!create) return nullptr;
+  n = NetRecord{};
+  n.used = true;
+  n.prefix = prefix;
+  return &n;
+}
+
+namespace {
+
+Cidr cidr_of_prefix(std::uint64_t prefix) {
+  std::uint8_t bytes[16] = {};
+  for (std::size_t i = 0; i < 8; ++i) bytes[i] = static_cast<std::uint8_t>(prefix >> (56 - 8 * i));
+  return Cidr(IpAddress::v6_bytes(bytes), 64);
+}
+
+std::uint32_t address_tag(const IpAddress& a) {
+  const auto h = static_cast<std::uint32_t>(IpAddressHash{}(a));
+  return h == 0 ? 1 : h;
+}
+
+}  // namespace
+
+void Engine::Impl::count_rotation(Step& s) {
+  const std::uint32_t needed = settings.ipv6_rotation_sources;
+  if (needed == 0) return;
+  NetRecord* n = net_of(s.rec.addr, true);
+  if (!n) return;
+  if (n->last_block_s != 0 && std::int64_t{s.now_s} - n->last_block_s > memory_s()) {
+    n->count = 0;  // the previous run is too old to count
+    std::fill(std::begin(n->members), std::end(n->members), 0u);
+  }
+  n->last_block_s = s.now_s;
+  const std::uint32_t tag = address_tag(s.rec.addr);
+  if (std::find(std::begin(n->members), std::begin(n->members) + std::min<std::size_t>(n->count, 8), tag) ==
+      std::begin(n->members) + std::min<std::size_t>(n->count, 8)) {
+    if (n->count < 8) n->members[n->count] = tag;
+    if (n->count < 255) ++n->count;
+  }
+  if (n->count < needed || us_of(n->until_s) > s.now_us) return;
+  const auto& ladder = settings.block_ladder;
+  const bool again = n->until_s != 0 && std::int64_t{s.now_s} - n->until_s <= memory_s();
+  const std::uint32_t step = again ? std::min<std::uint32_t>(n->step + 1u, static_cast<std::uint32_t>(ladder.size() - 1)) : 0;
+  const std::int64_t until_us = s.now_us + ladder[step].count();
+  n->step = static_cast<std::uint8_t>(step);
+  n->until_s = ceil_s(until_us);
+  const std::uint32_t counted = n->count;
+  n->count = 0;
+  std::fill(std::begin(n->members), std::end(n->members), 0u);
+  const Cidr net = cidr_of_prefix(n->prefix);
+  std::string reason = std::to_string(counted) + " addresses of " + net.str() + " blocked within " +
+                       detail::human_duration(settings.escalation_memory.count()) + ": blocking the network";
+  if (again) reason += " (blocked again within " + detail::human_duration(settings.escalation_memory.count()) + ")";
+  emit(s, Decision{Action::block, s.rec.addr, {}, TimePoint(Duration(until_us)), Rule::address_rotation, std::move(reason), net});
 }
 
 void Engine::Impl::emit(Step& s, Decision d) {
@@ -155,6 +222,7 @@ bool Engine::Impl::take_block(Step& s, Rule rule, std::string user, std::string 
   enqueue(s.index);
   if (again) reason += " (blocked again within " + detail::human_duration(settings.escalation_memory.count()) + ")";
   emit(s, Decision{Action::block, r.addr, std::move(user), TimePoint(Duration(until_us)), rule, std::move(reason)});
+  if (rule != Rule::manual) count_rotation(s);  // an operator picks addresses deliberately
   return true;
 }
 
@@ -202,6 +270,11 @@ std::size_t Engine::observe(const Observation& obs, TimePoint now, std::vector<D
   Impl& m = *impl_;
   const std::size_t before = out.size();
   ++m.counters.observations[static_cast<std::size_t>(obs.kind())];
+  if (const Impl::NetRecord* net = m.net_of(obs.meta.remote(), false); net && to_us(now) < us_of(net->until_s)) {
+    ++m.counters.while_blocked;  // its /64 is blocked: the kernel drops these live
+    m.latest_us = std::max(m.latest_us, to_us(now));
+    return 0;
+  }
   bool evicted = false;
   const std::uint32_t index = m.table.touch(obs.meta.remote(), evicted);
   if (evicted) ++m.counters.evictions;
@@ -300,6 +373,56 @@ std::vector<Decision> Engine::block(const IpAddress& addr, TimePoint now, std::o
     m.enqueue(index);
   }
   return out;
+}
+
+bool Engine::restore_block(const IpAddress& addr, TimePoint now, TimePoint until, Rule rule, std::uint32_t times_blocked) {
+  Impl& m = *impl_;
+  if (until <= now || (m.never_block && m.never_block(addr))) return false;
+  bool evicted = false;
+  const std::uint32_t index = m.table.touch(addr, evicted);
+  if (evicted) ++m.counters.evictions;
+  SourceRecord& rec = m.table.at(index);
+  m.latest_us = std::max(m.latest_us, to_us(now));
+  rec.last_seen_s = floor_s(to_us(now));
+  rec.state = SourceState::blocked;
+  rec.until_s = ceil_s(to_us(until));
+  rec.last_block_end_s = rec.until_s;
+  const std::size_t top = m.settings.block_ladder.size() - 1;
+  rec.block_step = static_cast<std::uint8_t>(std::min<std::size_t>(std::max<std::uint32_t>(times_blocked, 1) - 1, top));
+  rec.last_rule = rule;
+  m.enqueue(index);
+  return true;
+}
+
+bool Engine::restore_validation(const IpAddress& addr, TimePoint now, const std::string& user, TimePoint until) {
+  Impl& m = *impl_;
+  if (until <= now) return false;
+  bool evicted = false;
+  const std::uint32_t index = m.table.touch(addr, evicted);
+  if (evicted) ++m.counters.evictions;
+  SourceRecord& rec = m.table.at(index);
+  m.latest_us = std::max(m.latest_us, to_us(now));
+  rec.last_seen_s = floor_s(to_us(now));
+  rec.state = SourceState::validated;
+  rec.until_s = ceil_s(to_us(until));
+  const std::size_t n = std::min(user.size(), detail::kUserNameBytes);
+  std::copy_n(user.data(), n, rec.user);
+  rec.user_len = static_cast<std::uint8_t>(n);
+  const std::uint32_t hash = user.empty() ? 0 : detail::name_hash(user);
+  if (hash) m.names.remember(hash, user);
+  if (int i = m.user_slot(rec, hash, true); i >= 0) rec.user_flags[i] |= detail::user_flag::registered;
+  m.enqueue(index);
+  return true;
+}
+
+bool Engine::restore_network_block(const Cidr& network, TimePoint now, TimePoint until) {
+  Impl& m = *impl_;
+  if (until <= now || network.family() != Family::v6 || network.prefix() != 64) return false;
+  Impl::NetRecord* n = m.net_of(network.address(), true);
+  if (!n) return false;
+  n->until_s = ceil_s(to_us(until));
+  m.latest_us = std::max(m.latest_us, to_us(now));
+  return true;
 }
 
 std::optional<Decision> Engine::unblock(const IpAddress& addr, TimePoint now) {

@@ -61,6 +61,7 @@ struct Engine::Impl {
   void validate(Step& s, std::string_view user, std::uint32_t user_hash, std::uint32_t expires_s);
   void forget(Step& s, Rule rule, std::string reason);
   void flag(Step& s, std::string_view user, std::string reason);
+  void count_rotation(Step& s);
   void enqueue(std::uint32_t index);
   void clear_rule_state(detail::SourceRecord& r);
   std::string user_of(const detail::SourceRecord& r) const;
@@ -89,6 +90,22 @@ struct Engine::Impl {
     std::uint32_t index;
   };
   std::vector<QueueEntry> queue;
+
+  // Rule 10: blocks per IPv6 /64, direct-mapped by a salted hash of the prefix (a newer /64
+  // on the same slot replaces an older one), so memory stays fixed whatever the addresses.
+  struct NetRecord {
+    std::uint64_t prefix = 0;   // the first 64 bits, in network order
+    bool used = false;
+    std::uint8_t count = 0;     // distinct addresses blocked in the current run
+    std::uint8_t step = 0;      // escalation: ladder index of the last /64 block
+    std::uint32_t last_block_s = 0;  // latest member block
+    std::uint32_t until_s = 0;       // end of the /64 block; 0: never blocked
+    std::uint32_t members[8] = {};   // address hashes counted in the current run
+  };
+  std::vector<NetRecord> nets;
+  std::uint64_t net_salt = 0;
+  NetRecord* net_of(const IpAddress& addr, bool create);
+  std::int64_t memory_s() const { return settings.escalation_memory.count() / 1'000'000; }
   static bool queue_later(const QueueEntry& a, const QueueEntry& b) {
     return a.until_s > b.until_s;  // std heap functions keep the largest first; we want earliest
   }

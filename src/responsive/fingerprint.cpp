@@ -1,7 +1,6 @@
 #include "responsive/fingerprint.h"
 
 #include <algorithm>
-#include <array>
 
 namespace pbxwall::responsive::detail {
 namespace {
@@ -26,12 +25,15 @@ FingerprintMatcher::FingerprintMatcher(const std::vector<std::string>& patterns)
 
 std::string_view FingerprintMatcher::match(std::string_view text) const {
   if (text.empty()) return {};
-  std::array<char, kScanBytes> buf;
-  const std::size_t n = std::min(text.size(), buf.size());
-  std::transform(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(n), buf.begin(), lower);
-  const std::string_view hay(buf.data(), n);
-  for (std::size_t i = 0; i < lowered_.size(); ++i)
-    if (!lowered_[i].empty() && hay.find(lowered_[i]) != std::string_view::npos) return patterns_[i];
+  const std::string_view hay = text.substr(0, kScanBytes);
+  for (std::size_t i = 0; i < lowered_.size(); ++i) {
+    const std::string& needle = lowered_[i];
+    if (needle.empty() || needle.size() > hay.size()) continue;
+    // Patterns are lowered once; only the text is lowered, byte by byte, while comparing.
+    const auto at = std::search(hay.begin(), hay.end(), needle.begin(), needle.end(),
+                                [](char h, char n) { return lower(h) == n; });
+    if (at != hay.end()) return patterns_[i];
+  }
   return {};
 }
 

@@ -39,9 +39,16 @@ const char* rule_name(Rule r) {
     case Rule::registration_expired: return "registration-expired";
     case Rule::misconfigured_device: return "misconfigured-device";
     case Rule::manual: return "manual";
+    case Rule::address_rotation: return "address-rotation";
     case Rule::count_: break;
   }
   return "unknown";
+}
+
+std::optional<Rule> rule_from_name(std::string_view name) {
+  for (std::size_t i = 0; i < static_cast<std::size_t>(Rule::count_); ++i)
+    if (name == rule_name(static_cast<Rule>(i))) return static_cast<Rule>(i);
+  return std::nullopt;
 }
 
 const char* state_name(SourceState s) {
@@ -90,6 +97,7 @@ std::string validate(const Settings& s) {
   if (s.block_ladder.size() > 255) return "block_ladder is limited to 255 steps";
   for (auto d : s.block_ladder)
     if (!positive(d)) return "block_ladder durations must be positive";
+  if (s.ipv6_rotation_sources > 8) return "ipv6_rotation_sources must be between 0 (off) and 8";
   return {};
 }
 

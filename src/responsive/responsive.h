@@ -163,9 +163,12 @@ enum class Rule : std::uint8_t {
   registration_expired,  // 6: validation ran out (from expire())
   misconfigured_device,  // 7: slow wrong-password retries: flag, never block
   manual,              // block()/unblock() from an operator
+  address_rotation,    // 10: several addresses of one IPv6 /64 blocked: block the /64
   count_
 };
 const char* rule_name(Rule r);  // "fingerprint", "user-enumeration", ...
+// The rule whose rule_name() is `name` (as kept in the state database); nullopt if none.
+std::optional<Rule> rule_from_name(std::string_view name);
 
 struct Decision {
   Action action = Action::block;
@@ -174,6 +177,9 @@ struct Decision {
   std::optional<TimePoint> until;   // block and validate: when it ends
   Rule rule = Rule::fingerprint;
   std::string reason;               // for people: "4 usernames tried in 2 s: 100, 101, 102, …"
+  // A block of a whole network rather than of `addr` (rule address_rotation: an IPv6 /64);
+  // `addr` is then the address whose block completed the count. Empty for everything else.
+  std::optional<Cidr> network{};
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -227,6 +233,11 @@ struct Settings {
   std::vector<Duration> block_ladder = {std::chrono::minutes(15), std::chrono::hours(24),
                                         std::chrono::hours(24 * 7)};
   Duration escalation_memory = std::chrono::hours(24);
+
+  // 10. address rotation: when this many distinct addresses of one IPv6 /64 have been blocked,
+  // each within escalation_memory of the previous, the whole /64 is blocked (its length
+  // follows block_ladder, escalating per /64). 0 turns the rule off; at most 8.
+  std::uint32_t ipv6_rotation_sources = 3;
 };
 
 // Checks ranges (counts ≥ 1, windows > 0, non-empty ladder...). Empty string when valid.
@@ -292,6 +303,16 @@ class Engine {
   std::vector<Decision> block(const IpAddress& addr, TimePoint now, std::optional<Duration> duration,
                               std::string reason);
   std::optional<Decision> unblock(const IpAddress& addr, TimePoint now);
+
+  // State put back after a restart (from the state database), without decisions: the kernel
+  // sets are rendered from the same records. restore_block() keeps the escalation history:
+  // `times_blocked` blocks so far (1 = this one) place the next block on the ladder, and a
+  // block within escalation_memory of `until` escalates. Both return false (and change
+  // nothing) when `until` is not after `now` or the address is never_block.
+  bool restore_block(const IpAddress& addr, TimePoint now, TimePoint until, Rule rule, std::uint32_t times_blocked);
+  bool restore_validation(const IpAddress& addr, TimePoint now, const std::string& user, TimePoint until);
+  // A /64 blocked by address_rotation until `until` (its members' packets are then ignored).
+  bool restore_network_block(const Cidr& network, TimePoint now, TimePoint until);
 
   // Blocked, validated or flagged sources. A block or validation whose end has passed (by the
   // latest time the engine was given) is shown as over even before expire() clears it.

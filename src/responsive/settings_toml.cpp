@@ -214,6 +214,7 @@ const std::map<std::string, Setter, std::less<>>& setters() {
          }
        }},
       {"escalation_memory", duration_key(&Settings::escalation_memory)},
+      {"ipv6_rotation_sources", count_key(&Settings::ipv6_rotation_sources, 0, 8)},
   };
   return table;
 }

@@ -1,6 +1,7 @@
 #include "responsive/text.h"
 
 #include <algorithm>
+#include <bit>
 #include <cstdio>
 #include <cstring>
 
@@ -18,8 +19,11 @@ std::string printable(std::string_view s, std::size_t max) {
   return out;
 }
 
+NameCache::NameCache(std::size_t sources)
+    : slots_(std::clamp<std::size_t>(std::bit_ceil(std::min(sources, kMaxSlots) * 4), 64, kMaxSlots)) {}
+
 void NameCache::remember(std::uint32_t hash, std::string_view name) {
-  Slot& slot = slots_[hash % kSlots];
+  Slot& slot = slots_[hash & (slots_.size() - 1)];
   if (slot.hash == hash) return;
   slot.hash = hash;
   // A name longer than the slot is stored with one byte more than fits, marking truncation.
@@ -29,7 +33,7 @@ void NameCache::remember(std::uint32_t hash, std::string_view name) {
 }
 
 std::string NameCache::lookup(std::uint32_t hash) const {
-  const Slot& slot = slots_[hash % kSlots];
+  const Slot& slot = slots_[hash & (slots_.size() - 1)];
   if (slot.hash != hash || hash == 0) return "?";
   const bool truncated = slot.len > kNameBytes;
   std::string s = printable(std::string_view(slot.text, truncated ? kNameBytes : slot.len), kNameBytes);

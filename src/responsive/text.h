@@ -3,10 +3,10 @@
 // hashes back to names for the reasons it writes.
 #pragma once
 
-#include <array>
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace pbxwall::responsive::detail {
 
@@ -22,22 +22,26 @@ inline std::uint32_t name_hash(std::string_view s) {
 std::string printable(std::string_view s, std::size_t max = 40);
 
 // Direct-mapped: a newer name with the same slot replaces an older one, so a lookup may miss
-// (the reason then says "?"); memory stays fixed at kSlots * 32 bytes.
+// (the reason then says "?"); memory stays fixed at slots * 32 bytes.
 class NameCache {
  public:
+  // A power of two between 64 and kMaxSlots, about four names per tracked source, so a small
+  // table (tests, fuzzing) does not pay for a large cache.
+  explicit NameCache(std::size_t sources = kMaxSlots);
+
   void remember(std::uint32_t hash, std::string_view name);
   // The name for `hash`, or "?" when it was not kept.
   std::string lookup(std::uint32_t hash) const;
 
  private:
-  static constexpr std::size_t kSlots = 4096;
+  static constexpr std::size_t kMaxSlots = 4096;
   static constexpr std::size_t kNameBytes = 27;
   struct Slot {
     std::uint32_t hash = 0;
     std::uint8_t len = 0;
     char text[kNameBytes] = {};
   };
-  std::array<Slot, kSlots> slots_{};
+  std::vector<Slot> slots_;
 };
 
 // "100, 101, 102, …": the names of `hashes` (first `n`), with "…" when `total` is larger.
