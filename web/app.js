@@ -1,0 +1,109 @@
+// The web UI: hash routes, one render function per page, live updates from /api/events.
+import { api, setCsrf, ApiError } from './api.js';
+import { pages } from './pages.js';
+
+const $ = (sel) => document.querySelector(sel);
+let events = null;
+
+export function notify(text, kind = 'ok') {
+  const box = $('#notice');
+  box.innerHTML = '';
+  if (!text) return;
+  const p = document.createElement('p');
+  p.className = kind;
+  p.textContent = text;
+  box.append(p);
+}
+
+export function showError(e) {
+  let text = e.message;
+  if (e instanceof ApiError && Array.isArray(e.body.diagnostics)) text += '\n' + e.body.diagnostics.join('\n');
+  if (e instanceof ApiError && e.status === 401) return showLogin();
+  notify(text, 'error');
+}
+
+// A change; when it would cut off this browser's address, ask and send it again in safe mode.
+export async function change(method, path, body) {
+  try {
+    const r = await api(method, path, body);
+    if (r.safe_mode) {
+      notify(`Applied in safe mode: confirm within ${r.safe_mode.confirm_within_seconds} s or it is rolled back.`);
+    } else {
+      notify(r.change ? `Done: ${r.change}.` : 'Done.');
+    }
+    return r;
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 409 && e.body.lockout) {
+      if (window.confirm(`${e.message}\n\nApply it anyway, in safe mode?`)) {
+        return change(method, path, { ...(body || {}), confirm_lockout: true });
+      }
+      notify('Not changed.');
+      return null;
+    }
+    showError(e);
+    return null;
+  }
+}
+
+async function showLogin() {
+  $('#nav').hidden = true;
+  $('#page').innerHTML = '';
+  $('#login').hidden = false;
+  try {
+    const s = await api('GET', '/api/session');
+    $('#no-password').hidden = s.password_set;
+  } catch { /* the form still works */ }
+  $('#password').focus();
+}
+
+async function route() {
+  const name = (location.hash || '#home').slice(1);
+  const page = pages[name] || pages.home;
+  document.querySelectorAll('nav a').forEach((a) => {
+    if (a.getAttribute('href') === `#${name}`) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
+  });
+  const root = $('#page');
+  try {
+    await page(root);
+    document.title = `pbxwall: ${root.querySelector('h2')?.textContent || ''}`;
+  } catch (e) { showError(e); }
+}
+
+function follow() {
+  if (events) return;
+  events = new EventSource('/api/events');
+  events.addEventListener('decision', () => {
+    const name = (location.hash || '#home').slice(1);
+    if (['home', 'responsive', ''].includes(name)) route();
+  });
+}
+
+async function start() {
+  const s = await api('GET', '/api/session');
+  if (!s.authenticated) return showLogin();
+  setCsrf(s.csrf);
+  $('#login').hidden = true;
+  $('#nav').hidden = false;
+  follow();
+  await route();
+}
+
+$('#login-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  try {
+    const r = await api('POST', '/api/login', { password: $('#password').value });
+    $('#password').value = '';
+    setCsrf(r.csrf);
+    notify('');
+    await start();
+  } catch (e) {
+    notify(e.message, 'error');
+  }
+});
+$('#logout').addEventListener('click', async () => {
+  try { await api('POST', '/api/logout'); } catch { /* gone anyway */ }
+  if (events) { events.close(); events = null; }
+  showLogin();
+});
+window.addEventListener('hashchange', () => { notify(''); route().then(() => $('#main').focus()); });
+start().catch(showError);
