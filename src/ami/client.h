@@ -32,6 +32,7 @@ struct ClientSettings {
   std::chrono::milliseconds response_timeout{10'000};    // for the Login and Ping answers
   std::chrono::milliseconds backoff_initial{1'000};
   std::chrono::milliseconds backoff_max{60'000};
+  bool operator==(const ClientSettings&) const = default;
 };
 
 enum class ClientState { stopped, connecting, logging_in, ready, waiting_to_retry };

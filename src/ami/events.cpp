@@ -99,6 +99,11 @@ Interpretation contact_status(const Message& m) {
   e.endpoint = std::string(m.get_or("EndpointName"));
   e.uri = std::string(m.get_or("URI"));
   e.user_agent = std::string(m.get_or("UserAgent"));
+  if (auto expire = m.get("RegExpire"); expire && !expire->empty()) {
+    std::int64_t value = 0;
+    const auto [end, ec] = std::from_chars(expire->data(), expire->data() + expire->size(), value);
+    if (ec == std::errc() && end == expire->data() + expire->size() && value > 0) e.reg_expire = value;
+  }
   if (e.aor.empty() || e.uri.empty()) {
     out.problem = "ContactStatus without AOR or URI";
     return out;

@@ -63,6 +63,9 @@ struct ContactStatusEvent {
   std::optional<IpAddress> via_address;  // ViaAddress (the source seen in Via), when present
   std::uint16_t via_port = 0;
   std::string user_agent;
+  // RegExpire: when the registration ends, in seconds since the epoch (the PBX's clock);
+  // absent, empty or 0 for contacts without one (static contacts, removals).
+  std::optional<std::int64_t> reg_expire;
 };
 
 enum class PeerState { registered, unregistered, rejected, reachable, unreachable, lagged, unknown, other };

@@ -80,7 +80,9 @@ TEST(AmiEvents, RegistrationEventsFromATranscript) {
   ASSERT_TRUE(created.via_address);
   EXPECT_EQ(created.via_address->str(), "198.51.100.23");
   EXPECT_EQ(created.user_agent, "Yealink SIP-T46U 108.86.0.45");
+  EXPECT_EQ(created.reg_expire, std::optional<std::int64_t>(1710238443));
   EXPECT_EQ(std::get<ContactStatusEvent>(r.events[1]).state, ContactState::reachable);
+  EXPECT_FALSE(std::get<ContactStatusEvent>(r.events[1]).reg_expire);
   EXPECT_FALSE(std::get<ContactStatusEvent>(r.events[1]).via_address);
 
   const auto& pjsip_peer = std::get<PeerStatusEvent>(r.events[2]);
