@@ -139,7 +139,9 @@ std::string discovery_to_json(const Discovery& d, int indent) {
                          {"text", diag.str()}});
   }
   j["diagnostics"] = diags;
-  return j.dump(indent) + "\n";
+  // Names and values come from files anyone with write access to /etc/asterisk may have
+  // written in any encoding; bytes that are not UTF-8 become U+FFFD instead of an exception.
+  return j.dump(indent, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
 }  // namespace pbxwall::pbx
