@@ -192,9 +192,15 @@ struct Replay::Impl {
 
   bool is_pbx(const IpAddress& a) const { return std::find(pbx.begin(), pbx.end(), a) != pbx.end(); }
 
+  // A request and its answer come one after the other: remember the last source looked up
+  // (node addresses of an unordered_map are stable).
+  Source* last_source = nullptr;
+
   Source& source(const IpAddress& a) {
+    if (last_source && last_source->summary.addr == a) return *last_source;
     auto [it, added] = sources.try_emplace(a);
     if (added) it->second.summary.addr = a;
+    last_source = &it->second;
     return it->second;
   }
 

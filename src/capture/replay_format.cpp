@@ -56,6 +56,7 @@ std::string format_time(TimePoint t) {
 std::string decision_text(const responsive::Decision& d, TimePoint t) {
   std::string s = format_time(t) + "  " + pad(upper(responsive::action_name(d.action)), 8) + "  " +
                   pad(d.addr.str(), 15) + "  rule=" + responsive::rule_name(d.rule);
+  if (d.network) s += "  network=" + d.network->str();
   if (!d.user.empty()) s += "  user=" + d.user;
   if (d.until) {
     const bool same_day = strftime_utc(*d.until, "%Y-%m-%d") == strftime_utc(t, "%Y-%m-%d");
@@ -74,6 +75,7 @@ std::string decision_json(const responsive::Decision& d, TimePoint t) {
   j["rule"] = responsive::rule_name(d.rule);
   j["reason"] = d.reason;
   j["until"] = optional_seconds(d.until);
+  if (d.network) j["network"] = d.network->str();  // a block of a whole IPv6 /64
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 

@@ -3,6 +3,8 @@
 // JSON, one object per line:
 //   {"t": 1790000001.234, "action": "block", "addr": "192.0.2.66", "user": "100" | null,
 //    "rule": "fingerprint", "reason": "...", "until": 1790086401.234 | null}
+//   plus "network": "2001:db8:3::/64" on a block of a whole network (rule address-rotation),
+//   where "addr" is the address whose block completed it.
 //   {"summary": {"pbx": ["203.0.113.1"], "pbx_detected": true, "first": t, "last": t,
 //                "frames": n, "packets": n, "decode_errors": n, "malformed": n, "decisions": n,
 //                "read_error": null | "...",
