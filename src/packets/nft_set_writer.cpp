@@ -9,12 +9,16 @@
 namespace pbxwall::packets {
 
 std::string SetKey::set_name() const {
-  const char* base = set == SetKind::blocked ? "blocked" : set == SetKind::validated ? "validated" : "grants";
+  const char* base = set == SetKind::blocked      ? "blocked"
+                     : set == SetKind::validated  ? "validated"
+                     : set == SetKind::blocked_nets ? "blocked_nets"
+                                                    : "grants";
   return std::string(base) + (address.is_v4() ? "4" : "6");
 }
 
 std::string nft_element_key(const SetKey& key) {
   std::string out = key.address.str();
+  if (key.set == SetKind::blocked_nets) return out + "/" + std::to_string(key.prefix);
   if (key.set != SetKind::grants) return out;
   out += " . ";
   if (key.l4proto == IPPROTO_UDP) out += "udp";

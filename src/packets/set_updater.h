@@ -15,7 +15,9 @@
 
 namespace pbxwall::packets {
 
-enum class SetKind : std::uint8_t { blocked, validated, grants };
+// blocked_nets: whole networks blocked (an IPv6 /64 whose addresses rotate), an interval set
+// with timeouts; keyed by `address/prefix`.
+enum class SetKind : std::uint8_t { blocked, validated, grants, blocked_nets };
 
 // One element's key. Sets exist per address family (blocked4 / blocked6, ...); the family of
 // `address` picks the set. Grants are keyed by `address . l4proto . port`.
@@ -24,8 +26,12 @@ struct SetKey {
   IpAddress address;
   std::uint8_t l4proto = 0;  // grants only: IPPROTO_UDP, IPPROTO_TCP, ...
   std::uint16_t port = 0;    // grants only
+  std::uint8_t prefix = 0;   // blocked_nets only: the network's prefix length
 
   static SetKey blocked(IpAddress a) { return {SetKind::blocked, a, 0, 0}; }
+  static SetKey blocked_net(const Cidr& net) {
+    return {SetKind::blocked_nets, net.address(), 0, 0, static_cast<std::uint8_t>(net.prefix())};
+  }
   static SetKey validated(IpAddress a) { return {SetKind::validated, a, 0, 0}; }
   static SetKey grant(IpAddress a, std::uint8_t l4proto, std::uint16_t port) {
     return {SetKind::grants, a, l4proto, port};

@@ -156,6 +156,28 @@ void state_sets(Script& s, const LiveState& live) {
 
     s.set("flood" + n, addr_type, "dynamic,timeout", {}, "timeout 60s");
   }
+
+  // Networks blocked whole. An interval set refuses overlapping elements: in prefix order
+  // (shorter first for the same address), a network inside one already kept is left out.
+  std::map<Cidr, const BlockedNetEntry*> nets;
+  for (const auto& b : live.blocked_nets) {
+    if (b.net.family() != Family::v6 || b.remaining.count() <= 0) continue;
+    auto& slot = nets[b.net];
+    if (!slot || slot->remaining < b.remaining) slot = &b;
+  }
+  std::vector<Cidr> kept;
+  std::vector<std::string> elements;
+  for (const auto& [net, b] : nets) {
+    const bool inside = std::any_of(kept.begin(), kept.end(), [&](const Cidr& k) {
+      return k.prefix() <= net.prefix() && k.contains(net.address());
+    });
+    if (inside) continue;
+    kept.push_back(net);
+    std::string e = net.address().str() + "/" + std::to_string(net.prefix()) + " timeout " + seconds(b->remaining);
+    if (const auto c = clean_comment(b->comment); !c.empty()) e += " comment \"" + c + "\"";
+    elements.push_back(std::move(e));
+  }
+  s.set("blocked_nets6", "ipv6_addr", "interval,timeout", elements);
 }
 
 void trunk_sets(Script& s, const std::vector<Cidr>& trunks) {
@@ -293,6 +315,8 @@ std::string enabled_table(const RenderInput& in) {
   s.line("\t\t", "ip6 saddr @trusted6 accept");
   s.line("\t\t", "ip saddr @blocked4 " + counter_ref(kCounterBlocked) + " drop");
   s.line("\t\t", "ip6 saddr @blocked6 " + counter_ref(kCounterBlocked) + " drop");
+  // A trunk inside a blocked network still reaches the PBX.
+  s.line("\t\t", "ip6 saddr @blocked_nets6 ip6 saddr != @trunks6 " + counter_ref(kCounterBlocked) + " drop");
   for (const char* ports : {"sig_ports", "media_ports"}) {
     s.line("\t\t", std::string("ip saddr @trunks4 meta l4proto . th dport @") + ports + " accept");
     s.line("\t\t", std::string("ip6 saddr @trunks6 meta l4proto . th dport @") + ports + " accept");

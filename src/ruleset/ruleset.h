@@ -40,6 +40,13 @@ struct BlockedEntry {
   Duration remaining{};  // rounded up to whole seconds; <= 0 is dropped
   std::string comment;   // reason; quotes and control characters are replaced, max 100 bytes
 };
+// A whole network blocked (an IPv6 /64 whose addresses rotate): set blocked_nets6, an interval
+// set, so entries that overlap an earlier (shorter-prefix or equal) one are left out.
+struct BlockedNetEntry {
+  Cidr net;
+  Duration remaining{};
+  std::string comment;
+};
 struct ValidatedEntry {
   IpAddress addr;
   Duration remaining{};
@@ -54,6 +61,7 @@ struct LiveState {
   std::vector<BlockedEntry> blocked;
   std::vector<ValidatedEntry> validated;
   std::vector<GrantEntry> grants;
+  std::vector<BlockedNetEntry> blocked_nets{};  // IPv6 only
 };
 
 struct RenderOptions {

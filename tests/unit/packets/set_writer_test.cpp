@@ -56,6 +56,28 @@ TEST(NftSetWriter, OneTickIsOneScriptWithReplaceAndSafeDelete) {
   EXPECT_EQ(writer.stats().elements_removed, 1u);
 }
 
+TEST(NftSetWriter, BlockedNetworksGoToTheIntervalSetAsPrefixes) {
+  const SetKey net = SetKey::blocked_net(*Cidr::parse("2001:db8:3::/64"));
+  EXPECT_EQ(net.set_name(), "blocked_nets6");
+  EXPECT_EQ(nft_element_key(net), "2001:db8:3::/64");
+  EXPECT_NE(net, SetKey::blocked_net(*Cidr::parse("2001:db8:3::/56")));
+  EXPECT_NE(net, SetKey::blocked(ip("2001:db8:3::")));
+  kernel::DryRunApplier applier;
+  NftSetWriter writer(applier);
+  writer.add({net, seconds(900), "3 addresses of 2001:db8:3::/64 blocked"});
+  writer.add({SetKey::blocked(ip("2001:db8:3::9")), seconds(900), ""});
+  ASSERT_TRUE(writer.commit().ok());
+  ASSERT_EQ(applier.applied.size(), 1u);
+  EXPECT_EQ(applier.applied[0],
+            "add element inet pbxwall blocked6 { 2001:db8:3::9 }\n"
+            "delete element inet pbxwall blocked6 { 2001:db8:3::9 }\n"
+            "add element inet pbxwall blocked6 { 2001:db8:3::9 timeout 900s }\n"
+            "add element inet pbxwall blocked_nets6 { 2001:db8:3::/64 }\n"
+            "delete element inet pbxwall blocked_nets6 { 2001:db8:3::/64 }\n"
+            "add element inet pbxwall blocked_nets6 { 2001:db8:3::/64 timeout 900s comment \"3 addresses of "
+            "2001:db8:3::/64 blocked\" }\n");
+}
+
 TEST(NftSetWriter, LaterOperationOnAKeyWins) {
   kernel::DryRunApplier applier;
   NftSetWriter writer(applier);

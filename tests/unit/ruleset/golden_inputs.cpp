@@ -76,6 +76,15 @@ ExtraInputs read_extra_inputs(const std::string& path) {
       const Duration left = std::chrono::seconds(secs);
       if (verb == "blocked") x.live.blocked.push_back({address(a, where), left, comment});
       else x.live.validated.push_back({address(a, where), left});
+    } else if (verb == "blocked-net") {
+      std::string c;
+      long secs = 0;
+      words >> c >> secs;
+      std::string comment;
+      std::getline(words >> std::ws, comment);
+      auto cidr = Cidr::parse(c);
+      if (!cidr) ADD_FAILURE() << where << ": bad CIDR " << c;
+      else x.live.blocked_nets.push_back({*cidr, std::chrono::seconds(secs), comment});
     } else if (verb == "grant") {
       std::string a, proto;
       unsigned port = 0;
