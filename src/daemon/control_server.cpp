@@ -21,7 +21,9 @@ class ControlServer::Session : public std::enable_shared_from_this<Session> {
 
   void send(const json& reply) {
     const bool idle = outbox_.empty();
-    outbox_.push_back(reply.dump() + "\n");
+    // Replies quote stored text (reasons, interface names); bytes that are not UTF-8 become
+    // U+FFFD rather than an exception out of the event loop.
+    outbox_.push_back(reply.dump(-1, ' ', false, json::error_handler_t::replace) + "\n");
     if (idle) write();
   }
 
@@ -48,7 +50,10 @@ class ControlServer::Session : public std::enable_shared_from_this<Session> {
       return;
     }
     json reply = server_.firewall_.handle(request);
-    if (request.is_object() && request.value("cmd", "") == "events" && request.value("follow", false) && reply.value("ok", false))
+    // Compared, not converted: json::value() throws when a field has another type
+    // ({"cmd": 1} or "follow": "yes"), and an exception here would end the event loop.
+    if (request.is_object() && request.contains("cmd") && request["cmd"] == "events" && request.contains("follow") &&
+        request["follow"] == true && reply.value("ok", false))
       server_.followers_.push_back(shared_from_this());
     send(reply);
   }
@@ -69,7 +74,7 @@ class ControlServer::Session : public std::enable_shared_from_this<Session> {
 };
 
 ControlServer::ControlServer(asio::io_context& io, std::string path, Firewall& firewall)
-    : io_(io), path_(std::move(path)), firewall_(firewall), acceptor_(io) {}
+    : path_(std::move(path)), firewall_(firewall), acceptor_(io) {}
 
 ControlServer::~ControlServer() {
   std::error_code ec;

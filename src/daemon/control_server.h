@@ -28,7 +28,6 @@ class ControlServer {
   ControlServer(asio::io_context& io, std::string path, Firewall& firewall);
   void accept();
 
-  asio::io_context& io_;
   std::string path_;
   Firewall& firewall_;
   asio::local::stream_protocol::acceptor acceptor_;
