@@ -167,7 +167,9 @@ void state_sets(Script& s, const LiveState& live) {
   }
   std::vector<Cidr> kept;
   std::vector<std::string> elements;
-  for (const auto& [net, b] : nets) {
+  for (const auto& entry : nets) {
+    const Cidr& net = entry.first;
+    const BlockedNetEntry* b = entry.second;
     const bool inside = std::any_of(kept.begin(), kept.end(), [&](const Cidr& k) {
       return k.prefix() <= net.prefix() && k.contains(net.address());
     });
