@@ -53,6 +53,8 @@ struct Engine::Impl {
   void wrong_password(Step& s, std::uint32_t user);
   void unknown_user(Step& s, std::uint32_t user);
   void unanswered_challenge(Step& s, std::uint32_t user);
+  static bool credentials_pending(const detail::SourceRecord& rec, std::uint32_t user);
+  void challenge_beside_credentials(Step& s, std::uint32_t user);
   void credentials_accepted(Step& s, std::uint32_t user);
   bool count_username(Step& s, std::uint32_t user, std::int64_t weight_us);
 

@@ -148,6 +148,34 @@ void Engine::Impl::wrong_password(Step& s, std::uint32_t user) {
            " times at a phone's retry pace: probably a device with an old password");
 }
 
+bool Engine::Impl::credentials_pending(const SourceRecord& rec, std::uint32_t user) {
+  if (user == 0) return false;
+  return std::any_of(std::begin(rec.pending), std::end(rec.pending), [&](const Pending& q) {
+    return q.key != 0 && q.user == user && (q.flags & pending_flag::credentialed) != 0;
+  });
+}
+
+// A request without credentials challenged while the same source still awaits the answer to
+// credentials for that user: a cracker opening another dialog mid-run (svcrack re-probes
+// against a slow registrar). A phone waits for its answer before it registers anew, so this
+// counts as one more attempt in the user's guessing bucket, not as a wrong password.
+void Engine::Impl::challenge_beside_credentials(Step& s, std::uint32_t user) {
+  SourceRecord& rec = s.rec;
+  if (!rated(rec)) return;
+  const int i = user_slot(rec, user, true);
+  if (i < 0) return;
+  if (detail::drained(rec.fail_tat[i], s.now_us)) {
+    rec.burst_failures[i] = 0;
+    rec.burst_start_s[i] = s.now_s;
+  }
+  if (!detail::pour(rec.fail_tat[i], s.now_us, guess_shape.weight_us, guess_shape.capacity_us)) return;
+  const std::string name = names.lookup(user);
+  take_block(s, Rule::password_guessing, name,
+             std::to_string(rec.burst_failures[i]) + " wrong passwords for user " + name + " " +
+                 in_seconds(rec.burst_start_s[i], s.now_s) + ", and requests without credentials while they were pending",
+             false);
+}
+
 void Engine::Impl::unknown_user(Step& s, std::uint32_t user) {
   SourceRecord& rec = s.rec;
   const int i = user_slot(rec, user, true);
@@ -206,6 +234,7 @@ void Engine::Impl::on_outcome(Step& s, const Pending& p, Outcome o, std::string_
       return;
     case Outcome::challenged:
       if (credentialed) wrong_password(s, p.user);
+      else if (credentials_pending(rec, p.user)) challenge_beside_credentials(s, p.user);
       else unanswered_challenge(s, p.user);
       return;
     case Outcome::rejected:

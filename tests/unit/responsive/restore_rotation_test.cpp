@@ -199,5 +199,68 @@ TEST_F(Rotation, RestoredNetworkBlockSilencesItsAddresses) {
   EXPECT_EQ(fingerprinted("2001:db8:3::5").size(), 1u);
 }
 
+// ---- rule 3: a cracker re-probing while its credentials are pending ---------------------------
+
+using Reprobe = RestoreFixture;
+
+// svcrack against a slow registrar (lab capture): REGISTER, 401, REGISTER with credentials,
+// then a REGISTER without credentials on a new Call-ID before the answer, then the guesses,
+// each on the first dialog's Call-ID and CSeq.
+TEST_F(Reprobe, ASecondProbeWhileCredentialsArePendingCountsTowardsGuessing) {
+  Settings s;
+  s.fingerprints.clear();
+  s.fingerprint_loopback_via = false;
+  reset(s);
+  int answers = 0;
+  Request first;
+  first.user = "301";
+  first.call_id = "634090799";
+  first.user_agent = "";
+  request(kScanner, first);
+  ++answers;
+  response(kScanner, first, 401);
+  Request guess = first;
+  guess.cseq = 2;
+  guess.credentials = true;
+  request(kScanner, guess);
+  Request second = first;
+  second.call_id = "669242561";
+  request(kScanner, second);
+  ++answers;
+  EXPECT_TRUE(response(kScanner, second, 401).empty());
+  std::vector<Decision> ds;
+  ++answers;
+  append(ds, response(kScanner, guess, 401));
+  while (count(ds, Action::block) == 0 && answers < 20) {
+    advance(10ms);
+    request(kScanner, guess);
+    ++answers;
+    append(ds, response(kScanner, guess, 401));
+  }
+  ASSERT_EQ(count(ds, Action::block), 1);
+  EXPECT_LE(answers, 5);
+  EXPECT_EQ(find(ds, Action::block)->rule, Rule::password_guessing);
+  EXPECT_THAT(find(ds, Action::block)->reason, HasSubstr("user 301"));
+}
+
+TEST_F(Reprobe, AnotherAccountsRegisterWhileCredentialsArePendingDoesNotCount) {
+  // A phone starting two accounts: 301 answers its challenge while 302's first REGISTER
+  // is challenged. Neither is a failure of 301.
+  Request a;
+  a.user = "301";
+  a.call_id = "a";
+  a.cseq = 2;
+  a.credentials = true;
+  request(kPhone, a);
+  for (int i = 0; i < 2; ++i) {  // the engine follows three requests per source
+    Request b;
+    b.user = "30" + std::to_string(2 + i);
+    b.call_id = "b" + std::to_string(i);
+    request(kPhone, b);
+    EXPECT_TRUE(response(kPhone, b, 401).empty());
+  }
+  EXPECT_EQ(count(response(kPhone, a, 200, 60), Action::validate), 1);
+}
+
 }  // namespace
 }  // namespace pbxwall::responsive::testing
