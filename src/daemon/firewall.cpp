@@ -53,6 +53,11 @@ Firewall::Firewall(Edges edges, FirewallOptions options) : edges_(edges), option
 Firewall::~Firewall() = default;
 
 const model::Policy* Firewall::policy() const { return loaded_ ? &loaded_->config.policy : nullptr; }
+const model::LoadedConfig* Firewall::loaded_config() const { return loaded_ ? &loaded_->config : nullptr; }
+const model::ResolvedHosts& Firewall::resolved_hosts() const {
+  static const model::ResolvedHosts none;
+  return loaded_ ? loaded_->resolved : none;
+}
 
 Result<std::unique_ptr<Firewall::Loaded>, std::string> Firewall::load() const {
   auto config = model::load_file(options_.config_path);
@@ -239,7 +244,9 @@ void Firewall::record_event(const Decision& d, TimePoint now) {
 
 void Firewall::flush() {
   if (edges_.sets.pending() > 0) {
+    const TimePoint commit_start = edges_.clock.now();
     auto committed = edges_.sets.commit();
+    set_update_latency_.observe(edges_.clock.now() - commit_start);
     if (committed.ok()) {
       ++counters_.kernel_commits;
     } else {
@@ -275,6 +282,7 @@ void Firewall::housekeeping() {
   decisions_.clear();
   engine_->expire(now, decisions_);
   for (const auto& d : decisions_) take(d, now);
+  roll_back_if_due(now);
   flush();
   (void)edges_.store.prune(now);
 }
@@ -299,6 +307,7 @@ json Firewall::handle(const json& request) {
       if (!s.ok()) return {{"ok", false}, {"error", s.error()}};
       return {{"ok", true}};
     }
+    if (auto answer = handle_web(cmd, request)) return *answer;
   } catch (const json::exception& e) {
     return {{"ok", false}, {"error", std::string("bad request: ") + e.what()}};
   }

@@ -18,6 +18,7 @@
 #include "base/result.h"
 #include "base/time.h"
 #include "capture/capture.h"
+#include "daemon/latency_histogram.h"
 #include "daemon/signalling_tap.h"
 #include "kernel/kernel.h"
 #include "model/model.h"
@@ -90,6 +91,7 @@ class Firewall {
   const model::Policy* policy() const;
   const FirewallCounters& counters() const { return counters_; }
   const responsive::Engine& engine() const { return *engine_; }
+  const LatencyHistogram& set_update_latency() const { return set_update_latency_; }
   std::vector<std::uint16_t> log_groups() const { return {options_.log_group_input, options_.log_group_output}; }
 
  private:
@@ -107,6 +109,30 @@ class Firewall {
   nlohmann::json block_request(const nlohmann::json& request);
   nlohmann::json unblock_request(const nlohmann::json& request);
   nlohmann::json events_json(const nlohmann::json& request);
+
+  // Requests of the web API (config_requests.cpp): overview, config, change, confirm, discover,
+  // record, metrics. Empty: not one of them.
+  std::optional<nlohmann::json> handle_web(const std::string& cmd, const nlohmann::json& request);
+  const model::LoadedConfig* loaded_config() const;  // null before start()
+  const model::ResolvedHosts& resolved_hosts() const;
+  nlohmann::json overview_json(const nlohmann::json& request);
+  nlohmann::json config_json(const nlohmann::json& request);
+  nlohmann::json change_request(const nlohmann::json& request);
+  nlohmann::json confirm_request(const nlohmann::json& request);
+  nlohmann::json discover_json();
+  nlohmann::json record_request(const nlohmann::json& request);
+  nlohmann::json metrics_json();
+  void note(std::string kind, std::string addr, std::string user, std::string reason);
+  // Safe mode of a change that cut off the admin's own address: the previous file comes back
+  // unless confirmed before the deadline (checked by housekeeping).
+  void roll_back_if_due(TimePoint now);
+  struct PendingChange {
+    std::string previous_text;
+    TimePoint deadline;
+    std::string who;
+  };
+  std::optional<PendingChange> pending_change_;
+  LatencyHistogram set_update_latency_;
 
   Edges edges_;
   FirewallOptions options_;

@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <future>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
@@ -13,6 +14,8 @@
 
 #include "daemon/control_server.h"
 #include "daemon/firewall.h"
+#include "http/server.h"
+#include "model/model.h"
 #include "packets/nflog_source.h"
 #include "packets/nft_set_writer.h"
 
@@ -28,6 +31,7 @@ struct Options {
   std::string state = "/var/lib/pbxwall/state.db";
   std::string run_dir = "/run/pbxwall";
   int housekeeping_seconds = 5;
+  std::string web_root;  // overrides [web] root
 };
 
 int run(const Options& o) {
@@ -68,9 +72,41 @@ int run(const Options& o) {
     return 1;
   }
   (*control)->start();
+
+  // The web UI's handlers run on the HTTP server's threads; each request is posted to this loop
+  // and its thread waits for the answer (bounded, so a stuck loop gives 503, not a hung page).
+  std::unique_ptr<http::Server> web;
+  {
+    auto config = model::load_file(o.config);
+    const toml::table* section = config.ok() && config->table ? (*config->table)["web"].as_table() : nullptr;
+    auto settings = http::web_settings_from_toml(section, o.config);
+    if (!settings.ok()) {
+      for (const auto& d : settings.error()) log(3, d.str());
+      return 1;
+    }
+    if (!o.web_root.empty()) settings->root = o.web_root;
+    if (settings->enabled) {
+      auto call = [&io, &firewall](const nlohmann::json& request) -> nlohmann::json {
+        auto answer = std::make_shared<std::promise<nlohmann::json>>();
+        auto future = answer->get_future();
+        asio::post(io, [answer, request, &firewall] { answer->set_value(firewall.handle(request)); });
+        if (future.wait_for(std::chrono::seconds(10)) != std::future_status::ready)
+          return {{"ok", false}, {"error", "the daemon did not answer in time"}, {"http_status", 503}};
+        return future.get();
+      };
+      web = std::make_unique<http::Server>(*settings, call, clock);
+      if (auto started = web->start(); !started.ok()) {
+        log(3, started.error());
+        return 1;
+      }
+      log(6, "web UI on " + std::string(settings->tls() ? "https" : "http") + "://" + settings->listen + ":" +
+                 std::to_string(web->port()) + "/");
+    }
+  }
   firewall.set_event_sink([&](const store::EventRecord& e) {
     log(e.kind == "block" ? 4 : 6, e.kind + " " + e.address + (e.user.empty() ? "" : " user " + e.user) + " (" + e.rule + "): " + e.reason);
     (*control)->publish(e);
+    if (web) web->publish(daemon::event_json(e));
   });
 
   asio::posix::stream_descriptor packets_fd(io, ::dup((*nflog)->fd()));
@@ -124,6 +160,7 @@ int run(const Options& o) {
       log(6, "stopping; the firewall table stays in place");
       sd_notify(0, "STOPPING=1");
       firewall.flush();
+      if (web) web->stop();
       io.stop();
     });
   };
@@ -143,6 +180,7 @@ int main(int argc, char** argv) {
   app.add_option("--state", o.state, "state database (SQLite)")->capture_default_str();
   app.add_option("--run-dir", o.run_dir, "directory of the control socket")->capture_default_str();
   app.add_option("--housekeeping", o.housekeeping_seconds, "seconds between expiry checks")->capture_default_str()->check(CLI::Range(1, 3600));
+  app.add_option("--web-root", o.web_root, "directory of the web UI's files (overrides [web] root)");
   CLI11_PARSE(app, argc, argv);
   return run(o);
 }

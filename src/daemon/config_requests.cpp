@@ -1,0 +1,410 @@
+// Control requests of the web API: the overview of the home page, the configuration as data,
+// configuration changes (edited in the file's own text, validated, written atomically, applied
+// with a reload; a change that cuts off the requesting address waits for confirmation in safe
+// mode), PBX discovery, login events and metrics.
+#include <net/if.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "daemon/config_edit.h"
+#include "daemon/firewall.h"
+#include "pbx/pbx.h"
+
+namespace pbxwall::daemon {
+
+using nlohmann::json;
+
+namespace {
+
+json refused(int status, const std::string& error) { return {{"ok", false}, {"error", error}, {"http_status", status}}; }
+
+std::optional<std::string> read_text(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return std::nullopt;
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+bool is_loopback(const IpAddress& a) {
+  static const Cidr v4 = *Cidr::parse("127.0.0.0/8");
+  static const Cidr v6 = *Cidr::parse("::1/128");
+  return v4.contains(a) || v6.contains(a);
+}
+
+// Whether the firewall lets `client` reach the administration (the web UI and SSH) whatever
+// services are open: loopback, a switched-off firewall, or a trusted address.
+bool reaches_admin(const model::Policy& p, const std::optional<IpAddress>& client) {
+  if (!client || is_loopback(*client) || !p.enabled) return true;
+  const model::Zone z = model::zone_of(p, *client, "");
+  if (z == model::Zone::trusted) return true;
+  for (const auto& s : p.services)
+    if ((s.name == "http" || s.name == "https" || s.name == "ssh") && s.zones.contains(z)) return true;
+  return false;
+}
+
+std::vector<std::string> system_interfaces() {
+  std::vector<std::string> names;
+  if (struct if_nameindex* list = ::if_nameindex()) {
+    for (auto* i = list; i->if_index != 0 && i->if_name != nullptr; ++i)
+      if (std::string(i->if_name) != "lo") names.emplace_back(i->if_name);
+    ::if_freenameindex(list);
+  }
+  return names;
+}
+
+// A JSON array of strings, or an error naming the field.
+Result<std::vector<std::string>> strings(const json& change, const char* field, bool required) {
+  if (!change.contains(field)) {
+    if (required) return fail(std::string(field) + ": required (an array of strings)");
+    return std::vector<std::string>{};
+  }
+  const json& v = change[field];
+  if (!v.is_array()) return fail(std::string(field) + ": expected an array of strings");
+  std::vector<std::string> out;
+  for (const auto& e : v) {
+    if (!e.is_string()) return fail(std::string(field) + ": expected an array of strings");
+    out.push_back(e.get<std::string>());
+  }
+  return out;
+}
+
+Result<std::string> text_field(const json& change, const char* field) {
+  if (!change.contains(field) || !change[field].is_string() || change[field].get<std::string>().empty())
+    return fail(std::string(field) + ": expected a non-empty string");
+  return change[field].get<std::string>();
+}
+
+bool is_extension_name(const std::string& s) {
+  return !s.empty() && s.size() <= 32 &&
+         std::all_of(s.begin(), s.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-'; });
+}
+
+// The file's text after one change, and a sentence saying what it did.
+Result<std::pair<std::string, std::string>> edited(const std::string& text, const json& change, const model::Policy& policy) {
+  const std::string op = change.value("op", "");
+  if (op == "enabled") {
+    if (!change.contains("value") || !change["value"].is_boolean()) return fail(std::string("value: expected true or false"));
+    const bool on = change["value"].get<bool>();
+    auto t = set_toml_value(text, {"firewall"}, "enabled", on ? "true" : "false");
+    if (!t.ok()) return fail(t.error());
+    return std::pair{*t, std::string(on ? "firewall switched on" : "firewall switched off")};
+  }
+  if (op == "interface") {
+    auto name = text_field(change, "name");
+    if (!name.ok()) return fail(name.error());
+    if (!change.contains("zone") || change["zone"].is_null()) {
+      auto t = set_toml_value(text, {"interfaces"}, *name, std::nullopt);
+      if (!t.ok()) return fail(t.error());
+      return std::pair{*t, "interface " + *name + " no longer has a zone"};
+    }
+    auto zone = text_field(change, "zone");
+    if (!zone.ok()) return fail(zone.error());
+    auto t = set_toml_value(text, {"interfaces"}, *name, toml_quote(*zone));
+    if (!t.ok()) return fail(t.error());
+    return std::pair{*t, "interface " + *name + " put in zone " + *zone};
+  }
+  if (op == "network") {
+    auto key = text_field(change, "key");
+    if (!key.ok()) return fail(key.error());
+    if (!change.contains("zone") || change["zone"].is_null()) {
+      auto t = model::remove_network(text, *key);
+      if (!t.ok()) return fail(t.error());
+      return std::pair{*t, "network " + *key + " removed"};
+    }
+    auto zone_text = text_field(change, "zone");
+    if (!zone_text.ok()) return fail(zone_text.error());
+    auto zone = model::parse_zone(*zone_text);
+    if (!zone) return fail("zone: unknown zone '" + *zone_text + "' (zones: trusted, local, other, internet, reject)");
+    auto t = model::set_network(text, *key, *zone);
+    if (!t.ok()) return fail(t.error());
+    return std::pair{*t, "network " + *key + " put in zone " + *zone_text};
+  }
+  if (op == "service") {
+    auto name = text_field(change, "name");
+    if (!name.ok()) return fail(name.error());
+    const model::Service* s = policy.find_service(*name);
+    if (s == nullptr || !s->builtin) return fail("service " + *name + ": not a built-in service (custom services: /api/custom-services)");
+    auto zones = strings(change, "zones", true);
+    if (!zones.ok()) return fail(zones.error());
+    auto t = set_toml_value(text, {"services", *name}, "zones", toml_string_array(*zones));
+    if (!t.ok()) return fail(t.error());
+    if (change.contains("ports")) {
+      auto ports = strings(change, "ports", true);
+      if (!ports.ok()) return fail(ports.error());
+      t = set_toml_value(*t, {"services", *name}, "ports", toml_string_array(*ports));
+      if (!t.ok()) return fail(t.error());
+    }
+    std::string list;
+    for (const auto& z : *zones) list += (list.empty() ? "" : ", ") + z;
+    return std::pair{*t, "service " + *name + " opened to: " + (list.empty() ? "nobody" : list)};
+  }
+  if (op == "custom_service") {
+    auto name = text_field(change, "name");
+    if (!name.ok()) return fail(name.error());
+    if (change.value("remove", false)) {
+      auto t = set_named_array_entry(text, "custom_services", *name, std::nullopt);
+      if (!t.ok()) return fail(t.error());
+      return std::pair{*t, "custom service " + *name + " removed"};
+    }
+    auto ports = strings(change, "ports", true);
+    if (!ports.ok()) return fail(ports.error());
+    auto zones = strings(change, "zones", true);
+    if (!zones.ok()) return fail(zones.error());
+    std::string body = "name = " + toml_quote(*name) + "\n";
+    if (change.contains("description")) {
+      if (!change["description"].is_string()) return fail(std::string("description: expected a string"));
+      body += "description = " + toml_quote(change["description"].get<std::string>()) + "\n";
+    }
+    body += "ports = " + toml_string_array(*ports) + "\nzones = " + toml_string_array(*zones);
+    auto t = set_named_array_entry(text, "custom_services", *name, body);
+    if (!t.ok()) return fail(t.error());
+    return std::pair{*t, "custom service " + *name + " set"};
+  }
+  if (op == "user") {
+    auto name = text_field(change, "name");
+    if (!name.ok()) return fail(name.error());
+    if (!is_extension_name(*name)) return fail("name: an extension is letters, digits, '_' or '-' (at most 32)");
+    if (change.value("remove", false)) {
+      auto t = remove_toml_table(text, {"users", *name});
+      if (!t.ok()) return fail(t.error());
+      return std::pair{*t, "access rules of extension " + *name + " removed"};
+    }
+    auto allow = strings(change, "allow_from", false);
+    if (!allow.ok()) return fail(allow.error());
+    for (const auto& a : *allow) {
+      std::string why;
+      if (!Cidr::parse(a, &why)) return fail("allow_from: " + a + ": " + why);
+    }
+    auto services = strings(change, "services", false);
+    if (!services.ok()) return fail(services.error());
+    for (const auto& s : *services)
+      if (policy.find_service(s) == nullptr) return fail("services: unknown service " + s);
+    auto t = set_toml_value(text, {"users", *name}, "allow_from", toml_string_array(*allow));
+    if (!t.ok()) return fail(t.error());
+    t = set_toml_value(*t, {"users", *name}, "services", toml_string_array(*services));
+    if (!t.ok()) return fail(t.error());
+    return std::pair{*t, "access rules of extension " + *name + " set"};
+  }
+  return fail("op: expected enabled, interface, network, service, custom_service or user, got \"" + op + "\"");
+}
+
+json users_json(const toml::table* table) {
+  json items = json::array();
+  const toml::table* users = table ? (*table)["users"].as_table() : nullptr;
+  if (users == nullptr) return items;
+  for (const auto& [name, node] : *users) {
+    json u = {{"name", std::string(name.str())}, {"allow_from", json::array()}, {"services", json::array()}};
+    if (const auto* t = node.as_table()) {
+      for (const char* field : {"allow_from", "services"})
+        if (const auto* a = (*t)[field].as_array())
+          for (const auto& e : *a)
+            if (auto v = e.value<std::string>()) u[field].push_back(*v);
+    }
+    items.push_back(u);
+  }
+  return items;
+}
+
+json time_seconds(TimePoint t) { return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count(); }
+
+}  // namespace
+
+std::optional<json> Firewall::handle_web(const std::string& cmd, const json& request) {
+  if (cmd == "overview") return overview_json(request);
+  if (cmd == "config") return config_json(request);
+  if (cmd == "change") return change_request(request);
+  if (cmd == "confirm") return confirm_request(request);
+  if (cmd == "discover") return discover_json();
+  if (cmd == "record") return record_request(request);
+  if (cmd == "metrics") return metrics_json();
+  return std::nullopt;
+}
+
+void Firewall::note(std::string kind, std::string addr, std::string user, std::string reason) {
+  store::EventRecord e;
+  e.time = edges_.clock.now();
+  e.kind = std::move(kind);
+  e.address = std::move(addr);
+  e.user = std::move(user);
+  e.rule = "admin";
+  e.reason = std::move(reason);
+  pending_events_.push_back(std::move(e));
+}
+
+json Firewall::overview_json(const json& request) {
+  json answer = status_json();
+  const TimePoint now = edges_.clock.now();
+  std::size_t hour = 0, day = 0;
+  if (auto events = edges_.store.events(now - std::chrono::hours(24), 100000); events.ok()) {
+    for (const auto& e : *events) {
+      if (e.kind != "block") continue;
+      ++day;
+      hour += e.time >= now - std::chrono::hours(1);
+    }
+  }
+  answer["blocked_last_hour"] = hour;
+  answer["blocked_last_day"] = day;
+  json warnings = json::array();
+  const auto client = IpAddress::parse(request.value("client", ""));
+  if (client && loaded_config()) {
+    const model::Zone z = model::zone_of(loaded_config()->policy, *client, "", resolved_hosts());
+    answer["client_zone"] = std::string(model::zone_name(z));
+    if (!is_loopback(*client) && z != model::Zone::trusted)
+      warnings.push_back({{"kind", "untrusted_client"},
+                          {"text", "You are connecting from " + client->str() + ", which is not in a trusted network (zone " +
+                                       std::string(model::zone_name(z)) + "). Add it to trusted so you can never be locked out."}});
+  }
+  if (auto flags = edges_.store.flags(); flags.ok()) {
+    for (const auto& f : *flags) {
+      if (warnings.size() > 20) break;
+      warnings.push_back({{"kind", "failing_extension"}, {"addr", f.address}, {"user", f.user},
+                          {"text", "Extension " + f.user + " keeps failing with a wrong password from " + f.address + " (" +
+                                       std::to_string(f.count) + " times): " + f.reason}});
+    }
+  }
+  if (loaded_config()) {
+    for (const auto& ifname : system_interfaces())
+      if (!loaded_config()->policy.interfaces.contains(ifname))
+        warnings.push_back({{"kind", "interface_without_zone"}, {"interface", ifname},
+                            {"text", "Interface " + ifname + " has no zone, so it counts as internet."}});
+  }
+  if (pending_change_)
+    warnings.push_back({{"kind", "pending_change"},
+                        {"text", "A change by " + pending_change_->who + " is in safe mode: confirm it or it is rolled back at " +
+                                     std::to_string(time_seconds(pending_change_->deadline).get<std::int64_t>()) + "."}});
+  answer["warnings"] = warnings;
+  return answer;
+}
+
+json Firewall::config_json(const json& request) {
+  if (!loaded_config()) return refused(503, "no configuration loaded");
+  const model::Policy& p = loaded_config()->policy;
+  const std::string only = request.value("only", "");
+  json networks = json::array();
+  for (const auto& n : p.networks)
+    if (only != "trusted" || n.zone == model::Zone::trusted)
+      networks.push_back({{"key", n.text}, {"zone", std::string(model::zone_name(n.zone))}});
+  if (only == "trusted") return {{"ok", true}, {"items", networks}};
+  if (only == "users") return {{"ok", true}, {"items", users_json(loaded_config()->table.get())}};
+  json zones = json::array();
+  for (auto z : model::kAllZones)
+    zones.push_back({{"name", std::string(model::zone_name(z))}, {"description", std::string(model::zone_description(z))}});
+  json interfaces = json::array();
+  for (const auto& [name, z] : p.interfaces) interfaces.push_back({{"name", name}, {"zone", std::string(model::zone_name(z))}});
+  json services = json::array();
+  for (const auto& s : p.services) {
+    json ports = json::array();
+    for (const auto& r : s.ports) ports.push_back(r.str());
+    json zs = json::array();
+    for (auto z : s.zones) zs.push_back(std::string(model::zone_name(z)));
+    services.push_back({{"name", s.name}, {"description", s.description}, {"ports", ports}, {"zones", zs}, {"builtin", s.builtin}});
+  }
+  json answer = {{"ok", true},
+                 {"enabled", p.enabled},
+                 {"safe_mode", p.safe_mode},
+                 {"safe_mode_seconds", p.safe_mode_seconds},
+                 {"zones", zones},
+                 {"interfaces", interfaces},
+                 {"system_interfaces", system_interfaces()},
+                 {"networks", networks},
+                 {"services", services},
+                 {"users", users_json(loaded_config()->table.get())},
+                 {"pending_change", nullptr}};
+  if (pending_change_)
+    answer["pending_change"] = {{"who", pending_change_->who}, {"deadline", time_seconds(pending_change_->deadline)}};
+  return answer;
+}
+
+json Firewall::change_request(const json& request) {
+  if (!loaded_config()) return refused(503, "no configuration loaded");
+  if (!request.contains("change") || !request["change"].is_object()) return refused(400, "change: expected an object with \"op\"");
+  const std::string who = request.value("who", "admin");
+  const std::string client_text = request.value("client", "");
+  const auto client = IpAddress::parse(client_text);
+  const std::string previous = read_text(options_.config_path).value_or("");
+  auto change = edited(previous, request["change"], loaded_config()->policy);
+  if (!change.ok()) return refused(400, change.error());
+  const auto& [text, what] = *change;
+  auto checked = model::load_string(text, options_.config_path);
+  if (!checked.ok()) {
+    json diagnostics = json::array();
+    for (const auto& d : checked.error()) diagnostics.push_back(d.str());
+    json r = refused(422, "the change makes the configuration invalid; nothing was changed");
+    r["diagnostics"] = diagnostics;
+    return r;
+  }
+  const bool cuts_off = reaches_admin(loaded_config()->policy, client) && !reaches_admin(checked->policy, client);
+  if (cuts_off && !request.value("confirm_lockout", false)) {
+    json r = refused(409, "this change would cut off your own address " + client_text +
+                              "; send it again with \"confirm_lockout\": true to apply it in safe mode (rolled back unless confirmed)");
+    r["lockout"] = true;
+    return r;
+  }
+  if (auto written = model::write_atomically(options_.config_path, text); !written.ok())
+    return refused(500, "cannot write " + options_.config_path + ": " + written.error());
+  if (auto reloaded = reload(); !reloaded.ok()) {
+    (void)model::write_atomically(options_.config_path, previous);
+    return refused(422, reloaded.error());
+  }
+  json answer = {{"ok", true}, {"change", what}};
+  if (cuts_off) {
+    const int seconds = checked->policy.safe_mode_seconds;
+    pending_change_ = PendingChange{previous, edges_.clock.now() + std::chrono::seconds(seconds), who};
+    answer["safe_mode"] = {{"confirm_within_seconds", seconds}};
+  }
+  note("change", client ? client->str() : "", who, what + (cuts_off ? " (in safe mode, awaiting confirmation)" : ""));
+  flush();
+  return answer;
+}
+
+json Firewall::confirm_request(const json& request) {
+  if (!pending_change_) return refused(409, "no change is waiting for confirmation");
+  note("change", "", request.value("who", "admin"), "change by " + pending_change_->who + " confirmed");
+  pending_change_.reset();
+  flush();
+  return {{"ok", true}};
+}
+
+void Firewall::roll_back_if_due(TimePoint now) {
+  if (!pending_change_ || now < pending_change_->deadline) return;
+  const PendingChange pending = std::move(*pending_change_);
+  pending_change_.reset();
+  auto written = model::write_atomically(options_.config_path, pending.previous_text);
+  auto reloaded = written.ok() ? reload() : Status<std::string>(fail(written.error()));
+  note("change", "", pending.who,
+       reloaded.ok() ? "change not confirmed in time: rolled back" : "change not confirmed in time; rollback failed: " + reloaded.error());
+}
+
+json Firewall::discover_json() {
+  std::string root = pbx::kDefaultAsteriskRoot;
+  if (loaded_config() && loaded_config()->table)
+    if (auto r = (*loaded_config()->table)["pbx"]["asterisk_root"].value<std::string>()) root = *r;
+  std::error_code ec;
+  if (!std::filesystem::is_directory(root, ec)) return {{"ok", true}, {"found", false}, {"root", root}};
+  const pbx::DiskFileSystem fs;
+  json found = json::parse(pbx::discovery_to_json(pbx::discover(fs, root)), nullptr, false);
+  if (found.is_discarded()) return refused(500, "discovery produced no JSON");
+  return {{"ok", true}, {"found", true}, {"root", root}, {"discovery", found}};
+}
+
+json Firewall::record_request(const json& request) {
+  const std::string kind = request.value("kind", "");
+  if (kind != "login" && kind != "login_failed" && kind != "logout")
+    return refused(400, "kind: expected login, login_failed or logout");
+  note(kind, request.value("addr", ""), request.value("user", ""), request.value("reason", ""));
+  flush();
+  return {{"ok", true}};
+}
+
+json Firewall::metrics_json() {
+  json m = status_json();
+  m["set_update_seconds"] = set_update_latency_.json();
+  m["dns_refreshes"] = 0;  // hostnames are resolved at load; the periodic resolver adds these
+  m["dns_failures"] = 0;
+  return m;
+}
+
+}  // namespace pbxwall::daemon
