@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "daemon/ami_bridge.h"
 #include "responsive/settings_toml.h"
 
 namespace pbxwall::daemon {
@@ -68,6 +69,10 @@ Result<std::unique_ptr<Firewall::Loaded>, std::string> Firewall::load() const {
     auto settings = responsive::settings_from_toml(*section, loaded->config.source_name);
     if (!settings.ok()) return fail(diagnostics_text(settings.error()));
     loaded->settings = std::move(*settings);
+  }
+  if (loaded->config.table) {
+    auto ami = ami_settings_from_toml(*loaded->config.table, loaded->config.source_name);
+    if (!ami.ok()) return fail(diagnostics_text(ami.error()));
   }
   return loaded;
 }
@@ -183,6 +188,8 @@ void Firewall::on_packet(std::uint16_t group, std::span<const std::uint8_t> ip, 
 void Firewall::take(const Decision& d, TimePoint now) {
   using packets::SetElement;
   using packets::SetKey;
+  if (d.action == Action::forget && pbx_word_.forgotten.erase(d.addr) > 0) return;  // forgotten on the PBX's word
+  if (d.action == Action::validate) pbx_word_.forgotten.erase(d.addr);
   const std::string addr = d.addr.str();
   switch (d.action) {
     case Action::block: {

@@ -19,6 +19,7 @@
 #include "base/time.h"
 #include "capture/capture.h"
 #include "daemon/latency_histogram.h"
+#include "daemon/pbx_word.h"
 #include "daemon/signalling_tap.h"
 #include "kernel/kernel.h"
 #include "model/model.h"
@@ -94,6 +95,22 @@ class Firewall {
   const LatencyHistogram& set_update_latency() const { return set_update_latency_; }
   std::vector<std::uint16_t> log_groups() const { return {options_.log_group_input, options_.log_group_output}; }
 
+  // ---- The PBX's own word, from AMI events (firewall_ami.cpp) ----
+  // A failed or passed authentication the PBX reports. Fed to the engine unless the packet
+  // path sees this remote's requests itself (then it counted the same attempt already);
+  // returns whether it was fed.
+  bool on_pbx_security_event(const PbxSecurityEvent& event);
+  // The PBX registered `user` at `addr` until `ends` (empty or past: for the engine's default
+  // registration time): validated until then plus the registration grace, unless the address
+  // is already validated for that user about as long (returns false then).
+  bool on_pbx_registration(const IpAddress& addr, const std::string& user, std::optional<TimePoint> ends,
+                           const std::string& reason);
+  // The PBX removed `user`'s registration at `addr`: forgotten once no user the PBX reported
+  // remains there. Returns whether a validation was forgotten.
+  bool on_pbx_unregistration(const IpAddress& addr, const std::string& user, const std::string& reason);
+  // Addresses the PBX reported `user` registered at (for events that name no address).
+  std::vector<IpAddress> pbx_registrations_of(const std::string& user) const;
+
  private:
   struct Loaded;
   Result<std::unique_ptr<Loaded>, std::string> load() const;
@@ -146,6 +163,7 @@ class Firewall {
   std::vector<store::EventRecord> pending_events_;
   EventSink event_sink_;
   FirewallCounters counters_;
+  PbxWordState pbx_word_;
 };
 
 }  // namespace pbxwall::daemon

@@ -12,6 +12,7 @@
 #include <asio.hpp>
 #include <systemd/sd-daemon.h>
 
+#include "daemon/ami_bridge.h"
 #include "daemon/control_server.h"
 #include "daemon/firewall.h"
 #include "http/server.h"
@@ -109,6 +110,27 @@ int run(const Options& o) {
     if (web) web->publish(daemon::event_json(e));
   });
 
+  // The PBX's own word: security and registration events from Asterisk's Manager Interface.
+  // Firewall::start()/reload() refused a bad [ami] already; a changed one restarts the client.
+  std::unique_ptr<daemon::AmiBridge> ami;
+  std::optional<daemon::AmiSettings> ami_settings;
+  auto configure_ami = [&] {
+    auto settings = daemon::load_ami_settings(o.config);
+    if (!settings.ok()) {
+      log(3, "[ami] not applied: " + settings.error());
+      return;
+    }
+    if (ami_settings && *ami_settings == *settings) return;
+    ami.reset();
+    ami_settings = *settings;
+    if (!settings->enabled) return;
+    ami = std::make_unique<daemon::AmiBridge>(io, firewall, settings->client,
+                                              [](int priority, const std::string& text) { log(priority, text); });
+    ami->start();
+    log(6, "AMI: connecting to " + settings->client.host + ":" + std::to_string(settings->client.port));
+  };
+  configure_ami();
+
   asio::posix::stream_descriptor packets_fd(io, ::dup((*nflog)->fd()));
   std::function<void()> wait_packets = [&] {
     packets_fd.async_wait(asio::posix::stream_descriptor::wait_read, [&](std::error_code wec) {
@@ -152,6 +174,7 @@ int run(const Options& o) {
         sd_notify(0, "RELOADING=1");
         auto reloaded = firewall.reload();
         log(reloaded.ok() ? 6 : 3, reloaded.ok() ? "configuration reloaded" : reloaded.error());
+        if (reloaded.ok()) configure_ami();
         sd_notify(0, "READY=1");
         wait_signal();
         return;
@@ -159,6 +182,7 @@ int run(const Options& o) {
       // The table stays: its sets and the kernel safety net keep protecting while we are away.
       log(6, "stopping; the firewall table stays in place");
       sd_notify(0, "STOPPING=1");
+      if (ami) ami->stop();
       firewall.flush();
       if (web) web->stop();
       io.stop();
