@@ -4,6 +4,7 @@
 // run_cli() and string streams instead of a process.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <iosfwd>
 #include <memory>
@@ -36,6 +37,10 @@ struct Context {
   std::string run_dir = kDefaultRunDir;          // --run-dir, env PBXWALL_RUN_DIR
   bool json = false;                             // --json: machine-readable listings
   bool session_guard = true;                     // cleared by --no-session-guard
+
+  // How long a request to pbxwalld (control socket under run_dir) may take. A reload
+  // resolves hostnames and applies the table, so this is generous.
+  std::chrono::milliseconds control_timeout{30'000};
 
   std::ostream* out = nullptr;  // run_cli() points these at std::cout / std::cerr if unset
   std::ostream* err = nullptr;
@@ -72,6 +77,7 @@ void add_firewall_commands(CLI::App& app, Context& ctx);  // start, stop, reload
 void add_network_commands(CLI::App& app, Context& ctx);   // trust, untrust, list
 void add_listing_commands(CLI::App& app, Context& ctx);   // zones, services
 void add_guard_command(CLI::App& app, Context& ctx);      // __rollback-guard (internal)
+void add_daemon_commands(CLI::App& app, Context& ctx);    // block, unblock, events (pbxwalld)
 void add_replay_command(CLI::App& app, Context& ctx);     // replay (src/cli/replay_command.cpp)
 void add_discover_command(CLI::App& app, Context& ctx);   // discover (src/cli/discover_command.cpp)
 void add_passwd_command(CLI::App& app, Context& ctx);     // passwd (src/cli/passwd_command.cpp)

@@ -9,6 +9,7 @@
 #include <regex>
 
 #include "cli/commands.h"
+#include "cli/daemon_link.h"
 #include "cli/firewall.h"
 #include "cli/run_dir.h"
 #include "kernel/kernel.h"
@@ -29,6 +30,14 @@ void run_start(Context& ctx, ApplyKind kind, bool no_safe_mode) {
     ctx.e() << "pbxwall: " << ctx.config_path << " is invalid; the ruleset in force is unchanged\n";
     return;
   }
+  // pbxwalld owns the table while it runs: it applies the file with the hosts it blocked and
+  // validated carried over (a file it finds invalid is refused, the running policy kept).
+  if (daemon_running(ctx)) {
+    const char* cmd = kind == ApplyKind::start ? "start" : "reload";
+    if (daemon_request(ctx, {{"cmd", cmd}}))
+      ctx.o() << "pbxwalld applied " << ctx.config_path << " (blocked and validated hosts kept)\n";
+    return;
+  }
   // At boot the configuration is the one confirmed before the reboot: no rollback guard.
   if (no_safe_mode) config->policy.safe_mode = false;
   apply_configuration(ctx, *config, kind);
@@ -44,6 +53,14 @@ void run_stop(Context& ctx) {
   }
   // A pending rollback would bring the table back after the stop.
   if (auto pending = run_dir.read_pending()) cancel_pending(run_dir, *pending);
+  if (daemon_running(ctx)) {
+    // Through the daemon, so it knows the table is gone and stops sending set updates to it.
+    if (!daemon_request(ctx, {{"cmd", "stop"}})) return;
+    (void)run_dir.write_session_addresses({});
+    ctx.o() << "pbxwall stopped: table inet pbxwall removed (other tables untouched); pbxwalld keeps "
+               "running, `pbxwall start` puts the table back\n";
+    return;
+  }
   auto running = firewall_running(ctx);
   if (!running) return;
   if (!*running) {
@@ -114,6 +131,9 @@ void run_status(Context& ctx) {
   const auto counters = on ? named_counters(*table) : std::vector<NamedCounter>{};
   // The configuration is optional here: status must work even when it is broken.
   auto loaded = model::load_file(ctx.config_path);
+  // The daemon's part: a daemon that does not answer is reported, the rest still shown.
+  std::optional<nlohmann::json> daemon;
+  if (daemon_running(ctx)) daemon = daemon_request(ctx, {{"cmd", "status"}});
 
   if (ctx.json) {
     nlohmann::json j;
@@ -134,6 +154,10 @@ void run_status(Context& ctx) {
       j["networks_per_zone"] = zones;
     } else {
       j["config_error"] = loaded.error().empty() ? "" : loaded.error().front().str();
+    }
+    if (daemon) {
+      daemon->erase("ok");
+      j["daemon"] = *daemon;
     }
     ctx.o() << j.dump(2) << "\n";
     return;
@@ -163,6 +187,8 @@ void run_status(Context& ctx) {
       ctx.o() << " " << c.name << " " << c.packets << " packets (" << c.bytes << " bytes)"
               << (&c == &counters.back() ? "\n" : ",");
   }
+  if (daemon) print_daemon_status(ctx, *daemon);
+  else if (ctx.exit_status == kExitOk) ctx.o() << "pbxwalld: not running (commands apply the table themselves)\n";
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <ostream>
 
 #include "cli/commands.h"
+#include "cli/daemon_link.h"
 #include "cli/firewall.h"
 #include "cli/run_dir.h"
 #include "model/model.h"
@@ -22,6 +23,11 @@ void commit_edit(Context& ctx, const std::string& edited, const std::string& wha
   }
   ctx.o() << what << " (" << ctx.config_path << " written, previous version in "
           << ctx.config_path << ".bak)\n";
+  // pbxwalld applies the file itself, keeping the hosts it blocked and validated.
+  if (daemon_running(ctx)) {
+    if (daemon_request(ctx, {{"cmd", "reload"}})) ctx.o() << "pbxwalld applied the configuration\n";
+    return;
+  }
   auto running = firewall_running(ctx);
   if (!running) return;
   if (*running) apply_configuration(ctx, *config, ApplyKind::reload);
@@ -69,11 +75,17 @@ void run_untrust(Context& ctx, const std::string& target) {
 }
 
 void run_list(Context& ctx, const std::string& zone_text) {
+  // Zone names and the daemon's listings do not overlap.
+  if (is_daemon_listing(zone_text)) {
+    run_daemon_list(ctx, zone_text);
+    return;
+  }
   std::optional<model::Zone> only;
   if (!zone_text.empty()) {
     only = model::parse_zone(zone_text);
     if (!only) {
-      ctx.e() << "pbxwall: unknown zone \"" << zone_text << "\"\n";
+      ctx.e() << "pbxwall: unknown zone \"" << zone_text
+              << "\" (zones: trusted, local, other, internet, reject; or blocked, validated, flagged)\n";
       ctx.exit_status = kExitInvalid;
       return;
     }
@@ -124,8 +136,9 @@ void add_network_commands(CLI::App& app, Context& ctx) {
   untrust->add_option("target", args->untrust_target, "ADDR, CIDR or HOST as listed")->required();
   untrust->callback([&ctx, args] { run_untrust(ctx, args->untrust_target); });
 
-  auto* list = app.add_subcommand("list", "List the configured networks (of one zone)");
-  list->add_option("zone", args->list_zone, "Only this zone");
+  auto* list = app.add_subcommand(
+      "list", "List the configured networks (of one zone), or pbxwalld's blocked, validated or flagged hosts");
+  list->add_option("zone", args->list_zone, "Only this zone; or blocked, validated, flagged");
   list->callback([&ctx, args] { run_list(ctx, args->list_zone); });
 }
 

@@ -42,6 +42,7 @@ int run_cli(const std::vector<std::string>& args, Context& ctx) {
   add_network_commands(app, ctx);
   add_listing_commands(app, ctx);
   add_guard_command(app, ctx);
+  add_daemon_commands(app, ctx);
 #ifdef PBXWALL_HAVE_REPLAY
   add_replay_command(app, ctx);
 #endif

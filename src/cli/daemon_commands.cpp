@@ -1,0 +1,318 @@
+// `pbxwall block | unblock | events` and the daemon's listings (`list blocked|validated|flagged`):
+// requests to pbxwalld over its control socket.
+#include <CLI/CLI.hpp>
+#include <cerrno>
+#include <charconv>
+#include <ctime>
+#include <deque>
+#include <limits>
+#include <ostream>
+
+#include "base/address.h"
+#include "cli/commands.h"
+#include "cli/control_client.h"
+#include "cli/daemon_link.h"
+
+namespace pbxwall::cli {
+namespace {
+
+using nlohmann::json;
+
+// A field of an answer as text, whatever its type: a daemon of another version (or not a
+// daemon at all) must give odd output, not an exception.
+std::string text_of(const json& object, const char* key) {
+  if (!object.is_object()) return "-";
+  const auto it = object.find(key);
+  if (it == object.end() || it->is_null()) return "-";
+  if (it->is_string()) return it->get<std::string>().empty() ? "-" : it->get<std::string>();
+  return it->dump();
+}
+
+std::string pad(const std::string& s, std::size_t width) {
+  return s.size() >= width ? s + " " : s + std::string(width - s.size(), ' ');
+}
+
+// The "items" list of an answer; nullopt (and the error printed) when the answer has none.
+const json* items_of(Context& ctx, const json& answer) {
+  const auto it = answer.find("items");
+  if (it == answer.end() || !it->is_array()) {
+    ctx.e() << "pbxwall: pbxwalld's answer has no \"items\" list: " << answer.dump() << "\n";
+    ctx.exit_status = kExitFailure;
+    return nullptr;
+  }
+  return &*it;
+}
+
+void run_block(Context& ctx, const std::string& addr_text, const std::string& duration_text, const std::string& reason) {
+  const auto addr = IpAddress::parse(addr_text);
+  if (!addr) {
+    ctx.e() << "pbxwall: ADDR: \"" << addr_text << "\" is not an IPv4 or IPv6 address\n";
+    ctx.exit_status = kExitInvalid;
+    return;
+  }
+  json request = {{"cmd", "block"}, {"addr", addr->str()}};
+  if (!duration_text.empty()) {
+    const auto duration = parse_duration(duration_text);
+    if (!duration) {
+      ctx.e() << "pbxwall: --for: \"" << duration_text
+              << "\" is not a duration (a positive number with a unit: 90s, 30m, 2h, 7d, 2w, 1h30m)\n";
+      ctx.exit_status = kExitInvalid;
+      return;
+    }
+    request["seconds"] = duration->count();
+  }
+  if (!reason.empty()) request["reason"] = reason;
+  auto answer = daemon_request(ctx, request);
+  if (!answer) return;
+  ctx.o() << addr->str() << " blocked until " << utc_time_text(answer->value("until", json())) << " UTC\n";
+}
+
+void run_unblock(Context& ctx, const std::string& addr_text) {
+  const auto addr = IpAddress::parse(addr_text);
+  if (!addr) {
+    ctx.e() << "pbxwall: ADDR: \"" << addr_text << "\" is not an IPv4 or IPv6 address\n";
+    ctx.exit_status = kExitInvalid;
+    return;
+  }
+  auto answer = daemon_request(ctx, {{"cmd", "unblock"}, {"addr", addr->str()}});
+  if (!answer) return;
+  const auto was = answer->find("was_blocked");
+  const bool was_blocked = was == answer->end() || !was->is_boolean() || was->get<bool>();
+  ctx.o() << addr->str() << (was_blocked ? " unblocked\n" : " was not blocked\n");
+}
+
+void print_event(Context& ctx, const json& e) {
+  if (ctx.json) {
+    ctx.o() << e.dump() << "\n";
+    return;
+  }
+  ctx.o() << utc_time_text(e.is_object() ? e.value("t", json()) : json()) << "  " << pad(text_of(e, "action"), 10)
+          << pad(text_of(e, "addr"), 16) << pad(text_of(e, "user"), 10) << pad(text_of(e, "rule"), 14)
+          << text_of(e, "reason") << "\n";
+}
+
+std::int64_t id_of(const json& e) {
+  const auto it = e.is_object() ? e.find("id") : e.end();
+  return it != e.end() && it->is_number_integer() ? it->get<std::int64_t>() : -1;
+}
+
+// Prints the latest `limit` events, then with `follow` every new one until the daemon goes.
+void run_events(Context& ctx, std::int64_t limit, bool follow) {
+  if (limit <= 0) {
+    ctx.e() << "pbxwall: --limit: expected a positive number\n";
+    ctx.exit_status = kExitInvalid;
+    return;
+  }
+  // The daemon pages forwards from an id: walk to the end, keeping the last `limit`.
+  constexpr std::int64_t kPage = 10'000;
+  constexpr int kMaxPages = 10'000;
+  std::deque<json> latest;
+  std::int64_t after = 0;
+  for (int page = 0;; ++page) {
+    if (page == kMaxPages) {
+      ctx.e() << "pbxwall: pbxwalld keeps sending events; stopped after " << kMaxPages << " pages\n";
+      ctx.exit_status = kExitFailure;
+      return;
+    }
+    auto answer = daemon_request(ctx, {{"cmd", "events"}, {"after_id", after}, {"limit", kPage}});
+    if (!answer) return;
+    const json* items = items_of(ctx, *answer);
+    if (items == nullptr) return;
+    for (const auto& e : *items) {
+      const std::int64_t id = id_of(e);
+      if (id <= after) {
+        ctx.e() << "pbxwall: pbxwalld sent an event without a new \"id\": " << e.dump() << "\n";
+        ctx.exit_status = kExitFailure;
+        return;
+      }
+      after = id;
+      latest.push_back(e);
+      if (static_cast<std::int64_t>(latest.size()) > limit) latest.pop_front();
+    }
+    if (static_cast<std::int64_t>(items->size()) < kPage) break;
+  }
+  if (!ctx.json) ctx.o() << pad("TIME (UTC)", 21) << pad("ACTION", 10) << pad("ADDRESS", 16) << pad("USER", 10)
+                         << pad("RULE", 14) << "REASON\n";
+  for (const auto& e : latest) print_event(ctx, e);
+  if (!follow) return;
+  ctx.o().flush();
+
+  auto connection = ControlConnection::open(control_socket_path(ctx.run_dir), ctx.control_timeout);
+  if (!connection) {
+    ctx.e() << "pbxwall: " << connection.error().message << "\n";
+    ctx.exit_status = kExitFailure;
+    return;
+  }
+  auto answer = connection->call({{"cmd", "events"}, {"after_id", after}, {"limit", kPage}, {"follow", true}},
+                                 ctx.control_timeout);
+  if (!answer || !answer->value("ok", false)) {
+    ctx.e() << "pbxwall: cannot follow events: "
+            << (answer ? text_of(*answer, "error") : answer.error().message) << "\n";
+    ctx.exit_status = kExitFailure;
+    return;
+  }
+  const json* items = items_of(ctx, *answer);
+  if (items == nullptr) return;
+  // Events published between the listing and the follow request come in this answer; a
+  // follower may also receive them again as lines: ids tell.
+  auto show = [&](const json& e) {
+    const std::int64_t id = id_of(e);
+    if (id >= 0 && id <= after) return;
+    if (id > after) after = id;
+    print_event(ctx, e);
+    ctx.o().flush();
+  };
+  for (const auto& e : *items) show(e);
+  for (;;) {
+    auto line = connection->read_object(std::chrono::milliseconds(0));
+    if (!line) {
+      ctx.e() << "pbxwall: " << line.error().message << "\n";
+      ctx.exit_status = kExitFailure;
+      return;
+    }
+    show(*line);
+  }
+}
+
+}  // namespace
+
+bool is_daemon_listing(std::string_view word) {
+  return word == "blocked" || word == "validated" || word == "flagged";
+}
+
+void run_daemon_list(Context& ctx, const std::string& what) {
+  auto answer = daemon_request(ctx, {{"cmd", "list"}, {"what", what}});
+  if (!answer) return;
+  const json* items = items_of(ctx, *answer);
+  if (items == nullptr) return;
+  if (ctx.json) {
+    ctx.o() << items->dump(2) << "\n";
+    return;
+  }
+  if (items->empty()) {
+    ctx.o() << "no " << what << " hosts\n";
+    return;
+  }
+  if (what == "blocked") {
+    ctx.o() << pad("ADDRESS", 16) << pad("UNTIL (UTC)", 21) << pad("TIMES", 6) << pad("RULE", 14) << "REASON\n";
+    for (const auto& i : *items)
+      ctx.o() << pad(text_of(i, "addr"), 16) << pad(utc_time_text(i.is_object() ? i.value("until", json()) : json()), 21)
+              << pad(text_of(i, "times"), 6) << pad(text_of(i, "rule"), 14) << text_of(i, "reason") << "\n";
+  } else if (what == "validated") {
+    ctx.o() << pad("ADDRESS", 16) << pad("USER", 12) << "UNTIL (UTC)\n";
+    for (const auto& i : *items)
+      ctx.o() << pad(text_of(i, "addr"), 16) << pad(text_of(i, "user"), 12)
+              << utc_time_text(i.is_object() ? i.value("until", json()) : json()) << "\n";
+  } else {
+    ctx.o() << pad("ADDRESS", 16) << pad("USER", 12) << pad("COUNT", 6) << pad("LAST SEEN (UTC)", 21) << "REASON\n";
+    for (const auto& i : *items)
+      ctx.o() << pad(text_of(i, "addr"), 16) << pad(text_of(i, "user"), 12) << pad(text_of(i, "count"), 6)
+              << pad(utc_time_text(i.is_object() ? i.value("last_seen", json()) : json()), 21) << text_of(i, "reason")
+              << "\n";
+  }
+}
+
+void print_daemon_status(Context& ctx, const json& s) {
+  ctx.o() << "pbxwalld: running";
+  if (s.contains("table") && s["table"] == false) ctx.o() << ", table removed by `pbxwall stop` (`pbxwall start` puts it back)";
+  ctx.o() << "\n  hosts: blocked " << text_of(s, "blocked") << ", validated " << text_of(s, "validated") << ", flagged "
+          << text_of(s, "flagged") << "\n  packets inspected: " << text_of(s, "packets_in") << " to the PBX, "
+          << text_of(s, "packets_out") << " from it\n";
+  const auto decisions = s.find("decisions");
+  if (decisions != s.end() && decisions->is_object()) {
+    std::string line;
+    for (const auto& [rule, count] : decisions->items())
+      if (!(count.is_number() && count == 0)) line += (line.empty() ? "" : ", ") + rule + " " + count.dump();
+    ctx.o() << "  decisions by rule: " << (line.empty() ? "none yet" : line) << "\n";
+  }
+}
+
+std::optional<std::chrono::seconds> parse_duration(std::string_view text) {
+  if (text.empty()) return std::nullopt;
+  std::int64_t total = 0;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    std::int64_t number = 0;
+    const auto [end, ec] = std::from_chars(text.data() + pos, text.data() + text.size(), number);
+    if (ec != std::errc() || number <= 0 || end == text.data() + text.size()) return std::nullopt;
+    std::int64_t unit = 0;
+    switch (*end) {
+      case 's': unit = 1; break;
+      case 'm': unit = 60; break;
+      case 'h': unit = 3600; break;
+      case 'd': unit = 86400; break;
+      case 'w': unit = 7 * 86400; break;
+      default: return std::nullopt;
+    }
+    // Ten years is longer than any block needs; beyond it the number is a typo.
+    constexpr std::int64_t kLongest = 10LL * 366 * 86400;
+    if (number > kLongest / unit || total + number * unit > kLongest) return std::nullopt;
+    total += number * unit;
+    pos = static_cast<std::size_t>(end - text.data()) + 1;
+  }
+  if (total <= 0) return std::nullopt;
+  return std::chrono::seconds(total);
+}
+
+std::string utc_time_text(const json& epoch_seconds) {
+  if (!epoch_seconds.is_number_integer()) return "-";
+  const std::time_t t = static_cast<std::time_t>(epoch_seconds.get<std::int64_t>());
+  std::tm tm{};
+  if (::gmtime_r(&t, &tm) == nullptr) return "-";
+  char buffer[32];
+  if (std::strftime(buffer, sizeof buffer, "%Y-%m-%d %H:%M:%S", &tm) == 0) return "-";
+  return buffer;
+}
+
+std::string not_running_message(const Context& ctx, const std::string& detail) {
+  (void)ctx;
+  return "pbxwalld is not running (" + detail + "): start it with systemctl start pbxwalld";
+}
+
+bool daemon_running(const Context& ctx) {
+  return ControlConnection::open(control_socket_path(ctx.run_dir), ctx.control_timeout).ok();
+}
+
+std::optional<json> daemon_request(Context& ctx, const json& request) {
+  auto answer = call_daemon(control_socket_path(ctx.run_dir), request, ctx.control_timeout);
+  if (!answer) {
+    if (answer.error().kind == ControlError::Kind::not_running)
+      ctx.e() << not_running_message(ctx, answer.error().message) << "\n";
+    else
+      ctx.e() << "pbxwall: " << answer.error().message << "\n";
+    ctx.exit_status = kExitFailure;
+    return std::nullopt;
+  }
+  if (!(*answer)["ok"].get<bool>()) {
+    ctx.e() << "pbxwall: pbxwalld refused: " << text_of(*answer, "error") << "\n";
+    ctx.exit_status = kExitFailure;
+    return std::nullopt;
+  }
+  return *answer;
+}
+
+void add_daemon_commands(CLI::App& app, Context& ctx) {
+  struct Args {
+    std::string block_addr, duration, reason, unblock_addr;
+    std::int64_t limit = 50;
+    bool follow = false;
+  };
+  auto args = std::make_shared<Args>();
+
+  auto* block = app.add_subcommand("block", "Block an address now (pbxwalld)");
+  block->add_option("addr", args->block_addr, "IPv4 or IPv6 address")->required();
+  block->add_option("--for", args->duration, "How long: 30m, 2h, 7d (default: the responsive block time)");
+  block->add_option("--reason", args->reason, "Why (shown in listings and events)");
+  block->callback([&ctx, args] { run_block(ctx, args->block_addr, args->duration, args->reason); });
+
+  auto* unblock = app.add_subcommand("unblock", "Lift the block of an address (pbxwalld)");
+  unblock->add_option("addr", args->unblock_addr, "IPv4 or IPv6 address")->required();
+  unblock->callback([&ctx, args] { run_unblock(ctx, args->unblock_addr); });
+
+  auto* events = app.add_subcommand("events", "The decisions pbxwalld took (blocks, validations, ...)");
+  events->add_flag("-f,--follow", args->follow, "Keep printing new events as they happen");
+  events->add_option("--limit", args->limit, "How many of the latest events to print first")->capture_default_str();
+  events->callback([&ctx, args] { run_events(ctx, args->limit, args->follow); });
+}
+
+}  // namespace pbxwall::cli

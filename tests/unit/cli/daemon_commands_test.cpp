@@ -1,0 +1,348 @@
+// The commands that talk to pbxwalld, against a fake control socket: the requests they send,
+// how they print the answers, and how they fail when the daemon is absent, refuses, hangs or
+// answers garbage.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <sstream>
+
+#include "cli/commands.h"
+#include "cli/daemon_link.h"
+#include "fake_control_server.h"
+#include "kernel/kernel.h"
+
+namespace pbxwall::cli {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+constexpr const char* kConfig = R"([firewall]
+safe_mode = false
+
+[networks]
+"198.51.100.0/24" = "trusted"
+"203.0.113.0/24" = "local"
+)";
+
+// 2026-01-02 03:04:05 UTC
+constexpr std::int64_t kSomeTime = 1767323045;
+
+class DaemonCommandsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/pbxwall-cli-daemon-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    run_dir_ = dir_ + "/run";
+    fs::create_directories(run_dir_);
+    config_ = dir_ + "/pbxwall.toml";
+    std::ofstream(config_) << kConfig;
+  }
+  void TearDown() override {
+    server_.reset();
+    fs::remove_all(dir_);
+  }
+
+  // Starts the fake daemon: `script` answers each request line.
+  void serve(FakeControlServer::Script script) {
+    server_.reset();  // its destructor removes the socket file
+    server_ = std::make_unique<FakeControlServer>(run_dir_ + "/control.sock", std::move(script));
+  }
+  // A daemon answering every request with the same line.
+  void serve_line(const std::string& line) {
+    serve([line](const std::string&) { return FakeControlServer::Answer{{line}}; });
+  }
+
+  int run(std::vector<std::string> args) {
+    out_.str("");
+    err_.str("");
+    Context ctx;
+    ctx.out = &out_;
+    ctx.err = &err_;
+    ctx.applier = &kernel_;
+    ctx.control_timeout = std::chrono::milliseconds(2000);
+    if (short_timeout_) ctx.control_timeout = std::chrono::milliseconds(200);
+    ctx.getenv = [](const char*) -> const char* { return nullptr; };
+    ctx.start_guard = [](const std::string&, int) -> Result<int> { return 999999; };
+    std::vector<std::string> full = {"pbxwall", "--config", config_, "--run-dir", run_dir_};
+    full.insert(full.end(), args.begin(), args.end());
+    return run_cli(full, ctx);
+  }
+
+  std::string dir_, run_dir_, config_;
+  std::ostringstream out_, err_;
+  kernel::DryRunApplier kernel_;
+  std::unique_ptr<FakeControlServer> server_;
+  bool short_timeout_ = false;
+};
+
+// ---- without the daemon ----
+
+TEST_F(DaemonCommandsTest, DaemonOnlyCommandsSayTheDaemonIsNotRunning) {
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"block", "192.0.2.99"}, {"unblock", "192.0.2.99"}, {"events"}, {"list", "blocked"}}) {
+    EXPECT_EQ(run(args), kExitFailure) << args[0];
+    EXPECT_THAT(err_.str(), HasSubstr("pbxwalld is not running (no " + run_dir_ +
+                                      "/control.sock): start it with systemctl start pbxwalld"))
+        << args[0];
+  }
+}
+
+TEST_F(DaemonCommandsTest, AStaleSocketFileMeansNotRunning) {
+  // What a daemon killed with -9 leaves: the socket file, nobody listening.
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  const std::string path = run_dir_ + "/control.sock";
+  std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr), 0);
+  ::close(fd);
+  EXPECT_EQ(run({"unblock", "192.0.2.99"}), kExitFailure);
+  EXPECT_THAT(err_.str(), HasSubstr("pbxwalld is not running (nobody listens on " + path + ")"));
+}
+
+TEST_F(DaemonCommandsTest, StatusAndReloadWorkAsBeforeWithoutTheDaemon) {
+  EXPECT_EQ(run({"status"}), kExitOk) << err_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("pbxwalld: not running"));
+  EXPECT_EQ(run({"reload"}), kExitOk) << err_.str();
+  ASSERT_EQ(kernel_.applied.size(), 1u);  // the CLI applied the table itself
+  EXPECT_THAT(kernel_.applied[0], HasSubstr("203.0.113.0/24"));
+}
+
+TEST_F(DaemonCommandsTest, ZoneListingIsUnchanged) {
+  EXPECT_EQ(run({"list", "local"}), kExitOk) << err_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("203.0.113.0/24"));
+  EXPECT_THAT(out_.str(), Not(HasSubstr("198.51.100.0/24")));
+  EXPECT_EQ(run({"list", "nowhere"}), kExitInvalid);
+  EXPECT_THAT(err_.str(), HasSubstr("blocked, validated, flagged"));
+}
+
+// ---- arguments checked before anything is sent ----
+
+TEST_F(DaemonCommandsTest, BadDurationsExitTwoNamingTheArgument) {
+  serve_line(R"({"ok":true})");
+  for (const std::string bad : {"10x", "0m", "m", "10", "2h-", "1.5h", "99999999999d", "1h0m"}) {
+    EXPECT_EQ(run({"block", "192.0.2.99", "--for", bad}), kExitInvalid) << bad;
+    EXPECT_THAT(err_.str(), HasSubstr("--for: \"" + bad + "\" is not a duration")) << bad;
+  }
+  EXPECT_EQ(run({"block", "192.0.2.300"}), kExitInvalid);
+  EXPECT_THAT(err_.str(), HasSubstr("ADDR: \"192.0.2.300\" is not an IPv4 or IPv6 address"));
+  // Nothing reached the daemon.
+  EXPECT_TRUE(server_->requests().empty());
+}
+
+TEST(ParseDuration, UnitsAndSums) {
+  EXPECT_EQ(parse_duration("90s"), std::chrono::seconds(90));
+  EXPECT_EQ(parse_duration("30m"), std::chrono::seconds(1800));
+  EXPECT_EQ(parse_duration("2h"), std::chrono::seconds(7200));
+  EXPECT_EQ(parse_duration("7d"), std::chrono::seconds(7 * 86400));
+  EXPECT_EQ(parse_duration("2w"), std::chrono::seconds(14 * 86400));
+  EXPECT_EQ(parse_duration("1h30m"), std::chrono::seconds(5400));
+  EXPECT_FALSE(parse_duration("h"));
+  EXPECT_FALSE(parse_duration("1h 30m"));
+  EXPECT_FALSE(parse_duration("0s"));
+}
+
+// ---- through the daemon ----
+
+TEST_F(DaemonCommandsTest, BlockSendsAddressSecondsAndReason) {
+  serve_line(R"({"ok":true,"addr":"192.0.2.99","until":)" + std::to_string(kSomeTime) + "}");
+  EXPECT_EQ(run({"block", "192.0.2.99", "--for", "10m", "--reason", "scanner seen in the logs"}), kExitOk)
+      << err_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("192.0.2.99 blocked until 2026-01-02 03:04:05 UTC"));
+  const auto requests = server_->parsed_requests();
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(requests[0], (json{{"cmd", "block"}, {"addr", "192.0.2.99"}, {"seconds", 600},
+                               {"reason", "scanner seen in the logs"}}));
+}
+
+TEST_F(DaemonCommandsTest, RefusalIsReportedWithExitOne) {
+  serve_line(R"({"ok":false,"error":"192.0.2.99 is trusted and is never blocked"})");
+  EXPECT_EQ(run({"block", "192.0.2.99"}), kExitFailure);
+  EXPECT_THAT(err_.str(), HasSubstr("pbxwalld refused: 192.0.2.99 is trusted and is never blocked"));
+}
+
+TEST_F(DaemonCommandsTest, UnblockTellsWhetherTheHostWasBlocked) {
+  serve([](const std::string& line) {
+    const bool known = line.find("192.0.2.99") != std::string::npos;
+    return FakeControlServer::Answer{{json{{"ok", true}, {"was_blocked", known}}.dump()}};
+  });
+  EXPECT_EQ(run({"unblock", "192.0.2.99"}), kExitOk);
+  EXPECT_THAT(out_.str(), HasSubstr("192.0.2.99 unblocked"));
+  EXPECT_EQ(run({"unblock", "2001:db8::1"}), kExitOk);
+  EXPECT_THAT(out_.str(), HasSubstr("2001:db8::1 was not blocked"));
+}
+
+const std::string kBlockedItems = json{{"ok", true},
+                                       {"items",
+                                        {{{"addr", "192.0.2.99"},
+                                          {"rule", "manual"},
+                                          {"reason", "by hand"},
+                                          {"since", kSomeTime - 60},
+                                          {"until", kSomeTime},
+                                          {"times", 2}}}}}
+                                      .dump();
+
+TEST_F(DaemonCommandsTest, ListBlockedAsTableAndAsJson) {
+  serve_line(kBlockedItems);
+  EXPECT_EQ(run({"list", "blocked"}), kExitOk) << err_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("ADDRESS"));
+  EXPECT_THAT(out_.str(), HasSubstr("192.0.2.99"));
+  EXPECT_THAT(out_.str(), HasSubstr("2026-01-02 03:04:05"));
+  EXPECT_THAT(out_.str(), HasSubstr("by hand"));
+  EXPECT_EQ(run({"list", "blocked", "--json"}), kExitOk) << err_.str();
+  const json listed = json::parse(out_.str());
+  ASSERT_TRUE(listed.is_array());
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0]["addr"], "192.0.2.99");
+  EXPECT_EQ(server_->parsed_requests().back(), (json{{"cmd", "list"}, {"what", "blocked"}}));
+}
+
+TEST_F(DaemonCommandsTest, ListValidatedAndFlaggedAskForThem) {
+  serve([](const std::string& line) {
+    const json r = json::parse(line);
+    json item = {{"addr", "198.51.100.7"}, {"user", "201"}, {"until", kSomeTime}, {"reason", "wrong password"},
+                 {"count", 3}, {"last_seen", kSomeTime}};
+    return FakeControlServer::Answer{{json{{"ok", true}, {"items", {item}}, {"what", r["what"]}}.dump()}};
+  });
+  EXPECT_EQ(run({"list", "validated"}), kExitOk);
+  EXPECT_THAT(out_.str(), HasSubstr("198.51.100.7"));
+  EXPECT_THAT(out_.str(), HasSubstr("201"));
+  EXPECT_EQ(run({"list", "flagged"}), kExitOk);
+  EXPECT_THAT(out_.str(), HasSubstr("wrong password"));
+  const auto requests = server_->parsed_requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(requests[0]["what"], "validated");
+  EXPECT_EQ(requests[1]["what"], "flagged");
+}
+
+json event(std::int64_t id, const std::string& action, const std::string& addr) {
+  return {{"id", id}, {"t", kSomeTime + id}, {"action", action}, {"addr", addr},
+          {"user", "201"}, {"rule", "manual"}, {"reason", action + " by hand"}};
+}
+
+TEST_F(DaemonCommandsTest, EventsPrintsTheLatestOnes) {
+  serve_line(json{{"ok", true}, {"items", {event(1, "block", "192.0.2.1"), event(2, "unblock", "192.0.2.1"),
+                                           event(3, "block", "192.0.2.3")}}}
+                 .dump());
+  EXPECT_EQ(run({"events", "--limit", "2"}), kExitOk) << err_.str();
+  EXPECT_THAT(out_.str(), Not(HasSubstr("2026-01-02 03:04:06")));  // event 1 is older than the last two
+  EXPECT_THAT(out_.str(), HasSubstr("2026-01-02 03:04:07  unblock   192.0.2.1       201       manual"));
+  EXPECT_THAT(out_.str(), HasSubstr("block by hand"));
+  EXPECT_EQ(run({"events", "--json"}), kExitOk);
+  std::istringstream lines(out_.str());
+  std::string line;
+  int n = 0;
+  while (std::getline(lines, line)) EXPECT_EQ(json::parse(line)["id"], ++n);
+  EXPECT_EQ(n, 3);
+}
+
+TEST_F(DaemonCommandsTest, EventsFollowPrintsNewEventsUntilTheDaemonCloses) {
+  serve([](const std::string& line) {
+    const json r = json::parse(line);
+    if (!r.contains("follow")) return FakeControlServer::Answer{{json{{"ok", true}, {"items", {event(1, "block", "192.0.2.1")}}}.dump()}};
+    // The follow answer repeats nothing old; then two events as they happen, then the daemon stops.
+    return FakeControlServer::Answer{{json{{"ok", true}, {"items", json::array()}}.dump(),
+                                      event(2, "validate", "198.51.100.7").dump(),
+                                      event(1, "block", "192.0.2.1").dump(),  // already shown
+                                      event(3, "forget", "198.51.100.7").dump()},
+                                     true};
+  });
+  EXPECT_EQ(run({"events", "--follow"}), kExitFailure);
+  const std::string out = out_.str();
+  EXPECT_THAT(out, HasSubstr("validate"));
+  EXPECT_THAT(out, HasSubstr("forget"));
+  EXPECT_EQ(out.find("192.0.2.1"), out.rfind("192.0.2.1"));  // once
+  EXPECT_THAT(err_.str(), HasSubstr("pbxwalld closed the connection"));
+  const auto requests = server_->parsed_requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(requests[1]["after_id"], 1);
+  EXPECT_EQ(requests[1]["follow"], true);
+}
+
+TEST_F(DaemonCommandsTest, StatusAddsTheDaemonsCounts) {
+  serve_line(json{{"ok", true}, {"blocked", 3}, {"validated", 2}, {"flagged", 1}, {"packets_in", 1234},
+                  {"packets_out", 1200}, {"table", true}, {"decisions", {{"fingerprint", 2}, {"flood", 0}}}}
+                 .dump());
+  EXPECT_EQ(run({"status"}), kExitOk) << err_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("hosts: blocked 3, validated 2, flagged 1"));
+  EXPECT_THAT(out_.str(), HasSubstr("1234 to the PBX, 1200 from it"));
+  EXPECT_THAT(out_.str(), HasSubstr("decisions by rule: fingerprint 2\n"));
+  EXPECT_EQ(run({"status", "--json"}), kExitOk);
+  const json j = json::parse(out_.str());
+  EXPECT_EQ(j["daemon"]["blocked"], 3);
+  EXPECT_FALSE(j["daemon"].contains("ok"));
+}
+
+TEST_F(DaemonCommandsTest, ReloadStartStopAndTrustGoThroughTheDaemon) {
+  serve_line(R"({"ok":true})");
+  EXPECT_EQ(run({"reload"}), kExitOk) << err_.str();
+  EXPECT_EQ(run({"start"}), kExitOk) << err_.str();
+  EXPECT_EQ(run({"stop"}), kExitOk) << err_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("pbxwalld keeps running"));
+  EXPECT_EQ(run({"trust", "192.0.2.10"}), kExitOk) << err_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("pbxwalld applied the configuration"));
+  EXPECT_TRUE(kernel_.applied.empty());  // the daemon owns the table: the CLI applied nothing
+  std::vector<std::string> cmds;
+  for (const auto& r : server_->parsed_requests()) cmds.push_back(r["cmd"]);
+  EXPECT_EQ(cmds, (std::vector<std::string>{"reload", "start", "stop", "reload"}));
+}
+
+TEST_F(DaemonCommandsTest, InvalidConfigurationIsNotSentToTheDaemon) {
+  std::ofstream(config_, std::ios::trunc) << "[networks]\n\"192.0.2.0/24\" = \"nowhere\"\n";
+  serve_line(R"({"ok":true})");
+  EXPECT_EQ(run({"reload"}), kExitInvalid);
+  EXPECT_THAT(err_.str(), HasSubstr(config_ + ":2:"));
+  EXPECT_TRUE(server_->requests().empty());
+}
+
+// ---- a daemon that misbehaves ----
+
+TEST_F(DaemonCommandsTest, GarbageAnswersGiveClearErrors) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"hello there", "not a JSON object: hello there"},
+      {"[1,2,3]", "not a JSON object"},
+      {R"({"items":[]})", "has no boolean \"ok\""},
+      {R"({"ok":"yes"})", "has no boolean \"ok\""},
+      {R"({"ok":true})", "has no \"items\" list"},
+      {R"({"ok":true,"items":{"a":1}})", "has no \"items\" list"},
+  };
+  for (const auto& [line, message] : cases) {
+    serve_line(line);
+    EXPECT_EQ(run({"list", "blocked"}), kExitFailure) << line;
+    EXPECT_THAT(err_.str(), HasSubstr(message)) << line;
+    server_.reset();
+  }
+}
+
+TEST_F(DaemonCommandsTest, FieldsOfUnexpectedTypesDoNotCrash) {
+  serve_line(R"({"ok":true,"items":[{"addr":5,"until":"soon","times":null,"reason":["x"]},7,null]})");
+  EXPECT_EQ(run({"list", "blocked"}), kExitOk) << err_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("5 "));
+  serve_line(R"({"ok":true,"items":[{"id":"x"}]})");
+  EXPECT_EQ(run({"events"}), kExitFailure);
+  EXPECT_THAT(err_.str(), HasSubstr("without a new \"id\""));
+}
+
+TEST_F(DaemonCommandsTest, ADaemonThatDoesNotAnswerTimesOut) {
+  short_timeout_ = true;
+  serve([](const std::string&) { return FakeControlServer::Answer{}; });
+  EXPECT_EQ(run({"unblock", "192.0.2.99"}), kExitFailure);
+  EXPECT_THAT(err_.str(), HasSubstr("pbxwalld did not answer within 200 ms"));
+}
+
+TEST_F(DaemonCommandsTest, ADaemonThatHangsUpIsReported) {
+  serve([](const std::string&) { return FakeControlServer::Answer{{}, true}; });
+  EXPECT_EQ(run({"block", "192.0.2.99"}), kExitFailure);
+  EXPECT_THAT(err_.str(), HasSubstr("pbxwalld closed the connection"));
+}
+
+}  // namespace
+}  // namespace pbxwall::cli
