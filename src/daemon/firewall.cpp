@@ -48,6 +48,7 @@ struct Firewall::Loaded {
   model::LoadedConfig config;
   responsive::Settings settings;
   model::ResolvedHosts resolved;
+  IntegrationSettings integration;
 };
 
 Firewall::Firewall(Edges edges, FirewallOptions options) : edges_(edges), options_(std::move(options)) {}
@@ -71,6 +72,11 @@ Result<std::unique_ptr<Firewall::Loaded>, std::string> Firewall::load() const {
     loaded->settings = std::move(*settings);
   }
   if (loaded->config.table) {
+    auto integration = integration_from_toml(*loaded->config.table, loaded->config.source_name, loaded->config.policy);
+    if (!integration.ok()) return fail(diagnostics_text(integration.error()));
+    loaded->integration = std::move(*integration);
+  }
+  if (loaded->config.table) {
     auto ami = ami_settings_from_toml(*loaded->config.table, loaded->config.source_name);
     if (!ami.ok()) return fail(diagnostics_text(ami.error()));
   }
@@ -79,6 +85,7 @@ Result<std::unique_ptr<Firewall::Loaded>, std::string> Firewall::load() const {
 
 bool Firewall::never_block(const IpAddress& addr) const {
   if (!loaded_) return false;
+  if (is_trunk(addr)) return true;  // the PBX's providers and branch offices
   // Trusted networks are accepted before the responsive path; a block would never apply and
   // would only confuse the admin reading the list.
   return model::zone_of(loaded_->config.policy, addr, "", loaded_->resolved) == model::Zone::trusted;
@@ -102,6 +109,9 @@ Status<std::string> Firewall::apply(const Loaded& loaded) {
   ruleset::RenderInput input{.policy = loaded.config.policy};
   input.resolved = loaded.resolved;
   input.live = live_state(now);
+  input.discovered = discovered_;
+  input.trunks = trunks_;
+  input.live.grants = grants_.live(now);
   input.options.log_group_input = options_.log_group_input;
   input.options.log_group_output = options_.log_group_output;
   return edges_.applier.apply(ruleset::render(input));
@@ -123,8 +133,7 @@ Status<std::string> Firewall::start() {
   loaded_ = std::move(*loaded);
   engine_ = std::make_unique<responsive::Engine>(loaded_->settings,
                                                  [this](const IpAddress& a) { return never_block(a); });
-  const auto services = ruleset::effective_services(loaded_->config.policy, std::nullopt);
-  tap_ = std::make_unique<SignallingTap>(service_ports(services, "sip"), service_ports(services, "iax"));
+  rebuild_tap();
   const TimePoint now = edges_.clock.now();
   restore_from_store(now);
   auto applied = apply(*loaded_);
@@ -149,15 +158,25 @@ Status<std::string> Firewall::reload() {
                                 (*loaded)->config.table && loaded_->config.table &&
                                 !((*(*loaded)->config.table)["responsive"] == (*loaded_->config.table)["responsive"]);
   loaded_ = std::move(*loaded);
+  grants_.recompute([this](const std::string& user) { return grant_ports_of(user); }, edges_.clock.now());
   if (settings_changed) {
     engine_ = std::make_unique<responsive::Engine>(loaded_->settings,
                                                    [this](const IpAddress& a) { return never_block(a); });
     restore_from_store(edges_.clock.now());
   }
-  const auto services = ruleset::effective_services(loaded_->config.policy, std::nullopt);
-  tap_ = std::make_unique<SignallingTap>(service_ports(services, "sip"), service_ports(services, "iax"));
+  rebuild_tap();
   ++counters_.reloads;
   return {};
+}
+
+const IntegrationSettings& Firewall::integration() const {
+  static const IntegrationSettings defaults;
+  return loaded_ ? loaded_->integration : defaults;
+}
+
+void Firewall::rebuild_tap() {
+  const auto services = ruleset::effective_services(loaded_->config.policy, discovered_);
+  tap_ = std::make_unique<SignallingTap>(service_ports(services, "sip"), service_ports(services, "iax"));
 }
 
 Status<std::string> Firewall::remove_table() { return edges_.applier.apply(ruleset::render_remove()); }
@@ -235,6 +254,7 @@ void Firewall::take(const Decision& d, TimePoint now) {
       break;
     }
   }
+  grant_for(d, now);
   record_event(d, now);
 }
 

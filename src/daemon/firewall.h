@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <vector>
@@ -20,6 +21,8 @@
 #include "capture/capture.h"
 #include "daemon/latency_histogram.h"
 #include "daemon/pbx_word.h"
+#include "daemon/grants.h"
+#include "daemon/pbx_settings.h"
 #include "daemon/signalling_tap.h"
 #include "kernel/kernel.h"
 #include "model/model.h"
@@ -95,6 +98,20 @@ class Firewall {
   const LatencyHistogram& set_update_latency() const { return set_update_latency_; }
   std::vector<std::uint16_t> log_groups() const { return {options_.log_group_input, options_.log_group_output}; }
 
+  // ---- PBX integration (firewall_pbx.cpp) ----
+  // [pbx], [users] and [vpn] of the loaded configuration (defaults before start()).
+  const IntegrationSettings& integration() const;
+  // Ports read from the PBX's configuration replace the built-in service defaults; a change
+  // re-renders the table with the live sets carried over. Empty: the built-in defaults.
+  Status<std::string> set_discovered_ports(std::optional<ruleset::DiscoveredPorts> ports);
+  // Trunk networks may reach signalling and RTP and are never blocked. A change replaces the
+  // contents of the trunks sets in one transaction, without a ruleset reload.
+  Status<std::string> set_trunks(std::vector<Cidr> trunks);
+  // VPN clients connected now are validated with the default services; those gone are forgotten.
+  void set_vpn_clients(const std::vector<IpAddress>& present);
+  const std::vector<Cidr>& trunks() const { return trunks_; }
+  const GrantTable& grants() const { return grants_; }
+
   // ---- The PBX's own word, from AMI events (firewall_ami.cpp) ----
   // A failed or passed authentication the PBX reports. Fed to the engine unless the packet
   // path sees this remote's requests itself (then it counted the same attempt already);
@@ -120,6 +137,11 @@ class Firewall {
   void take(const responsive::Decision& d, TimePoint now);
   void record_event(const responsive::Decision& d, TimePoint now);
   bool never_block(const IpAddress& addr) const;
+  bool is_trunk(const IpAddress& addr) const;
+  void rebuild_tap();
+  // A validation grants the user's services to its address; forget and block take them away.
+  void grant_for(const responsive::Decision& d, TimePoint now);
+  std::vector<GrantPort> grant_ports_of(const std::string& user) const;
 
   nlohmann::json status_json();
   nlohmann::json list_json(const std::string& what);
@@ -163,6 +185,10 @@ class Firewall {
   std::vector<store::EventRecord> pending_events_;
   EventSink event_sink_;
   FirewallCounters counters_;
+  std::optional<ruleset::DiscoveredPorts> discovered_;
+  std::vector<Cidr> trunks_;  // sorted
+  GrantTable grants_;
+  std::set<IpAddress> vpn_clients_;
   PbxWordState pbx_word_;
 };
 

@@ -15,6 +15,8 @@
 #include "daemon/ami_bridge.h"
 #include "daemon/control_server.h"
 #include "daemon/firewall.h"
+#include "daemon/pbx_live.h"
+#include "dns/cares_resolver.h"
 #include "http/server.h"
 #include "model/model.h"
 #include "packets/nflog_source.h"
@@ -73,6 +75,17 @@ int run(const Options& o) {
     return 1;
   }
   (*control)->start();
+
+  // The PBX's ports, trunks (kept fresh through DNS), VPN clients. The daemon starts without
+  // DNS: lookups that fail keep being retried, and trunk addresses written literally apply.
+  pbx::DiskFileSystem pbx_files;
+  std::unique_ptr<dns::Resolver> resolver;
+  if (auto r = dns::CaresResolver::open({.servers = firewall.integration().pbx.dns_servers}); r.ok())
+    resolver = std::move(*r);
+  else
+    log(4, "trunk names will not be resolved: " + r.error());
+  daemon::PbxLive pbx_live(io, firewall, std::move(resolver), pbx_files, clock, log);
+  pbx_live.refresh();
 
   // The web UI's handlers run on the HTTP server's threads; each request is posted to this loop
   // and its thread waits for the answer (bounded, so a stuck loop gives 503, not a hung page).
@@ -173,6 +186,7 @@ int run(const Options& o) {
       if (signo == SIGHUP) {
         sd_notify(0, "RELOADING=1");
         auto reloaded = firewall.reload();
+        if (reloaded.ok()) pbx_live.refresh();
         log(reloaded.ok() ? 6 : 3, reloaded.ok() ? "configuration reloaded" : reloaded.error());
         if (reloaded.ok()) configure_ami();
         sd_notify(0, "READY=1");
@@ -185,6 +199,7 @@ int run(const Options& o) {
       if (ami) ami->stop();
       firewall.flush();
       if (web) web->stop();
+      pbx_live.stop();
       io.stop();
     });
   };

@@ -39,6 +39,8 @@ struct TrunkResolverCounters {
 class TrunkResolver {
  public:
   explicit TrunkResolver(RefreshBounds bounds = {});
+  // New bounds apply from the next answer on; the answers held stay.
+  void set_bounds(RefreshBounds bounds) { bounds_ = bounds; }
 
   // Replaces the configured names (from PBX discovery). New names are due at once; names no
   // longer configured are dropped with what they resolved to. Returns true if the address set

@@ -1,0 +1,58 @@
+#include "daemon/pbx_view.h"
+
+#include <algorithm>
+#include <filesystem>
+
+namespace pbxwall::daemon {
+
+namespace {
+
+model::PortRange single(const pbx::ListeningPort& p) {
+  return {p.l4 == pbx::L4::udp ? model::Proto::udp : model::Proto::tcp, p.port, p.port};
+}
+
+template <class T>
+void sort_unique(std::vector<T>& v) {
+  std::sort(v.begin(), v.end());
+  v.erase(std::unique(v.begin(), v.end()), v.end());
+}
+
+}  // namespace
+
+PbxView view_of(const pbx::Discovery& d) {
+  PbxView v;
+  for (const auto& p : d.signalling) {
+    if (p.loopback_only() || p.port == 0) continue;
+    if (p.role == pbx::PortRole::sip) v.ports.sip.push_back(single(p));
+    if (p.role == pbx::PortRole::iax) v.ports.iax.push_back(single(p));
+  }
+  if (d.rtp && d.rtp->first > 0 && d.rtp->first <= d.rtp->last)
+    v.ports.rtp = model::PortRange{model::Proto::udp, d.rtp->first, d.rtp->last};
+  if (d.webrtc)
+    for (const auto& p : d.web)
+      if (!p.loopback_only() && p.port != 0) v.ports.webrtc.push_back(single(p));
+  sort_unique(v.ports.sip);
+  sort_unique(v.ports.iax);
+  sort_unique(v.ports.webrtc);
+
+  for (const auto& t : d.trunks) {
+    if (t.network) {
+      v.trunk_networks.push_back(*t.network);
+    } else if (t.kind == pbx::HostKind::name && !t.host.empty()) {
+      v.trunk_names.push_back(t.host);
+    }
+  }
+  sort_unique(v.trunk_networks);
+  sort_unique(v.trunk_names);
+
+  for (const auto* list : {&d.files_read, &d.files_missing})
+    for (const auto& f : *list) {
+      auto dir = std::filesystem::path(f).parent_path().string();
+      if (!dir.empty()) v.watch_directories.push_back(dir);
+    }
+  if (!d.root.empty()) v.watch_directories.push_back(d.root);
+  sort_unique(v.watch_directories);
+  return v;
+}
+
+}  // namespace pbxwall::daemon

@@ -1,0 +1,27 @@
+// What the firewall takes from a PBX discovery: the ports that replace the built-in service
+// defaults, the trunk names to resolve, the trunk addresses and networks written literally,
+// and the paths to watch for changes.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "base/address.h"
+#include "pbx/discovery.h"
+#include "ruleset/ruleset.h"
+
+namespace pbxwall::daemon {
+
+struct PbxView {
+  ruleset::DiscoveredPorts ports;
+  std::vector<std::string> trunk_names;  // resolved through DNS
+  std::vector<Cidr> trunk_networks;      // addresses and networks as written
+  // Directories holding the files read and the optional includes not there yet: editors and
+  // FreePBX replace files by rename, so watching directories sees every change.
+  std::vector<std::string> watch_directories;
+};
+
+// Ports bound only to loopback addresses are left out: nothing outside reaches them.
+PbxView view_of(const pbx::Discovery& discovery);
+
+}  // namespace pbxwall::daemon

@@ -1,0 +1,296 @@
+// The daemon's PBX integration driven like tests/unit/daemon drives the Firewall: a dry-run
+// applier, a recording set updater, an SQLite store and a simulated clock. Covers
+// per-extension grants, trunk sets, discovered ports, VPN clients and the pure readers.
+#include <netinet/in.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "capture/synth.h"
+#include "daemon/firewall.h"
+#include "daemon/pbx_view.h"
+#include "daemon/vpn_clients.h"
+#include "packets/recording_set_updater.h"
+#include "pbx/discovery.h"
+
+namespace pbxwall::daemon {
+namespace {
+
+using namespace std::chrono_literals;
+namespace synth = capture::synth;
+
+IpAddress ip(const char* s) { return *IpAddress::parse(s); }
+
+const IpAddress kPbx = ip("203.0.113.1");
+const IpAddress kPhone = ip("198.51.100.10");
+
+std::string phone_register(const std::string& user, int cseq, bool credentials, std::uint16_t port = 5060) {
+  const std::string pbx = "203.0.113.1:" + std::to_string(port);
+  std::string m = "REGISTER sip:" + pbx + " SIP/2.0\r\n"
+                  "Via: SIP/2.0/UDP 198.51.100.10:5060;branch=z9hG4bK-reg" + std::to_string(cseq) + ";rport\r\n"
+                  "Max-Forwards: 70\r\n"
+                  "From: <sip:" + user + "@203.0.113.1>;tag=ph1\r\n"
+                  "To: <sip:" + user + "@203.0.113.1>\r\n"
+                  "Call-ID: phone-a-reg\r\n"
+                  "CSeq: " + std::to_string(cseq) + " REGISTER\r\n"
+                  "Contact: <sip:" + user + "@198.51.100.10:5060>;expires=60\r\n"
+                  "User-Agent: Yealink SIP-T46S 66.86.0.15\r\n";
+  if (credentials)
+    m += "Authorization: Digest username=\"" + user + "\", realm=\"pbx\", nonce=\"abc\", uri=\"sip:" + pbx + "\", "
+         "response=\"0123456789abcdef0123456789abcdef\", qop=auth, nc=00000001, cnonce=\"x\"\r\n";
+  return m + "Content-Length: 0\r\n\r\n";
+}
+
+std::string pbx_answer(const std::string& user, int cseq, int status) {
+  std::string m = "SIP/2.0 " + std::to_string(status) + (status == 200 ? " OK" : " Unauthorized") + "\r\n"
+                  "Via: SIP/2.0/UDP 198.51.100.10:5060;branch=z9hG4bK-reg" + std::to_string(cseq) + ";rport=5060\r\n"
+                  "From: <sip:" + user + "@203.0.113.1>;tag=ph1\r\n"
+                  "To: <sip:" + user + "@203.0.113.1>;tag=pbx1\r\n"
+                  "Call-ID: phone-a-reg\r\n"
+                  "CSeq: " + std::to_string(cseq) + " REGISTER\r\n";
+  if (status == 401) m += "WWW-Authenticate: Digest realm=\"pbx\", nonce=\"abc\", qop=\"auth\"\r\n";
+  if (status == 200) m += "Contact: <sip:" + user + "@198.51.100.10:5060>;expires=60\r\n";
+  return m + "Content-Length: 0\r\n\r\n";
+}
+
+packets::SetKey tcp_grant(const IpAddress& a, std::uint16_t port) { return packets::SetKey::grant(a, IPPROTO_TCP, port); }
+
+class DaemonPbxTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() / ("pbxwall-daemon-pbx-" + std::to_string(::getpid()) + "-" +
+                                                      ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::create_directories(dir_);
+    config_ = (dir_ / "pbxwall.toml").string();
+    auto s = store::StateStore::open((dir_ / "state.db").string());
+    ASSERT_TRUE(s.ok()) << s.error();
+    store_ = std::move(*s);
+  }
+  void TearDown() override {
+    firewall_.reset();
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  void write_config(const std::string& text) { std::ofstream(config_) << text; }
+  Firewall& start(const std::string& config) {
+    write_config(config);
+    firewall_ = std::make_unique<Firewall>(Edges{applier_, sets_, conntrack_, *store_, clock_}, FirewallOptions{.config_path = config_});
+    auto s = firewall_->start();
+    EXPECT_TRUE(s.ok()) << s.error();
+    return *firewall_;
+  }
+  void packet(bool in, const std::string& sip, std::uint16_t pbx_port = 5060) {
+    auto p = in ? synth::udp(kPhone, 5060, kPbx, pbx_port, sip) : synth::udp(kPbx, pbx_port, kPhone, 5060, sip);
+    firewall_->on_packet(in ? 1 : 2, p, clock_.now());
+  }
+  void register_phone(const std::string& user, std::uint16_t pbx_port = 5060) {
+    packet(true, phone_register(user, 1, false, pbx_port), pbx_port);
+    packet(false, pbx_answer(user, 1, 401), pbx_port);
+    packet(true, phone_register(user, 2, true, pbx_port), pbx_port);
+    packet(false, pbx_answer(user, 2, 200), pbx_port);
+    firewall_->flush();
+  }
+  bool in_set(const packets::SetKey& key) const { return sets_.contents().count(key) > 0; }
+
+  std::filesystem::path dir_;
+  std::string config_;
+  kernel::DryRunApplier applier_;
+  packets::RecordingSetUpdater sets_;
+  packets::RecordingConntrackFlusher conntrack_;
+  SimulatedClock clock_{TimePoint(std::chrono::seconds(1'700'000'000))};
+  std::unique_ptr<store::StateStore> store_;
+  std::unique_ptr<Firewall> firewall_;
+};
+
+TEST_F(DaemonPbxTest, ValidatedExtensionIsGrantedItsServicesUntilItIsForgotten) {
+  auto& fw = start("[users.default]\nservices = [\"ucp\"]\n[users.\"301\"]\nservices = [\"ucp\", \"ssh\"]\n");
+  register_phone("301");
+  const auto validated = packets::SetKey::validated(kPhone);
+  ASSERT_TRUE(in_set(validated));
+  ASSERT_TRUE(in_set(tcp_grant(kPhone, 81)));
+  ASSERT_TRUE(in_set(tcp_grant(kPhone, 22)));
+  EXPECT_FALSE(in_set(tcp_grant(kPhone, 443)));
+  // Same expiry as the validation.
+  EXPECT_EQ(sets_.contents().at(tcp_grant(kPhone, 81)).timeout, sets_.contents().at(validated).timeout);
+  EXPECT_GT(sets_.contents().at(tcp_grant(kPhone, 81)).timeout, Duration(0));
+  EXPECT_EQ(fw.grants().holders(), 1u);
+
+  // The registration runs out: validation and grants go together.
+  clock_.advance(10min);
+  fw.housekeeping();
+  EXPECT_FALSE(in_set(validated));
+  EXPECT_FALSE(in_set(tcp_grant(kPhone, 81)));
+  EXPECT_FALSE(in_set(tcp_grant(kPhone, 22)));
+  EXPECT_EQ(fw.grants().holders(), 0u);
+}
+
+TEST_F(DaemonPbxTest, ExtensionWithoutEntryGetsTheDefaultServices) {
+  start("[users.\"333\"]\nservices = [\"https\", \"ssh\"]\n");
+  register_phone("300");
+  EXPECT_TRUE(in_set(tcp_grant(kPhone, 81))) << "default services: ucp";
+  EXPECT_FALSE(in_set(tcp_grant(kPhone, 22)));
+}
+
+TEST_F(DaemonPbxTest, GrantsSurviveAReloadInTheRenderedTable) {
+  auto& fw = start("[users.default]\nservices = [\"ucp\"]\n");
+  register_phone("300");
+  ASSERT_TRUE(fw.reload().ok());
+  const std::string& script = applier_.applied.back();
+  EXPECT_NE(script.find("198.51.100.10 . tcp . 81"), std::string::npos) << script;
+}
+
+TEST_F(DaemonPbxTest, UnknownServiceIsAConfigurationErrorWithItsPlace) {
+  write_config("[users.default]\nservices = [\"ucp\"]\n[users.\"301\"]\nservices = [\"ucp\", \"telnet\"]\n");
+  Firewall fw(Edges{applier_, sets_, conntrack_, *store_, clock_}, FirewallOptions{.config_path = config_});
+  auto s = fw.start();
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.error().find("pbxwall.toml:4:"), std::string::npos) << s.error();
+  EXPECT_NE(s.error().find("unknown service \"telnet\""), std::string::npos) << s.error();
+}
+
+TEST_F(DaemonPbxTest, BadPbxAndVpnKeysAreRefusedWithTheirPlace) {
+  write_config("[pbx]\nasterisk_root = 3\ndns_min_refresh = 0\n[vpn]\nwiregard = true\n");
+  Firewall fw(Edges{applier_, sets_, conntrack_, *store_, clock_}, FirewallOptions{.config_path = config_});
+  auto s = fw.start();
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.error().find("pbxwall.toml:2:"), std::string::npos) << s.error();
+  EXPECT_NE(s.error().find("pbxwall.toml:3:"), std::string::npos) << s.error();
+  EXPECT_NE(s.error().find("pbxwall.toml:5:"), std::string::npos) << s.error();
+}
+
+TEST_F(DaemonPbxTest, TrunksReplaceTheSetContentsAndAreNeverBlocked) {
+  auto& fw = start("");
+  const auto applied = applier_.applied.size();
+  ASSERT_TRUE(fw.set_trunks({*Cidr::parse("198.51.100.10/32"), *Cidr::parse("203.0.113.64/26"), *Cidr::parse("2001:db8::7/128")}).ok());
+  ASSERT_EQ(applier_.applied.size(), applied + 1);
+  const std::string& script = applier_.applied.back();
+  EXPECT_FALSE(kernel::script_defines_table(script)) << "a set update, not a ruleset reload";
+  EXPECT_NE(script.find("flush set inet pbxwall trunks4"), std::string::npos) << script;
+  EXPECT_NE(script.find("add element inet pbxwall trunks4 { 198.51.100.10, 203.0.113.64-203.0.113.127 }"), std::string::npos) << script;
+  EXPECT_NE(script.find("add element inet pbxwall trunks6 { 2001:db8::7 }"), std::string::npos) << script;
+  // The same trunks again change nothing.
+  ASSERT_TRUE(fw.set_trunks({*Cidr::parse("203.0.113.64/26"), *Cidr::parse("2001:db8::7/128"), *Cidr::parse("198.51.100.10/32")}).ok());
+  EXPECT_EQ(applier_.applied.size(), applied + 1);
+
+  // A trunk is never blocked, even on an administrator's request.
+  auto answer = fw.handle({{"cmd", "block"}, {"addr", "198.51.100.10"}});
+  EXPECT_FALSE(answer["ok"].get<bool>());
+  fw.flush();
+  EXPECT_FALSE(in_set(packets::SetKey::blocked(kPhone)));
+
+  // A reload renders them into the table.
+  ASSERT_TRUE(fw.reload().ok());
+  EXPECT_NE(applier_.applied.back().find("203.0.113.64-203.0.113.127"), std::string::npos);
+}
+
+TEST_F(DaemonPbxTest, DiscoveredPortsReplaceTheDefaultsAndTheSignallingTap) {
+  auto& fw = start("");
+  ruleset::DiscoveredPorts ports;
+  ports.sip = {{model::Proto::udp, 5070, 5070}};
+  ports.rtp = model::PortRange{model::Proto::udp, 16384, 16999};
+  const auto applied = applier_.applied.size();
+  ASSERT_TRUE(fw.set_discovered_ports(ports).ok());
+  ASSERT_EQ(applier_.applied.size(), applied + 1);
+  const std::string& script = applier_.applied.back();
+  EXPECT_TRUE(kernel::script_defines_table(script));
+  EXPECT_NE(script.find("5070"), std::string::npos);
+  EXPECT_NE(script.find("16384-16999"), std::string::npos);
+  // Unchanged ports: no reload.
+  ASSERT_TRUE(fw.set_discovered_ports(ports).ok());
+  EXPECT_EQ(applier_.applied.size(), applied + 1);
+  // The daemon now reads SIP on 5070.
+  register_phone("300", 5070);
+  EXPECT_TRUE(in_set(packets::SetKey::validated(kPhone)));
+}
+
+TEST_F(DaemonPbxTest, VpnClientsAreValidatedWithTheDefaultServicesWhilePresent) {
+  auto& fw = start("[users.default]\nservices = [\"ucp\", \"https\"]\n[vpn]\nopenvpn_status = \"/run/openvpn/status\"\n");
+  const auto a = ip("192.0.2.40");
+  const auto b = ip("2001:db8::40");
+  fw.set_vpn_clients({a, b});
+  EXPECT_TRUE(in_set(packets::SetKey::validated(a)));
+  EXPECT_TRUE(in_set(packets::SetKey::validated(b)));
+  EXPECT_TRUE(in_set(tcp_grant(a, 81)));
+  EXPECT_TRUE(in_set(tcp_grant(b, 443)));
+  fw.set_vpn_clients({b});
+  EXPECT_FALSE(in_set(packets::SetKey::validated(a)));
+  EXPECT_FALSE(in_set(tcp_grant(a, 81)));
+  EXPECT_TRUE(in_set(tcp_grant(b, 443)));
+  auto valid = store_->active_validated(clock_.now());
+  ASSERT_TRUE(valid.ok());
+  ASSERT_EQ(valid->size(), 1u);
+  EXPECT_EQ((*valid)[0].user, "vpn");
+}
+
+TEST(VpnClients, OpenVpnStatusVersions2And3) {
+  const std::string v2 =
+      "TITLE,OpenVPN 2.6.3 x86_64-pc-linux-gnu\n"
+      "TIME,2026-11-25 02:00:00,1795579200\n"
+      "HEADER,CLIENT_LIST,Common Name,Real Address,Virtual Address,Virtual IPv6 Address,Bytes Received\n"
+      "CLIENT_LIST,alice,192.0.2.50:51234,10.8.0.2,,12345\n"
+      "CLIENT_LIST,bob,[2001:db8::50]:1194,10.8.0.3,,1\r\n"
+      "CLIENT_LIST,carol,udp4:198.51.100.50:40000,10.8.0.4,,1\n"
+      "CLIENT_LIST,broken\n"
+      "ROUTING_TABLE,10.8.0.2,alice,192.0.2.99:51234,2026-11-25 02:00:00\n"
+      "END\n";
+  EXPECT_EQ(openvpn_clients(v2), (std::vector<IpAddress>{ip("192.0.2.50"), ip("198.51.100.50"), ip("2001:db8::50")}));
+  const std::string v3 = "CLIENT_LIST\talice\t203.0.113.50:1194\t10.8.0.2\n";
+  EXPECT_EQ(openvpn_clients(v3), std::vector<IpAddress>{ip("203.0.113.50")});
+  EXPECT_TRUE(openvpn_clients("").empty());
+}
+
+TEST(VpnClients, WireGuardPeersWithARecentHandshake) {
+  const TimePoint now{std::chrono::seconds(1'800'000'000)};
+  const std::string dump =
+      "wg0\tPRIVATEKEY=\tPUBLICKEY=\t51820\toff\n"
+      "wg0\tPEER1=\t(none)\t192.0.2.60:51820\t10.9.0.2/32\t1799999990\t100\t200\t25\n"
+      "wg0\tPEER2=\t(none)\t[2001:db8::60]:51820\t10.9.0.3/32\t1799990000\t100\t200\toff\n"
+      "wg0\tPEER3=\t(none)\t(none)\t10.9.0.4/32\t0\t0\t0\toff\n";
+  EXPECT_EQ(wireguard_clients(dump, now, 180s), std::vector<IpAddress>{ip("192.0.2.60")});
+  EXPECT_EQ(wireguard_clients(dump, now, 1h).size(), 2u);
+}
+
+TEST(PbxView, PortsTrunksAndWatchedDirectoriesFromADiscovery) {
+  pbx::Discovery d;
+  d.root = "/etc/asterisk";
+  auto port = [](pbx::PortRole role, pbx::L4 l4, std::uint16_t number) {
+    pbx::ListeningPort p;
+    p.role = role;
+    p.l4 = l4;
+    p.port = number;
+    return p;
+  };
+  auto local = port(pbx::PortRole::sip, pbx::L4::tcp, 5080);
+  local.bind_addresses = {"127.0.0.1"};
+  d.signalling = {port(pbx::PortRole::sip, pbx::L4::udp, 5060), local, port(pbx::PortRole::iax, pbx::L4::udp, 4569)};
+  d.rtp = pbx::PortRange{};
+  d.rtp->first = 10000;
+  d.rtp->last = 20000;
+  d.webrtc = true;
+  d.web = {port(pbx::PortRole::https, pbx::L4::tcp, 8089)};
+  pbx::TrunkHost named;
+  named.kind = pbx::HostKind::name;
+  named.host = "sip.provider.example";
+  pbx::TrunkHost literal;
+  literal.kind = pbx::HostKind::address;
+  literal.host = "192.0.2.7";
+  literal.network = Cidr::parse("192.0.2.7/32");
+  d.trunks = {named, literal};
+  d.files_read = {"/etc/asterisk/pjsip.conf", "/etc/asterisk/custom/pjsip.x.conf"};
+  d.files_missing = {"/etc/asterisk/pjsip_custom.conf"};
+  const auto v = view_of(d);
+  EXPECT_EQ(v.ports.sip, (std::vector<model::PortRange>{{model::Proto::udp, 5060, 5060}})) << "loopback-only left out";
+  EXPECT_EQ(v.ports.iax, (std::vector<model::PortRange>{{model::Proto::udp, 4569, 4569}}));
+  ASSERT_TRUE(v.ports.rtp);
+  EXPECT_EQ(v.ports.rtp->last, 20000);
+  EXPECT_EQ(v.ports.webrtc, (std::vector<model::PortRange>{{model::Proto::tcp, 8089, 8089}}));
+  EXPECT_EQ(v.trunk_names, std::vector<std::string>{"sip.provider.example"});
+  EXPECT_EQ(v.trunk_networks, std::vector<Cidr>{*Cidr::parse("192.0.2.7/32")});
+  EXPECT_EQ(v.watch_directories, (std::vector<std::string>{"/etc/asterisk", "/etc/asterisk/custom"}));
+}
+
+}  // namespace
+}  // namespace pbxwall::daemon
