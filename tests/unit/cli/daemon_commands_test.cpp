@@ -108,10 +108,10 @@ TEST_F(DaemonCommandsTest, AStaleSocketFileMeansNotRunning) {
   EXPECT_THAT(err_.str(), HasSubstr("pbxwalld is not running (nobody listens on " + path + ")"));
 }
 
-TEST_F(DaemonCommandsTest, StatusAndReloadWorkAsBeforeWithoutTheDaemon) {
+TEST_F(DaemonCommandsTest, StatusAndStartWorkAsBeforeWithoutTheDaemon) {
   EXPECT_EQ(run({"status"}), kExitOk) << err_.str();
   EXPECT_THAT(out_.str(), HasSubstr("pbxwalld: not running"));
-  EXPECT_EQ(run({"reload"}), kExitOk) << err_.str();
+  EXPECT_EQ(run({"start"}), kExitOk) << err_.str();
   ASSERT_EQ(kernel_.applied.size(), 1u);  // the CLI applied the table itself
   EXPECT_THAT(kernel_.applied[0], HasSubstr("203.0.113.0/24"));
 }
