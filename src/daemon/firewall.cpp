@@ -96,6 +96,7 @@ ruleset::LiveState Firewall::live_state(TimePoint now) const {
   if (auto blocks = edges_.store.active_blocks(now); blocks.ok()) {
     for (const auto& b : *blocks)
       if (auto a = IpAddress::parse(b.address)) live.blocked.push_back({*a, remaining(b.until, now), b.reason});
+      else if (auto net = Cidr::parse(b.address)) live.blocked_nets.push_back({*net, remaining(b.until, now), b.reason});
   }
   if (auto valid = edges_.store.active_validated(now); valid.ok()) {
     for (const auto& v : *valid)
@@ -118,12 +119,18 @@ Status<std::string> Firewall::apply(const Loaded& loaded) {
 }
 
 void Firewall::restore_from_store(TimePoint now) {
-  auto blocks = edges_.store.active_blocks(now);
-  if (!blocks.ok()) return;
-  for (const auto& b : *blocks) {
-    auto addr = IpAddress::parse(b.address);
-    if (!addr) continue;
-    (void)engine_->block(*addr, now, remaining(b.until, now), b.reason);  // decisions: already in the store
+  // No decisions: the kernel sets are rendered from the same records (live_state).
+  if (auto blocks = edges_.store.active_blocks(now); blocks.ok()) {
+    for (const auto& b : *blocks) {
+      const auto rule = responsive::rule_from_name(b.rule).value_or(responsive::Rule::manual);
+      const auto times = static_cast<std::uint32_t>(std::clamp<std::int64_t>(b.times_blocked, 1, 255));
+      if (auto addr = IpAddress::parse(b.address)) engine_->restore_block(*addr, now, b.until, rule, times);
+      else if (auto net = Cidr::parse(b.address)) engine_->restore_network_block(*net, now, b.until);
+    }
+  }
+  if (auto valid = edges_.store.active_validated(now); valid.ok()) {
+    for (const auto& v : *valid)
+      if (auto addr = IpAddress::parse(v.address)) engine_->restore_validation(*addr, now, v.user, v.until);
   }
 }
 
@@ -166,6 +173,7 @@ Status<std::string> Firewall::reload() {
   }
   rebuild_tap();
   ++counters_.reloads;
+  table_removed_ = false;
   return {};
 }
 
@@ -213,9 +221,15 @@ void Firewall::take(const Decision& d, TimePoint now) {
   switch (d.action) {
     case Action::block: {
       const TimePoint until = d.until.value_or(now + std::chrono::hours(24));
-      edges_.sets.add(SetElement{SetKey::blocked(d.addr), remaining(until, now), d.reason});
-      to_flush_.push_back(d.addr);
-      store::BlockRecord r{addr, responsive::rule_name(d.rule), d.reason, now, until, 1};
+      // A network block (rule address-rotation) goes to blocked_nets6 and is kept in the
+      // store under the network's text; its members' own blocks were flushed already.
+      if (d.network) {
+        edges_.sets.add(SetElement{SetKey::blocked_net(*d.network), remaining(until, now), d.reason});
+      } else {
+        edges_.sets.add(SetElement{SetKey::blocked(d.addr), remaining(until, now), d.reason});
+        to_flush_.push_back(d.addr);
+      }
+      store::BlockRecord r{d.network ? d.network->str() : addr, responsive::rule_name(d.rule), d.reason, now, until, 1};
       writes_.push_back([this, r]() mutable -> Status<> {
         auto previous = edges_.store.find_block(r.address);
         if (previous.ok() && *previous) r.times_blocked = (*previous)->times_blocked + 1;
@@ -262,7 +276,7 @@ void Firewall::record_event(const Decision& d, TimePoint now) {
   store::EventRecord e;
   e.time = now;
   e.kind = responsive::action_name(d.action);
-  e.address = d.addr.str();
+  e.address = d.network ? d.network->str() : d.addr.str();
   e.user = d.user;
   e.rule = responsive::rule_name(d.rule);
   e.reason = d.reason;
@@ -329,16 +343,22 @@ json Firewall::handle(const json& request) {
     if (cmd == "block") return block_request(request);
     if (cmd == "unblock") return unblock_request(request);
     if (cmd == "events") return events_json(request);
-    if (cmd == "reload") {
+    if (cmd == "reload" || cmd == "start") {
       auto s = reload();
       if (!s.ok()) return {{"ok", false}, {"error", s.error()}};
+      return {{"ok", true}};
+    }
+    if (cmd == "stop") {
+      auto s = remove_table();
+      if (!s.ok()) return {{"ok", false}, {"error", "cannot remove table inet pbxwall: " + s.error()}};
+      table_removed_ = true;
       return {{"ok", true}};
     }
     if (auto answer = handle_web(cmd, request)) return *answer;
   } catch (const json::exception& e) {
     return {{"ok", false}, {"error", std::string("bad request: ") + e.what()}};
   }
-  return {{"ok", false}, {"error", "unknown command \"" + cmd + "\" (known: status, list, block, unblock, events, reload)"}};
+  return {{"ok", false}, {"error", "unknown command \"" + cmd + "\" (known: status, list, block, unblock, events, reload, start, stop)"}};
 }
 
 json Firewall::status_json() {
@@ -356,6 +376,7 @@ json Firewall::status_json() {
     decisions[responsive::rule_name(static_cast<responsive::Rule>(r))] = c.decisions[r];
   return {{"ok", true},
           {"enabled", loaded_ ? loaded_->config.policy.enabled : false},
+          {"table", !table_removed_},
           {"config", options_.config_path},
           {"blocked", blocked},
           {"validated", validated},
@@ -404,8 +425,10 @@ json Firewall::block_request(const json& request) {
   std::optional<Duration> duration;
   if (request.contains("seconds")) {
     const auto& s = request["seconds"];
-    if (!s.is_number_integer() || s.get<std::int64_t>() <= 0)
-      return {{"ok", false}, {"error", "seconds: expected a positive whole number"}};
+    // At most ten years: longer has no use and would overflow the microsecond clock.
+    constexpr std::int64_t kMaxSeconds = 10LL * 365 * 24 * 3600;
+    if (!s.is_number_integer() || s.get<std::int64_t>() <= 0 || s.get<std::int64_t>() > kMaxSeconds)
+      return {{"ok", false}, {"error", "seconds: expected a whole number from 1 to " + std::to_string(kMaxSeconds)}};
     duration = std::chrono::seconds(s.get<std::int64_t>());
   }
   const std::string reason = request.value("reason", "blocked by the administrator");
@@ -433,6 +456,9 @@ json Firewall::unblock_request(const json& request) {
 }
 
 json Firewall::events_json(const json& request) {
+  for (const char* field : {"after_id", "limit"})
+    if (request.contains(field) && !request[field].is_number_integer())
+      return {{"ok", false}, {"error", std::string(field) + ": expected a whole number"}};
   const std::int64_t after = request.value("after_id", std::int64_t{0});
   const std::int64_t limit = std::clamp<std::int64_t>(request.value("limit", std::int64_t{100}), 1, 10000);
   auto events = edges_.store.events_after(after, limit);

@@ -19,10 +19,10 @@
 #include "base/result.h"
 #include "base/time.h"
 #include "capture/capture.h"
-#include "daemon/latency_histogram.h"
-#include "daemon/pbx_word.h"
 #include "daemon/grants.h"
+#include "daemon/latency_histogram.h"
 #include "daemon/pbx_settings.h"
+#include "daemon/pbx_word.h"
 #include "daemon/signalling_tap.h"
 #include "kernel/kernel.h"
 #include "model/model.h"
@@ -190,6 +190,8 @@ class Firewall {
   GrantTable grants_;
   std::set<IpAddress> vpn_clients_;
   PbxWordState pbx_word_;
+  // The "stop" request removed our table; a reload ("start", "reload", SIGHUP) puts it back.
+  bool table_removed_ = false;
 };
 
 }  // namespace pbxwall::daemon

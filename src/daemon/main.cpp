@@ -19,6 +19,7 @@
 #include "dns/cares_resolver.h"
 #include "http/server.h"
 #include "model/model.h"
+#include "packets/kernel_probe.h"
 #include "packets/nflog_source.h"
 #include "packets/nft_set_writer.h"
 
@@ -66,7 +67,13 @@ int run(const Options& o) {
     log(3, "cannot read the packets copied by nftables: " + nflog.error());
     return 1;
   }
-  log(6, "protecting with " + o.config + "; responsive packet path: nftables log groups (observe mode)");
+  // The inline path (nftables `queue`, verdicts before the PBX sees a packet) needs kernel
+  // support that many kernels lack; the log-group path works on every nf_tables kernel.
+  std::string mode = "nftables log groups (observe mode)";
+  if (auto queue = packets::probe_queue_support(applier); queue.ok()) {
+    mode += queue->supported ? "; this kernel also has nftables queue" : "; nftables queue unavailable on this kernel (" + queue->detail + ")";
+  }
+  log(6, "protecting with " + o.config + "; responsive packet path: " + mode);
 
   asio::io_context io;
   auto control = daemon::ControlServer::open(io, o.run_dir + "/control.sock", firewall);

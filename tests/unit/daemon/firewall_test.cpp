@@ -238,5 +238,75 @@ TEST_F(FirewallTest, EventsAreRecordedInOrder) {
   EXPECT_EQ(r["items"][0]["id"], seen[0].id);
 }
 
+TEST_F(FirewallTest, RestartKeepsTheRuleEscalationAndValidations) {
+  const TimePoint now = clock_.now();
+  ASSERT_TRUE(store_->upsert_block({"192.0.2.66", "password-guessing", "5 wrong passwords", now, now + std::chrono::hours(1), 2}).ok());
+  ASSERT_TRUE(store_->upsert_validated({"198.51.100.10", "300", now + std::chrono::minutes(30)}).ok());
+  auto& fw = make();
+  ASSERT_TRUE(fw.start().ok());
+  const auto scanner = fw.engine().source(kScanner);
+  ASSERT_TRUE(scanner);
+  EXPECT_EQ(scanner->state, responsive::SourceState::blocked);
+  EXPECT_EQ(scanner->last_rule, responsive::Rule::password_guessing);
+  EXPECT_EQ(scanner->until, now + std::chrono::hours(1));
+  const auto phone = fw.engine().source(kPhone);
+  ASSERT_TRUE(phone);
+  EXPECT_EQ(phone->state, responsive::SourceState::validated);
+  EXPECT_EQ(phone->user, "300");
+  // Restoring decides nothing: no events, no set changes beside the rendered table.
+  fw.flush();
+  json events = fw.handle({{"cmd", "events"}, {"after_id", 0}});
+  EXPECT_TRUE(events["items"].empty()) << events.dump();
+  EXPECT_TRUE(sets_.commits.empty());
+  const std::string& script = applier_.applied.back();
+  EXPECT_NE(script.find("192.0.2.66 timeout 3600s"), std::string::npos) << script;
+  EXPECT_NE(script.find("198.51.100.10 timeout 1800s"), std::string::npos) << script;
+  // The restored validation runs out like one made by a registration.
+  clock_.advance(std::chrono::minutes(31));
+  fw.housekeeping();
+  fw.flush();
+  auto valid = store_->active_validated(clock_.now());
+  ASSERT_TRUE(valid.ok());
+  EXPECT_TRUE(valid->empty());
+  events = fw.handle({{"cmd", "events"}, {"after_id", 0}});
+  ASSERT_EQ(events["items"].size(), 1u) << events.dump();
+  EXPECT_EQ(events["items"][0]["kind"], "forget");
+}
+
+TEST_F(FirewallTest, AddressesRotatedInOneSlash64BlockTheNetwork) {
+  const IpAddress pbx6 = *IpAddress::parse("2001:db8:1::1");
+  auto& fw = make();
+  ASSERT_TRUE(fw.start().ok());
+  int n = 0;
+  for (const char* a : {"2001:db8:3::1", "2001:db8:3::2", "2001:db8:3::3"}) {
+    auto ip = synth::udp(*IpAddress::parse(a), 5060, pbx6, 5060, scanner_options(++n));
+    fw.on_packet(1, ip, clock_.now());
+  }
+  fw.flush();
+  const auto net = packets::SetKey::blocked_net(*Cidr::parse("2001:db8:3::/64"));
+  ASSERT_TRUE(in_set(net));
+  EXPECT_GT(sets_.contents().at(net).timeout.count(), 0);
+  EXPECT_TRUE(in_set(packets::SetKey::blocked(*IpAddress::parse("2001:db8:3::3"))));
+  auto blocks = store_->active_blocks(clock_.now());
+  ASSERT_TRUE(blocks.ok());
+  bool stored = false;
+  for (const auto& b : *blocks) stored |= b.address == "2001:db8:3::/64" && b.rule == "address-rotation";
+  EXPECT_TRUE(stored);
+  json events = fw.handle({{"cmd", "events"}, {"after_id", 0}});
+  ASSERT_EQ(events["items"].size(), 4u);
+  EXPECT_EQ(events["items"][3]["addr"], "2001:db8:3::/64");
+
+  // After a restart the network is in the table and its other addresses are ignored.
+  firewall_.reset();
+  auto& again = make();
+  ASSERT_TRUE(again.start().ok());
+  EXPECT_NE(applier_.applied.back().find("2001:db8:3::/64 timeout"), std::string::npos);
+  const auto commits = sets_.commits.size();
+  auto ip = synth::udp(*IpAddress::parse("2001:db8:3::99"), 5060, pbx6, 5060, scanner_options(9));
+  again.on_packet(1, ip, clock_.now());
+  again.flush();
+  EXPECT_EQ(sets_.commits.size(), commits);
+}
+
 }  // namespace
 }  // namespace pbxwall::daemon
