@@ -46,7 +46,8 @@ done
 echo "ok   pbxwalld answers on $run/control.sock"
 
 ctl() { pbx "$ns" --config "$config" "$@"; }
-in_set() { in_ns "$ns" nft list set inet pbxwall "$1" | grep -qw -- "$2"; }
+# The listing is read whole: `grep -q` leaving early would make nft fail with SIGPIPE (pipefail).
+in_set() { local set; set=$(in_ns "$ns" nft list set inet pbxwall "$1") && grep -qw -- "$2" <<<"$set"; }
 not_in_set() { ! in_set "$@"; }
 
 out=$(ctl block 192.0.2.99 --for 10m --reason "seen scanning")
