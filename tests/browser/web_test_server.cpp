@@ -20,13 +20,17 @@ namespace {
 class FileApplier final : public kernel::RulesetApplier {
  public:
   explicit FileApplier(std::string path) : path_(std::move(path)) {}
-  Status<std::string> apply(const std::string& script) override {
+  Status<std::string> apply(std::string_view script) override {
+    table_ = kernel::script_defines_table(script) ? std::string(script) : std::string();
     std::ofstream(path_) << script;
     return {};
   }
+  Status<std::string> check(std::string_view) override { return {}; }
+  Result<std::string> list_table() override { return table_; }
 
  private:
   std::string path_;
+  std::string table_;
 };
 
 std::string scanner_options(int n) {

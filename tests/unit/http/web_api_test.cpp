@@ -100,8 +100,11 @@ TEST_F(WebApiTest, ServiceZonesChangeTheFileAndTheRuleset) {
   EXPECT_NE(file().find("# site policy"), std::string::npos);
   ASSERT_EQ(applier_.applied.size(), applied + 1);
   const json c = get("/api/config");
-  for (const auto& s : c["services"])
-    if (s["name"] == "ssh") EXPECT_EQ(s["zones"], (json{"local", "other"}));
+  for (const auto& s : c["services"]) {
+    if (s["name"] == "ssh") {
+      EXPECT_EQ(s["zones"], (json{"local", "other"}));
+    }
+  }
   const json history = get("/api/history");
   ASSERT_FALSE(history["items"].empty());
   EXPECT_EQ(history["items"].back()["action"], "change");
