@@ -10,10 +10,13 @@ namespace {
 std::int64_t us(TimePoint t) { return t.time_since_epoch().count(); }
 TimePoint at(std::int64_t v) { return TimePoint(Duration(v)); }
 
+// A host address, or a network (an IPv6 /64 blocked whole), in canonical text.
 Result<std::string> canonical_address(const std::string& text, const char* where) {
-  auto a = IpAddress::parse(text);
-  if (!a) return fail(std::string(where) + ": address \"" + text + "\" is not an IP address");
-  return a->str();
+  if (auto a = IpAddress::parse(text)) return a->str();
+  if (text.find('/') != std::string::npos) {
+    if (auto n = Cidr::parse(text)) return n->address().str() + "/" + std::to_string(n->prefix());
+  }
+  return fail(std::string(where) + ": address \"" + text + "\" is not an IP address or network");
 }
 
 // Runs a prepared statement, adding the operation's name to any error.

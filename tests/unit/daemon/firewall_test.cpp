@@ -270,7 +270,7 @@ TEST_F(FirewallTest, RestartKeepsTheRuleEscalationAndValidations) {
   EXPECT_TRUE(valid->empty());
   events = fw.handle({{"cmd", "events"}, {"after_id", 0}});
   ASSERT_EQ(events["items"].size(), 1u) << events.dump();
-  EXPECT_EQ(events["items"][0]["kind"], "forget");
+  EXPECT_EQ(events["items"][0]["action"], "forget");
 }
 
 TEST_F(FirewallTest, AddressesRotatedInOneSlash64BlockTheNetwork) {
