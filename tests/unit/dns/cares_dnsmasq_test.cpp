@@ -28,16 +28,27 @@ namespace fs = std::filesystem;
 IpAddress ip(const char* s) { return *IpAddress::parse(s); }
 std::set<IpAddress> set_of(const std::vector<IpAddress>& v) { return {v.begin(), v.end()}; }
 
-std::uint16_t free_udp_port() {
-  int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+bool can_bind(int type, std::uint16_t port) {
+  const int fd = ::socket(AF_INET, type, 0);
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  a.sin_port = htons(port);
+  const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
   ::close(fd);
-  return ntohs(a.sin_port);
+  return ok;
+}
+
+// A port for dnsmasq, free for UDP and TCP, below the kernel's ephemeral range (32768 and up):
+// an ephemeral port could also become the resolver's own source port, and a socket that sends
+// to its own address and port reads its query back as if it were the answer.
+std::uint16_t free_server_port() {
+  const auto first = static_cast<std::uint16_t>(20000 + (::getpid() % 10000));
+  for (std::uint16_t i = 0; i < 2000; ++i) {
+    const auto port = static_cast<std::uint16_t>(20000 + (first - 20000 + i) % 12000);
+    if (can_bind(SOCK_DGRAM, port) && can_bind(SOCK_STREAM, port)) return port;
+  }
+  return 0;
 }
 
 bool have_dnsmasq() { return fs::exists("/usr/sbin/dnsmasq"); }
@@ -77,7 +88,8 @@ class DnsmasqTest : public ::testing::Test {
     dir_ = fs::temp_directory_path() / ("pbxwall-dns-" + std::to_string(::getpid()));
     fs::create_directories(dir_);
     hosts_ = dir_ / "hosts";
-    port_ = free_udp_port();
+    port_ = free_server_port();
+    ASSERT_NE(port_, 0) << "no free port between 20000 and 32000";
   }
   void TearDown() override {
     server_.reset();
@@ -91,14 +103,22 @@ class DnsmasqTest : public ::testing::Test {
   void start(std::vector<std::string> extra = {}) {
     server_ = std::make_unique<Dnsmasq>(port_, hosts_, std::move(extra));
     ASSERT_TRUE(server_->running());
-    auto r = CaresResolver::open({.servers = "127.0.0.1:" + std::to_string(port_), .timeout = 300ms, .tries = 1});
-    ASSERT_TRUE(r.ok()) << r.error();
-    resolver_ = std::move(*r);
-    // Bounded wait for the server to answer.
+    const CaresOptions options{.servers = "127.0.0.1:" + std::to_string(port_), .timeout = 300ms,
+                                         .tries = 1};
+    // Bounded wait for the server to answer. Each probe uses a channel of its own: a query sent
+    // before dnsmasq bound its port leaves an ICMP "port unreachable" pending on the socket,
+    // which would fail the next query on that socket although the server is up by then.
     const auto deadline = std::chrono::steady_clock::now() + 5s;
-    while (resolver_->lookup({"ready.example", QueryType::a}).status == AnswerStatus::failure) {
+    for (;;) {
+      auto probe = CaresResolver::open(options);
+      ASSERT_TRUE(probe.ok()) << probe.error();
+      if ((*probe)->lookup({"ready.example", QueryType::a}).addresses == std::vector<IpAddress>{ip("192.0.2.10")})
+        break;
       ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "dnsmasq did not answer";
     }
+    auto r = CaresResolver::open(options);
+    ASSERT_TRUE(r.ok()) << r.error();
+    resolver_ = std::move(*r);
   }
   // Asks until the answer for `name` satisfies `pred` (dnsmasq rereads its hosts file on
   // SIGHUP asynchronously); bounded.
