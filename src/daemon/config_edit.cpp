@@ -5,36 +5,15 @@
 #include <algorithm>
 #include <cctype>
 
+#include "model/text_edit.h"
+
 namespace pbxwall::daemon {
 
+using model::join_lines;
+using model::parse_toml_text;
+using model::split_lines;
+
 namespace {
-
-Result<toml::table> parse_doc(std::string_view text) {
-  try {
-    return toml::parse(text);
-  } catch (const toml::parse_error& e) {
-    return fail("the configuration does not parse (line " + std::to_string(e.source().begin.line) +
-                "): " + std::string(e.description()));
-  }
-}
-
-std::vector<std::string> split_lines(std::string_view text) {
-  std::vector<std::string> lines;
-  std::size_t start = 0;
-  while (start < text.size()) {
-    auto nl = text.find('\n', start);
-    if (nl == std::string_view::npos) nl = text.size();
-    lines.emplace_back(text.substr(start, nl - start));
-    start = nl + 1;
-  }
-  return lines;
-}
-
-std::string join_lines(const std::vector<std::string>& lines) {
-  std::string out;
-  for (const auto& l : lines) out += l + "\n";
-  return out;
-}
 
 std::string header_of(const std::vector<std::string>& path) {
   std::string h;
@@ -72,7 +51,7 @@ std::size_t last_value_line(const toml::table& t) {
 
 Result<std::string> checked(const std::vector<std::string>& lines, const toml::table& expected) {
   auto out = join_lines(lines);
-  auto after = parse_doc(out);
+  auto after = parse_toml_text(out);
   if (!after.ok() || *after != expected)
     return fail(std::string("could not edit the configuration safely (unusual layout: inline tables or dotted keys); edit it by hand"));
   return out;
@@ -120,12 +99,12 @@ std::string toml_string_array(const std::vector<std::string>& v) {
 
 Result<std::string> set_toml_value(std::string_view text, const std::vector<std::string>& path, std::string_view key,
                                    std::optional<std::string> value) {
-  auto doc = parse_doc(text);
+  auto doc = parse_toml_text(text);
   if (!doc.ok()) return fail(doc.error());
   toml::table expected = *doc;
   std::optional<toml::table> parsed_value;
   if (value) {
-    auto v = parse_doc("v = " + *value);
+    auto v = parse_toml_text("v = " + *value);
     if (!v.ok()) return fail("bad value " + *value);
     parsed_value = std::move(*v);
     make_table(expected, path).insert_or_assign(key, *parsed_value->get("v"));
@@ -164,7 +143,7 @@ Result<std::string> set_toml_value(std::string_view text, const std::vector<std:
 }
 
 Result<std::string> remove_toml_table(std::string_view text, const std::vector<std::string>& path) {
-  auto doc = parse_doc(text);
+  auto doc = parse_toml_text(text);
   if (!doc.ok()) return fail(doc.error());
   if (path.empty()) return fail(std::string("no table named"));
   toml::table expected = *doc;
@@ -184,7 +163,7 @@ Result<std::string> remove_toml_table(std::string_view text, const std::vector<s
 
 Result<std::string> set_named_array_entry(std::string_view text, std::string_view array, std::string_view name,
                                           std::optional<std::string> body) {
-  auto doc = parse_doc(text);
+  auto doc = parse_toml_text(text);
   if (!doc.ok()) return fail(doc.error());
   toml::table expected = *doc;
   auto lines = split_lines(text);
@@ -208,7 +187,7 @@ Result<std::string> set_named_array_entry(std::string_view text, std::string_vie
     lines.erase(lines.begin() + static_cast<std::ptrdiff_t>(span->first - 1),
                 lines.begin() + static_cast<std::ptrdiff_t>(span->second));
   if (body) {
-    auto entry = parse_doc(*body);
+    auto entry = parse_toml_text(*body);
     if (!entry.ok()) return fail(entry.error());
     if (!expected.contains(array)) expected.insert_or_assign(array, toml::array{});
     expected.get_as<toml::array>(array)->push_back(*entry);

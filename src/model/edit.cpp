@@ -5,6 +5,7 @@
 #include <cctype>
 
 #include "model/model.h"
+#include "model/text_edit.h"
 
 namespace pbxwall::model {
 
@@ -101,33 +102,6 @@ bool is_networks_header(std::string_view line) {
   return compact == "[networks]";
 }
 
-std::vector<std::string> split_lines(std::string_view text) {
-  std::vector<std::string> lines;
-  std::size_t start = 0;
-  while (start < text.size()) {
-    auto nl = text.find('\n', start);
-    if (nl == std::string_view::npos) nl = text.size();
-    lines.emplace_back(text.substr(start, nl - start));
-    start = nl + 1;
-  }
-  return lines;
-}
-
-std::string join_lines(const std::vector<std::string>& lines) {
-  std::string out;
-  for (const auto& l : lines) out += l + "\n";
-  return out;
-}
-
-Result<toml::table> parse_doc(std::string_view text) {
-  try {
-    return toml::parse(text);
-  } catch (const toml::parse_error& e) {
-    return fail("the configuration does not parse (line " + std::to_string(e.source().begin.line) +
-                "): " + std::string(e.description()));
-  }
-}
-
 enum class Edit { set, remove };
 
 Result<std::string> edit_networks(std::string_view text, std::string_view key_text, Edit edit,
@@ -135,7 +109,7 @@ Result<std::string> edit_networks(std::string_view text, std::string_view key_te
   auto key = network_key(key_text);
   if (!key)
     return fail("'" + std::string(key_text) + "' is not an address, CIDR or valid DNS hostname");
-  auto before = parse_doc(text);
+  auto before = parse_toml_text(text);
   if (!before) return fail(before.error());
 
   auto lines = split_lines(text);
@@ -197,7 +171,7 @@ Result<std::string> edit_networks(std::string_view text, std::string_view key_te
   }
 
   auto out = join_lines(lines);
-  auto after = parse_doc(out);
+  auto after = parse_toml_text(out);
   if (!after || *after != expected)
     return fail(std::string("could not edit [networks] safely (unusual layout); edit it by hand"));
   return out;
