@@ -5,9 +5,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "capture/tcp_streams.h"
-#include "iax/iax.h"
-#include "sip/sip.h"
+#include "capture/signalling_tap.h"
 
 namespace pbxwall::capture {
 namespace {
@@ -17,34 +15,13 @@ using responsive::Decision;
 using responsive::Direction;
 using responsive::IaxCommand;
 using responsive::Observation;
-using responsive::PacketMeta;
-
-enum class Signalling { none, sip, iax };
 
 bool has_port(const std::vector<std::uint16_t>& ports, std::uint16_t p) {
   return std::find(ports.begin(), ports.end(), p) != ports.end();
 }
 
-Signalling signalling_of(const Packet& p, const ReplayOptions& o) {
-  if (p.transport == Transport::udp && (has_port(o.iax_ports, p.dport) || has_port(o.iax_ports, p.sport)))
-    return Signalling::iax;
-  if (has_port(o.sip_ports, p.dport) || has_port(o.sip_ports, p.sport)) return Signalling::sip;
-  return Signalling::none;
-}
-
 bool starts_with(std::span<const std::uint8_t> b, std::string_view s) {
   return b.size() >= s.size() && std::equal(s.begin(), s.end(), b.begin());
-}
-
-// CRLF keep-alives (RFC 5626) and the empty or NUL-filled datagrams some phones send.
-bool is_keepalive(std::span<const std::uint8_t> b) {
-  if (b.size() > 4) return false;
-  return std::all_of(b.begin(), b.end(), [](std::uint8_t c) { return c == '\r' || c == '\n' || c == 0 || c == ' '; });
-}
-
-// TLS records start with content type 20..23 and version 3.x: never the first byte of SIP.
-bool looks_like_tls(std::span<const std::uint8_t> b) {
-  return b.size() >= 3 && b[0] >= 20 && b[0] <= 23 && b[1] == 3;
 }
 
 bool looks_like_sip_request(std::span<const std::uint8_t> b) {
@@ -157,11 +134,6 @@ std::vector<IpAddress> PbxFinder::result() const {
 // ---------------------------------------------------------------------------------------------
 
 struct Replay::Impl {
-  struct Framer {
-    sip::StreamFramer framer;
-    bool tls = false;
-    std::uint64_t last_use = 0;
-  };
   struct Source {
     SourceSummary summary;
     bool blocked = false;
@@ -175,18 +147,17 @@ struct Replay::Impl {
 
   Impl(std::vector<IpAddress> pbx_addrs, const ReplayOptions& o, DecisionSink s)
       : options(o), pbx(std::move(pbx_addrs)), sink(std::move(s)), decoder(o.limits),
-        engine(o.settings, o.never_block) {}
+        tap({o.sip_ports, o.iax_ports}, o.max_tcp_framers), engine(o.settings, o.never_block) {}
 
   ReplayOptions options;
   std::vector<IpAddress> pbx;
   DecisionSink sink;
   Decoder decoder;
+  SignallingTap tap;
   responsive::Engine engine;
   ReplayStats stats;
   std::optional<TimePoint> first, last;
   TimePoint next_expire{};
-  std::unordered_map<StreamKey, Framer, StreamKeyHash> framers;
-  std::uint64_t framer_clock = 0;
   std::unordered_map<IpAddress, Source, IpAddressHash> sources;
   std::vector<Decision> decisions;
 
@@ -262,103 +233,25 @@ struct Replay::Impl {
     }
   }
 
-  void sip_message(const sip::Message& m, const PacketMeta& meta) {
-    ++stats.sip_messages;
-    const Observation obs = responsive::from_sip(m, meta);
-    account(obs);
-    observe(obs, meta.t);
-  }
-
-  void sip_error(const sip::ParseError& e, const PacketMeta& meta) {
-    ++stats.malformed;
-    const Observation obs = responsive::from_sip_error(e, meta);
-    account(obs);
-    observe(obs, meta.t);
-  }
-
-  void sip_stream(const Packet& p, const PacketMeta& meta) {
-    const StreamKey key{p.src, p.dst, p.sport, p.dport};
-    auto it = framers.find(key);
-    if (it == framers.end()) {
-      if (p.payload.empty()) return;
-      if (framers.size() >= options.max_tcp_framers && !framers.empty()) {
-        auto oldest = std::min_element(framers.begin(), framers.end(), [](const auto& a, const auto& b) {
-          return a.second.last_use < b.second.last_use;
-        });
-        framers.erase(oldest);
-      }
-      it = framers.try_emplace(key).first;
-      if (looks_like_tls(p.payload)) {
-        it->second.tls = true;
-        ++stats.tls_streams;
-      }
-    }
-    Framer& f = it->second;
-    f.last_use = ++framer_clock;
-    if (!f.tls) {
-      if (p.stream_gap) f.framer.reset();
-      f.framer.feed(p.payload);
-      while (auto m = f.framer.next()) {
-        if (m->ok()) {
-          sip_message(**m, meta);
-        } else {
-          sip_error(m->error(), meta);
-          if (f.framer.broken()) f.framer.reset();  // resynchronise on the next bytes
-        }
-      }
-    }
-    if (p.stream_end) framers.erase(it);
-  }
-
-  void iax(const Packet& p, const PacketMeta& meta) {
-    auto r = iax::parse(p.payload);
-    if (!r.ok()) {
-      ++stats.malformed;
-      const Observation obs = responsive::from_iax_error(r.error(), meta);
-      account(obs);
-      observe(obs, meta.t);
-      return;
-    }
-    auto obs = responsive::from_iax(*r, meta);
-    if (!obs) return;  // media
-    ++stats.iax_frames;
-    account(*obs);
-    observe(*obs, meta.t);
-  }
-
   void packet(const Packet& p) {
     ++stats.packets;
-    const Signalling sig = signalling_of(p, options);
-    if (sig == Signalling::none) {
+    if (!tap.is_signalling(p)) {
       ++stats.not_signalling;
       return;
     }
-    PacketMeta meta;
-    meta.t = p.t;
-    meta.src = p.src;
-    meta.dst = p.dst;
-    meta.sport = p.sport;
-    meta.dport = p.dport;
-    meta.transport = p.transport == Transport::tcp ? responsive::Transport::tcp : responsive::Transport::udp;
-    if (is_pbx(p.dst))
-      meta.dir = Direction::to_pbx;
-    else if (is_pbx(p.src))
-      meta.dir = Direction::from_pbx;
-    else {
+    Direction dir;
+    if (is_pbx(p.dst)) {
+      dir = Direction::to_pbx;
+    } else if (is_pbx(p.src)) {
+      dir = Direction::from_pbx;
+    } else {
       ++stats.not_pbx;
       return;
     }
-    if (sig == Signalling::iax) return iax(p, meta);
-    if (p.transport == Transport::tcp) return sip_stream(p, meta);
-    if (is_keepalive(p.payload)) {
-      ++stats.keepalives;
-      return;
-    }
-    auto r = sip::parse(p.payload);
-    if (r.ok())
-      sip_message(*r, meta);
-    else
-      sip_error(r.error(), meta);
+    tap.feed(p, dir, [&](const Observation& obs) {
+      account(obs);
+      observe(obs, p.t);
+    });
   }
 
   void frame(std::uint32_t linktype, TimePoint t, std::span<const std::uint8_t> bytes) {
@@ -384,6 +277,11 @@ struct Replay::Impl {
     report.first_packet = first;
     report.last_packet = last;
     report.stats = stats;
+    report.stats.sip_messages = tap.stats().sip_messages;
+    report.stats.iax_frames = tap.stats().iax_frames;
+    report.stats.malformed = tap.stats().malformed;
+    report.stats.keepalives = tap.stats().keepalives;
+    report.stats.tls_streams = tap.stats().tls_streams;
     report.stats.decoder = decoder.stats();
     report.engine = engine.counters();
     const TimePoint end = last.value_or(TimePoint{});

@@ -30,14 +30,14 @@ std::string diagnostics_text(const Diagnostics& ds) {
 }
 
 // Ports of one service after discovery, expanded (signalling services have a handful).
-std::set<std::uint16_t> service_ports(const std::vector<model::Service>& services, std::string_view name) {
+std::vector<std::uint16_t> service_ports(const std::vector<model::Service>& services, std::string_view name) {
   std::set<std::uint16_t> ports;
   for (const auto& s : services) {
     if (s.name != name) continue;
     for (const auto& r : s.ports)
       for (std::uint32_t p = r.first; p <= r.last && ports.size() < 64; ++p) ports.insert(static_cast<std::uint16_t>(p));
   }
-  return ports;
+  return {ports.begin(), ports.end()};
 }
 
 Duration remaining(TimePoint until, TimePoint now) { return until > now ? until - now : Duration(0); }
@@ -49,6 +49,8 @@ struct Firewall::Loaded {
   responsive::Settings settings;
   model::ResolvedHosts resolved;
   IntegrationSettings integration;
+  ruleset::PacketPath packet_path = ruleset::PacketPath::log_group;
+  std::uint16_t queue_num = 1;
 };
 
 Firewall::Firewall(Edges edges, FirewallOptions options) : edges_(edges), options_(std::move(options)) {}
@@ -66,8 +68,17 @@ Result<std::unique_ptr<Firewall::Loaded>, std::string> Firewall::load() const {
   if (!config.ok()) return fail(diagnostics_text(config.error()));
   auto loaded = std::make_unique<Loaded>();
   loaded->config = std::move(*config);
-  if (const auto* section = loaded->config.table ? (*loaded->config.table)["responsive"].as_table() : nullptr) {
-    auto settings = responsive::settings_from_toml(*section, loaded->config.source_name);
+  const auto* section = loaded->config.table ? (*loaded->config.table)["responsive"].as_table() : nullptr;
+  auto path = ruleset::packet_path_from_toml(section, loaded->config.source_name);
+  if (!path.ok()) return fail(diagnostics_text(path.error()));
+  auto resolved_path = ruleset::resolve_packet_path(*path, options_.kernel_has_queue, options_.kernel_queue_detail);
+  if (!resolved_path.ok()) return fail(resolved_path.error());
+  loaded->packet_path = *resolved_path;
+  loaded->queue_num = path->queue_num;
+  if (section) {
+    toml::table engine_keys = *section;  // the packet path keys are the daemon's, not the engine's
+    for (const char* key : {"packet_path", "queue_num"}) engine_keys.erase(key);
+    auto settings = responsive::settings_from_toml(engine_keys, loaded->config.source_name);
     if (!settings.ok()) return fail(diagnostics_text(settings.error()));
     loaded->settings = std::move(*settings);
   }
@@ -115,6 +126,8 @@ Status<std::string> Firewall::apply(const Loaded& loaded) {
   input.live.grants = grants_.live(now);
   input.options.log_group_input = options_.log_group_input;
   input.options.log_group_output = options_.log_group_output;
+  input.options.packet_path = packet_path_;
+  input.options.queue_num = queue_num_;
   return edges_.applier.apply(ruleset::render(input));
 }
 
@@ -138,6 +151,8 @@ Status<std::string> Firewall::start() {
   auto loaded = load();
   if (!loaded.ok()) return fail(loaded.error());
   loaded_ = std::move(*loaded);
+  packet_path_ = loaded_->packet_path;
+  queue_num_ = loaded_->queue_num;
   engine_ = std::make_unique<responsive::Engine>(loaded_->settings,
                                                  [this](const IpAddress& a) { return never_block(a); });
   rebuild_tap();
@@ -184,15 +199,27 @@ const IntegrationSettings& Firewall::integration() const {
 
 void Firewall::rebuild_tap() {
   const auto services = ruleset::effective_services(loaded_->config.policy, discovered_);
-  tap_ = std::make_unique<SignallingTap>(service_ports(services, "sip"), service_ports(services, "iax"));
+  tap_ = std::make_unique<capture::SignallingTap>(
+      capture::SignallingPorts{service_ports(services, "sip"), service_ports(services, "iax")});
 }
 
 Status<std::string> Firewall::remove_table() { return edges_.applier.apply(ruleset::render_remove()); }
 
 void Firewall::on_packet(std::uint16_t group, std::span<const std::uint8_t> ip, std::optional<TimePoint> stamp) {
-  if (!engine_) return;
+  (void)inspect(group == options_.log_group_input, ip, stamp);
+}
+
+bool Firewall::on_queued_packet(std::span<const std::uint8_t> ip, std::optional<TimePoint> stamp) {
+  const auto source = inspect(true, ip, stamp);
+  if (!source) return false;
+  const auto view = engine_->source(*source);
+  return view && view->state == responsive::SourceState::blocked;
+}
+
+std::optional<IpAddress> Firewall::inspect(bool inbound, std::span<const std::uint8_t> ip,
+                                           std::optional<TimePoint> stamp) {
+  if (!engine_) return std::nullopt;
   const TimePoint now = stamp.value_or(edges_.clock.now());
-  const bool inbound = group == options_.log_group_input;
   if (inbound) {
     ++counters_.packets_in;
   } else {
@@ -201,15 +228,16 @@ void Firewall::on_packet(std::uint16_t group, std::span<const std::uint8_t> ip, 
   auto packet = decoder_.feed_ip(now, ip);
   if (!packet.ok()) {
     ++counters_.decode_errors;
-    return;
+    return std::nullopt;
   }
-  if (!*packet) return;
+  if (!*packet) return std::nullopt;
   tap_->feed(**packet, inbound ? responsive::Direction::to_pbx : responsive::Direction::from_pbx,
              [&](const responsive::Observation& obs) {
                decisions_.clear();
                engine_->observe(obs, now, decisions_);
                for (const auto& d : decisions_) take(d, now);
              });
+  return (*packet)->src;
 }
 
 void Firewall::take(const Decision& d, TimePoint now) {
@@ -377,6 +405,7 @@ json Firewall::status_json() {
   return {{"ok", true},
           {"enabled", loaded_ ? loaded_->config.policy.enabled : false},
           {"table", !table_removed_},
+          {"packet_path", std::string(ruleset::packet_path_name(packet_path_))},
           {"config", options_.config_path},
           {"blocked", blocked},
           {"validated", validated},

@@ -19,16 +19,17 @@
 #include "base/result.h"
 #include "base/time.h"
 #include "capture/capture.h"
+#include "capture/signalling_tap.h"
 #include "daemon/grants.h"
 #include "daemon/latency_histogram.h"
 #include "daemon/pbx_settings.h"
 #include "daemon/pbx_word.h"
-#include "daemon/signalling_tap.h"
 #include "kernel/kernel.h"
 #include "model/model.h"
 #include "packets/conntrack_flusher.h"
 #include "packets/set_updater.h"
 #include "responsive/responsive.h"
+#include "ruleset/packet_path.h"
 #include "ruleset/ruleset.h"
 #include "store/store.h"
 
@@ -46,6 +47,9 @@ struct FirewallOptions {
   std::string config_path;
   std::uint16_t log_group_input = 1;   // packets to the PBX from unvalidated sources
   std::uint16_t log_group_output = 2;  // the PBX's answers to them
+  // What the kernel probe said about the nftables `queue` statement ([responsive] packet_path).
+  bool kernel_has_queue = false;
+  std::string kernel_queue_detail;
 };
 
 nlohmann::json event_json(const store::EventRecord& e);
@@ -82,6 +86,11 @@ class Firewall {
 
   // One packet copied by a `log group` rule: `group` tells its direction.
   void on_packet(std::uint16_t group, std::span<const std::uint8_t> ip_packet, std::optional<TimePoint> stamp);
+  // One packet to the PBX held in the queue (packet_path queue or external-queue): the engine
+  // sees it like a logged one; returns true when it is to be dropped, because its source is
+  // blocked already (by this very packet, e.g. a scanner's fingerprint, or by a decision the
+  // kernel set does not hold yet).
+  bool on_queued_packet(std::span<const std::uint8_t> ip_packet, std::optional<TimePoint> stamp);
   // Ends a loop tick: sends queued set changes to the kernel in one transaction, flushes the
   // conntrack entries of new blocks and writes the tick's records in one database transaction.
   void flush();
@@ -97,6 +106,9 @@ class Firewall {
   const responsive::Engine& engine() const { return *engine_; }
   const LatencyHistogram& set_update_latency() const { return set_update_latency_; }
   std::vector<std::uint16_t> log_groups() const { return {options_.log_group_input, options_.log_group_output}; }
+  // The path chosen at start() (kept over reloads: a change takes effect at the next start).
+  ruleset::PacketPath packet_path() const { return packet_path_; }
+  std::uint16_t queue_num() const { return queue_num_; }
 
   // ---- PBX integration (firewall_pbx.cpp) ----
   // [pbx], [users] and [vpn] of the loaded configuration (defaults before start()).
@@ -134,6 +146,9 @@ class Firewall {
   Status<std::string> apply(const Loaded& loaded);
   ruleset::LiveState live_state(TimePoint now) const;
   void restore_from_store(TimePoint now);
+  // Decodes one packet and feeds its observations to the engine; the packet's source, if it
+  // decoded to one.
+  std::optional<IpAddress> inspect(bool to_pbx, std::span<const std::uint8_t> ip, std::optional<TimePoint> stamp);
   void take(const responsive::Decision& d, TimePoint now);
   void record_event(const responsive::Decision& d, TimePoint now);
   bool never_block(const IpAddress& addr) const;
@@ -177,7 +192,7 @@ class Firewall {
   FirewallOptions options_;
   std::unique_ptr<Loaded> loaded_;
   std::unique_ptr<responsive::Engine> engine_;
-  std::unique_ptr<SignallingTap> tap_;
+  std::unique_ptr<capture::SignallingTap> tap_;
   capture::Decoder decoder_;
   std::vector<responsive::Decision> decisions_;     // scratch, reused per packet
   std::vector<IpAddress> to_flush_;                 // conntrack flushes of this tick
@@ -192,6 +207,8 @@ class Firewall {
   PbxWordState pbx_word_;
   // The "stop" request removed our table; a reload ("start", "reload", SIGHUP) puts it back.
   bool table_removed_ = false;
+  ruleset::PacketPath packet_path_ = ruleset::PacketPath::log_group;
+  std::uint16_t queue_num_ = 1;
 };
 
 }  // namespace pbxwall::daemon

@@ -1,6 +1,7 @@
 // pbxwalld: the live responsive firewall. One Asio event loop owns all state: it reads the
-// packets that nftables `log group` rules copy, feeds them to the responsive engine, and sends
-// the decisions of each loop tick to the kernel sets in one transaction.
+// packets that nftables `log group` rules copy (or that a queue holds for its verdict), feeds
+// them to the responsive engine, and sends the decisions of each loop tick to the kernel sets
+// in one transaction.
 #include <sys/stat.h>
 
 #include <cstdlib>
@@ -22,6 +23,7 @@
 #include "packets/kernel_probe.h"
 #include "packets/nflog_source.h"
 #include "packets/nft_set_writer.h"
+#include "packets/queue_source.h"
 
 namespace {
 
@@ -56,22 +58,50 @@ int run(const Options& o) {
     return 1;
   }
   SystemClock clock;
-  daemon::Firewall firewall({applier, sets, **conntrack, **store, clock}, {.config_path = o.config});
+  // The inline path (nftables `queue`, verdicts before the PBX sees a packet) needs kernel
+  // support that many kernels lack; the log-group path works on every nf_tables kernel.
+  daemon::FirewallOptions firewall_options;
+  firewall_options.config_path = o.config;
+  if (auto queue = packets::probe_queue_support(applier); queue.ok()) {
+    firewall_options.kernel_has_queue = queue->supported;
+    firewall_options.kernel_queue_detail = queue->detail;
+  } else {
+    firewall_options.kernel_queue_detail = "the probe failed: " + queue.error();
+  }
+  daemon::Firewall firewall({applier, sets, **conntrack, **store, clock}, firewall_options);
 
   if (auto started = firewall.start(); !started.ok()) {
     log(3, "not starting: " + started.error());
     return 1;
   }
-  auto nflog = packets::NflogSource::open(firewall.log_groups());
+  const bool inline_path = firewall.packet_path() != ruleset::PacketPath::log_group;
+  const auto groups = firewall.log_groups();  // input, output
+  auto nflog = packets::NflogSource::open(inline_path ? std::vector<std::uint16_t>{groups.back()} : groups);
   if (!nflog.ok()) {
     log(3, "cannot read the packets copied by nftables: " + nflog.error());
     return 1;
   }
-  // The inline path (nftables `queue`, verdicts before the PBX sees a packet) needs kernel
-  // support that many kernels lack; the log-group path works on every nf_tables kernel.
-  std::string mode = "nftables log groups (observe mode)";
-  if (auto queue = packets::probe_queue_support(applier); queue.ok()) {
-    mode += queue->supported ? "; this kernel also has nftables queue" : "; nftables queue unavailable on this kernel (" + queue->detail + ")";
+  std::unique_ptr<packets::QueueSource> queue;
+  if (inline_path) {
+    auto opened = packets::QueueSource::open(firewall.queue_num());
+    if (!opened.ok()) {
+      log(3, "cannot read the packets queued for verdicts: " + opened.error());
+      return 1;
+    }
+    queue = std::move(*opened);
+  }
+  std::string mode;
+  switch (firewall.packet_path()) {
+    case ruleset::PacketPath::log_group:
+      mode = "nftables log groups (observe mode); nftables queue " +
+             (firewall_options.kernel_has_queue ? std::string("available") : "unavailable (" + firewall_options.kernel_queue_detail + ")");
+      break;
+    case ruleset::PacketPath::queue:
+      mode = "nftables queue " + std::to_string(firewall.queue_num()) + " (inline verdicts)";
+      break;
+    case ruleset::PacketPath::external:
+      mode = "queue " + std::to_string(firewall.queue_num()) + " fed by a rule outside table inet pbxwall (inline verdicts)";
+      break;
   }
   log(6, "protecting with " + o.config + "; responsive packet path: " + mode);
 
@@ -162,6 +192,24 @@ int run(const Options& o) {
     });
   };
   wait_packets();
+
+  // Inline verdicts are given inside drain(), before the tick's decisions reach the kernel.
+  std::unique_ptr<asio::posix::stream_descriptor> queue_fd;
+  std::function<void()> wait_queue = [&] {
+    queue_fd->async_wait(asio::posix::stream_descriptor::wait_read, [&](std::error_code qec) {
+      if (qec) return;
+      auto decided = queue->drain([&](const packets::QueuedPacket& p) {
+        return firewall.on_queued_packet(p.payload, p.timestamp) ? packets::Verdict::drop : packets::Verdict::accept;
+      });
+      if (!decided.ok()) log(4, "reading queued packets: " + decided.error());
+      firewall.flush();
+      wait_queue();
+    });
+  };
+  if (queue) {
+    queue_fd = std::make_unique<asio::posix::stream_descriptor>(io, ::dup(queue->fd()));
+    wait_queue();
+  }
 
   asio::steady_timer housekeeping(io);
   std::function<void()> schedule_housekeeping = [&] {

@@ -1,8 +1,8 @@
 #include "packets/nflog_source.h"
 
+#include "packets/netlink_receive.h"
+
 #include <errno.h>
-#include <fcntl.h>
-#include <sys/socket.h>
 
 #include <cstring>
 #include <optional>
@@ -65,14 +65,8 @@ Result<std::unique_ptr<NflogSource>> NflogSource::open(const std::vector<std::ui
   auto names = InterfaceNames::open();
   if (!names) return fail("nflog: " + names.error());
 
-  if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &options.receive_buffer_bytes,
-                 sizeof options.receive_buffer_bytes) != 0 &&
-      setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &options.receive_buffer_bytes,
-                 sizeof options.receive_buffer_bytes) != 0)
-    return fail(errno_text("nflog: setting receive buffer size"));
-  const int flags = fcntl(fd, F_GETFL);
-  if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0)
-    return fail(errno_text("nflog: making socket non-blocking"));
+  if (auto prepared = prepare_netlink_socket(fd, options.receive_buffer_bytes, "nflog"); !prepared.ok())
+    return fail(prepared.error());
 
   auto source = std::unique_ptr<NflogSource>(
       new NflogSource(std::move(handles), std::move(*names), options));
@@ -135,26 +129,13 @@ void NflogSource::deliver(std::uint16_t group, nflog_data* data) {
 Result<std::size_t> NflogSource::drain(const Callback& on_packet) {
   const std::uint64_t before = stats_.packets;
   callback_ = &on_packet;
-  std::optional<std::string> error;
-  for (std::size_t messages = 0; messages < options_.max_messages_per_drain && !callback_error_;
-       ++messages) {
-    const ssize_t n = recv(fd(), buffer_.data(), buffer_.size(), MSG_DONTWAIT);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-      if (errno == ENOBUFS) {
-        ++stats_.overruns;
-        continue;
-      }
-      error = errno_text("nflog: receiving");
-      break;
-    }
-    if (nflog_handle_packet(handles_->log, buffer_.data(), static_cast<int>(n)) < 0)
-      ++stats_.malformed;
-  }
+  auto received = receive_pending(
+      fd(), buffer_, options_.max_messages_per_drain,
+      [this](char* message, int length) { return nflog_handle_packet(handles_->log, message, length); },
+      [this] { return static_cast<bool>(callback_error_); }, {stats_.overruns, stats_.malformed}, "nflog");
   callback_ = nullptr;
   if (callback_error_) std::rethrow_exception(std::exchange(callback_error_, nullptr));
-  if (error) return fail(*error);
+  if (!received.ok()) return fail(received.error());
   return static_cast<std::size_t>(stats_.packets - before);
 }
 

@@ -1,10 +1,10 @@
 #include "packets/queue_source.h"
 
+#include "packets/netlink_receive.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <linux/netfilter.h>
-#include <sys/socket.h>
 
 #include <cstring>
 #include <optional>
@@ -45,14 +45,8 @@ Result<std::unique_ptr<QueueSource>> QueueSource::open(std::uint16_t queue_num, 
   handles->nfq = nfq_open();
   if (handles->nfq == nullptr) return fail(errno_text(name + ": opening netlink socket"));
   const int fd = nfq_fd(handles->nfq);
-  if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &options.receive_buffer_bytes,
-                 sizeof options.receive_buffer_bytes) != 0 &&
-      setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &options.receive_buffer_bytes,
-                 sizeof options.receive_buffer_bytes) != 0)
-    return fail(errno_text(name + ": setting receive buffer size"));
-  const int flags = fcntl(fd, F_GETFL);
-  if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0)
-    return fail(errno_text(name + ": making socket non-blocking"));
+  if (auto prepared = prepare_netlink_socket(fd, options.receive_buffer_bytes, name); !prepared.ok())
+    return fail(prepared.error());
   auto names = InterfaceNames::open();
   if (!names) return fail(name + ": " + names.error());
 
@@ -123,25 +117,14 @@ void QueueSource::deliver(nfq_q_handle* queue, nfq_data* data) {
 Result<std::size_t> QueueSource::drain(const Decide& decide) {
   const std::uint64_t before = stats_.packets;
   decide_ = &decide;
-  std::optional<std::string> error;
-  for (std::size_t messages = 0; messages < options_.max_messages_per_drain && !decide_error_;
-       ++messages) {
-    const ssize_t n = recv(fd(), buffer_.data(), buffer_.size(), MSG_DONTWAIT);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-      if (errno == ENOBUFS) {
-        ++stats_.overruns;
-        continue;
-      }
-      error = errno_text("nfqueue " + std::to_string(queue_num_) + ": receiving");
-      break;
-    }
-    if (nfq_handle_packet(handles_->nfq, buffer_.data(), static_cast<int>(n)) < 0) ++stats_.malformed;
-  }
+  auto received = receive_pending(
+      fd(), buffer_, options_.max_messages_per_drain,
+      [this](char* message, int length) { return nfq_handle_packet(handles_->nfq, message, length); },
+      [this] { return static_cast<bool>(decide_error_); }, {stats_.overruns, stats_.malformed},
+      "nfqueue " + std::to_string(queue_num_));
   decide_ = nullptr;
   if (decide_error_) std::rethrow_exception(std::exchange(decide_error_, nullptr));
-  if (error) return fail(*error);
+  if (!received.ok()) return fail(received.error());
   return static_cast<std::size_t>(stats_.packets - before);
 }
 

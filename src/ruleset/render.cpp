@@ -295,7 +295,8 @@ std::string enabled_table(const RenderInput& in) {
   s.line("", "");
 
   // The responsive path: kernel flood meter first (works with the daemon down), then a copy to
-  // the daemon, then accept: the PBX itself answers and the daemon decides from what it sees.
+  // the daemon and accept (the PBX itself answers and the daemon decides from what it sees),
+  // or the queue, where the daemon drops what it already knows to be an attack.
   const std::string rate = "limit rate over " + std::to_string(opt.flood_rate_per_second) +
                            "/second burst " + std::to_string(opt.flood_burst) + " packets";
   s.line("\t", "chain responsive {");
@@ -303,9 +304,19 @@ std::string enabled_table(const RenderInput& in) {
                      seconds(opt.flood_block) + " } " + counter_ref(kCounterFlood) + " drop");
   s.line("\t\t", "update @flood6 { ip6 saddr " + rate + " } add @blocked6 { ip6 saddr timeout " +
                      seconds(opt.flood_block) + " } " + counter_ref(kCounterFlood) + " drop");
-  if (opt.log_group_input != 0)
-    s.line("\t\t", "log group " + std::to_string(opt.log_group_input));
-  s.line("\t\t", counter_ref(kCounterResponsive) + " accept");
+  switch (opt.packet_path) {
+    case PacketPath::log_group:
+      if (opt.log_group_input != 0) s.line("\t\t", "log group " + std::to_string(opt.log_group_input));
+      s.line("\t\t", counter_ref(kCounterResponsive) + " accept");
+      break;
+    case PacketPath::queue:
+      // The daemon's accept ends this hook's evaluation, so the packet is counted first.
+      s.line("\t\t", counter_ref(kCounterResponsive) + " queue num " + std::to_string(opt.queue_num) + " bypass");
+      break;
+    case PacketPath::external:
+      s.line("\t\t", counter_ref(kCounterResponsive) + " accept");
+      break;
+  }
   s.line("\t", "}");
   s.line("", "");
 
@@ -350,7 +361,10 @@ std::string enabled_table(const RenderInput& in) {
 
   s.line("\t", "chain output {");
   s.line("\t\t", "type filter hook output priority filter; policy accept;");
-  if (!watched.empty() && opt.log_group_input != 0 && opt.log_group_output != 0) {
+  // Log groups off (input 0) turn the whole copy off; the inline paths keep the answers' copy.
+  const bool copy_answers = opt.log_group_output != 0 &&
+                            (opt.packet_path != PacketPath::log_group || opt.log_group_input != 0);
+  if (!watched.empty() && copy_answers) {
     // The PBX's answers to peers the daemon is judging, so it sees every authentication outcome.
     const std::string group = " log group " + std::to_string(opt.log_group_output);
     s.line("\t\t", "oif \"lo\" accept");

@@ -64,11 +64,21 @@ struct LiveState {
   std::vector<BlockedNetEntry> blocked_nets{};  // IPv6 only
 };
 
+// How unvalidated signalling to the PBX reaches the daemon (the responsive chain's last rule).
+enum class PacketPath : std::uint8_t {
+  log_group,  // `log group <log_group_input>` then accept: a copy, the PBX gets the packet
+  queue,      // `queue num <queue_num> bypass`: the packet waits for the daemon's verdict;
+              // with no daemon bound to the queue the kernel accepts it (bypass)
+  external,   // accept only: a rule outside our table (xtables NFQUEUE) hands packets over
+};
+
 struct RenderOptions {
+  PacketPath packet_path = PacketPath::log_group;
   // NFLOG groups that copy unvalidated SIP/IAX traffic to the daemon; 0 disables the copy
-  // (the responsive chain then only counts and accepts).
+  // (input: the responsive chain then only counts and accepts; output: no answers copied).
   std::uint16_t log_group_input = 1;
   std::uint16_t log_group_output = 2;
+  std::uint16_t queue_num = 1;  // PacketPath::queue
   // Kernel safety net: a source sending signalling faster than this is blocked for
   // `flood_block` even when the daemon is down.
   std::uint32_t flood_rate_per_second = 20;

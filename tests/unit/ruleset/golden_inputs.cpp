@@ -97,6 +97,15 @@ ExtraInputs read_extra_inputs(const std::string& path) {
       words >> in_group >> out_group;
       x.options.log_group_input = static_cast<std::uint16_t>(in_group);
       x.options.log_group_output = static_cast<std::uint16_t>(out_group);
+    } else if (verb == "packet-path") {
+      std::string name;
+      unsigned queue = 0;
+      words >> name >> queue;
+      if (name == "queue") x.options.packet_path = PacketPath::queue;
+      else if (name == "external") x.options.packet_path = PacketPath::external;
+      else if (name == "log") x.options.packet_path = PacketPath::log_group;
+      else ADD_FAILURE() << where << ": packet-path log|queue|external [QUEUE]";
+      if (queue != 0) x.options.queue_num = static_cast<std::uint16_t>(queue);
     } else {
       ADD_FAILURE() << where << ": unknown line '" << text << "'";
     }

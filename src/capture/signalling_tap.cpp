@@ -1,0 +1,126 @@
+#include "capture/signalling_tap.h"
+
+#include <algorithm>
+#include <string_view>
+
+#include "iax/iax.h"
+
+namespace pbxwall::capture {
+namespace {
+
+bool has_port(const std::vector<std::uint16_t>& ports, std::uint16_t p) {
+  return std::find(ports.begin(), ports.end(), p) != ports.end();
+}
+
+// CRLF keep-alives (RFC 5626) and the empty or NUL-filled datagrams some phones send.
+bool is_keepalive(std::span<const std::uint8_t> b) {
+  if (b.size() > 4) return false;
+  return std::all_of(b.begin(), b.end(), [](std::uint8_t c) { return c == '\r' || c == '\n' || c == 0 || c == ' '; });
+}
+
+// TLS records start with content type 20..23 and version 3.x: never the first byte of SIP.
+bool looks_like_tls(std::span<const std::uint8_t> b) { return b.size() >= 3 && b[0] >= 20 && b[0] <= 23 && b[1] == 3; }
+
+}  // namespace
+
+SignallingTap::SignallingTap(SignallingPorts ports, std::size_t max_streams)
+    : ports_(std::move(ports)), max_streams_(std::max<std::size_t>(max_streams, 1)) {}
+
+bool SignallingTap::is_signalling(const Packet& p) const {
+  if (p.transport == Transport::udp && (has_port(ports_.iax, p.dport) || has_port(ports_.iax, p.sport))) return true;
+  return has_port(ports_.sip, p.dport) || has_port(ports_.sip, p.sport);
+}
+
+void SignallingTap::feed(const Packet& p, responsive::Direction dir, const Sink& sink) {
+  responsive::PacketMeta meta;
+  meta.t = p.t;
+  meta.dir = dir;
+  meta.src = p.src;
+  meta.dst = p.dst;
+  meta.sport = p.sport;
+  meta.dport = p.dport;
+  meta.transport = p.transport == Transport::tcp ? responsive::Transport::tcp : responsive::Transport::udp;
+  if (p.transport == Transport::udp && (has_port(ports_.iax, p.dport) || has_port(ports_.iax, p.sport)))
+    return iax_datagram(p, meta, sink);
+  if (!has_port(ports_.sip, p.dport) && !has_port(ports_.sip, p.sport)) {
+    ++stats_.not_signalling;
+    return;
+  }
+  if (p.transport == Transport::tcp) return sip_stream(p, meta, sink);
+  sip_datagram(p, meta, sink);
+}
+
+void SignallingTap::sip_result(const Result<sip::Message, sip::ParseError>& m, const responsive::PacketMeta& meta,
+                               const Sink& sink) {
+  if (m.ok()) {
+    ++stats_.sip_messages;
+    sink(responsive::from_sip(*m, meta));
+  } else {
+    ++stats_.malformed;
+    sink(responsive::from_sip_error(m.error(), meta));
+  }
+}
+
+void SignallingTap::sip_datagram(const Packet& p, const responsive::PacketMeta& meta, const Sink& sink) {
+  if (is_keepalive(p.payload)) {
+    ++stats_.keepalives;
+    return;
+  }
+  sip_result(sip::parse(p.payload), meta, sink);
+}
+
+void SignallingTap::iax_datagram(const Packet& p, const responsive::PacketMeta& meta, const Sink& sink) {
+  auto frame = iax::parse(p.payload);
+  if (!frame.ok()) {
+    ++stats_.malformed;
+    sink(responsive::from_iax_error(frame.error(), meta));
+    return;
+  }
+  auto obs = responsive::from_iax(*frame, meta);
+  if (!obs) {
+    ++stats_.media;
+    return;
+  }
+  ++stats_.iax_frames;
+  sink(*obs);
+}
+
+// One framer per stream direction; a gap restarts it, and so does an unframeable message
+// (resynchronising on the next bytes). TLS streams are recognised on their first bytes and
+// skipped.
+void SignallingTap::sip_stream(const Packet& p, const responsive::PacketMeta& meta, const Sink& sink) {
+  const StreamKey key{p.src, p.dst, p.sport, p.dport};
+  auto it = streams_.find(key);
+  if (it == streams_.end()) {
+    if (p.payload.empty()) return;
+    if (streams_.size() >= max_streams_) {
+      streams_.erase(streams_by_age_.back());
+      streams_by_age_.pop_back();
+      ++stats_.stream_evictions;
+    }
+    streams_by_age_.push_front(key);
+    it = streams_.try_emplace(key).first;
+    it->second.age = streams_by_age_.begin();
+    if (looks_like_tls(p.payload)) {
+      it->second.tls = true;
+      ++stats_.tls_streams;
+    }
+  } else {
+    streams_by_age_.splice(streams_by_age_.begin(), streams_by_age_, it->second.age);
+  }
+  Stream& s = it->second;
+  if (!s.tls) {
+    if (p.stream_gap) s.framer.reset();
+    s.framer.feed(p.payload);
+    while (auto m = s.framer.next()) {
+      sip_result(*m, meta, sink);
+      if (!m->ok() && s.framer.broken()) s.framer.reset();
+    }
+  }
+  if (p.stream_end) {
+    streams_by_age_.erase(s.age);
+    streams_.erase(it);
+  }
+}
+
+}  // namespace pbxwall::capture
