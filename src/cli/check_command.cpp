@@ -25,8 +25,7 @@ void run_check(Context& ctx) {
   if (ctx.applier != nullptr || geteuid() == 0) {
     auto checked = ctx.kernel().check(script);
     if (!checked) {
-      ctx.e() << "pbxwall: nftables rejects the rendered ruleset:\n" << checked.error() << "\n";
-      ctx.exit_status = kExitFailure;
+      ctx.fail("nftables rejects the rendered ruleset:\n", checked.error());
       return;
     }
   }
@@ -39,12 +38,8 @@ void run_check(Context& ctx) {
 
 void run_show_ruleset(Context& ctx, bool live) {
   if (live) {
-    auto table = ctx.kernel().list_table();
-    if (!table) {
-      ctx.e() << "pbxwall: cannot read the kernel's ruleset: " << table.error() << "\n";
-      ctx.exit_status = kExitFailure;
-      return;
-    }
+    auto table = live_table(ctx);
+    if (!table) return;
     if (table->empty()) ctx.e() << "pbxwall: not running (no table inet pbxwall)\n";
     ctx.o() << *table;
     return;

@@ -6,7 +6,7 @@
 
 #include <chrono>
 #include <functional>
-#include <iosfwd>
+#include <ostream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -64,6 +64,15 @@ struct Context {
 
   std::ostream& o() const { return *out; }
   std::ostream& e() const { return *err; }
+
+  // Writes "pbxwall: <parts>" as one line to err and sets exit_status to kExitFailure.
+  template <class... Parts>
+  void fail(const Parts&... parts) {
+    *err << "pbxwall: ";
+    (*err << ... << parts);
+    *err << "\n";
+    exit_status = kExitFailure;
+  }
   kernel::RulesetApplier& kernel();  // applier, created on first use
 };
 

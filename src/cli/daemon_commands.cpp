@@ -36,8 +36,7 @@ std::string pad(const std::string& s, std::size_t width) {
 const json* items_of(Context& ctx, const json& answer) {
   const auto it = answer.find("items");
   if (it == answer.end() || !it->is_array()) {
-    ctx.e() << "pbxwall: pbxwalld's answer has no \"items\" list: " << answer.dump() << "\n";
-    ctx.exit_status = kExitFailure;
+    ctx.fail("pbxwalld's answer has no \"items\" list: ", answer.dump());
     return nullptr;
   }
   return &*it;
@@ -110,8 +109,7 @@ void run_events(Context& ctx, std::int64_t limit, bool follow) {
   std::int64_t after = 0;
   for (int page = 0;; ++page) {
     if (page == kMaxPages) {
-      ctx.e() << "pbxwall: pbxwalld keeps sending events; stopped after " << kMaxPages << " pages\n";
-      ctx.exit_status = kExitFailure;
+      ctx.fail("pbxwalld keeps sending events; stopped after ", kMaxPages, " pages");
       return;
     }
     auto answer = daemon_request(ctx, {{"cmd", "events"}, {"after_id", after}, {"limit", kPage}});
@@ -121,8 +119,7 @@ void run_events(Context& ctx, std::int64_t limit, bool follow) {
     for (const auto& e : *items) {
       const std::int64_t id = id_of(e);
       if (id <= after) {
-        ctx.e() << "pbxwall: pbxwalld sent an event without a new \"id\": " << e.dump() << "\n";
-        ctx.exit_status = kExitFailure;
+        ctx.fail("pbxwalld sent an event without a new \"id\": ", e.dump());
         return;
       }
       after = id;
@@ -139,8 +136,7 @@ void run_events(Context& ctx, std::int64_t limit, bool follow) {
 
   auto connection = ControlConnection::open(control_socket_path(ctx.run_dir), ctx.control_timeout);
   if (!connection) {
-    ctx.e() << "pbxwall: " << connection.error().message << "\n";
-    ctx.exit_status = kExitFailure;
+    ctx.fail(connection.error().message);
     return;
   }
   auto answer = connection->call({{"cmd", "events"}, {"after_id", after}, {"limit", kPage}, {"follow", true}},
@@ -166,8 +162,7 @@ void run_events(Context& ctx, std::int64_t limit, bool follow) {
   for (;;) {
     auto line = connection->read_object(std::chrono::milliseconds(0));
     if (!line) {
-      ctx.e() << "pbxwall: " << line.error().message << "\n";
-      ctx.exit_status = kExitFailure;
+      ctx.fail(line.error().message);
       return;
     }
     show(*line);
@@ -276,16 +271,16 @@ bool daemon_running(const Context& ctx) {
 std::optional<json> daemon_request(Context& ctx, const json& request) {
   auto answer = call_daemon(control_socket_path(ctx.run_dir), request, ctx.control_timeout);
   if (!answer) {
-    if (answer.error().kind == ControlError::Kind::not_running)
+    if (answer.error().kind == ControlError::Kind::not_running) {
       ctx.e() << not_running_message(ctx, answer.error().message) << "\n";
-    else
-      ctx.e() << "pbxwall: " << answer.error().message << "\n";
-    ctx.exit_status = kExitFailure;
+      ctx.exit_status = kExitFailure;
+    } else {
+      ctx.fail(answer.error().message);
+    }
     return std::nullopt;
   }
   if (!(*answer)["ok"].get<bool>()) {
-    ctx.e() << "pbxwall: pbxwalld refused: " << text_of(*answer, "error") << "\n";
-    ctx.exit_status = kExitFailure;
+    ctx.fail("pbxwalld refused: ", text_of(*answer, "error"));
     return std::nullopt;
   }
   return *answer;

@@ -152,13 +152,18 @@ model::Policy with_trusted_hosts(const model::Policy& policy, const std::vector<
   return out;
 }
 
-std::optional<bool> firewall_running(Context& ctx) {
+std::optional<std::string> live_table(Context& ctx) {
   auto table = ctx.kernel().list_table();
   if (!table) {
-    ctx.e() << "pbxwall: cannot read the kernel's ruleset: " << table.error() << "\n";
-    ctx.exit_status = kExitFailure;
+    ctx.fail("cannot read the kernel's ruleset: ", table.error());
     return std::nullopt;
   }
+  return std::move(*table);
+}
+
+std::optional<bool> firewall_running(Context& ctx) {
+  auto table = live_table(ctx);
+  if (!table) return std::nullopt;
   return !table->empty();
 }
 
@@ -239,21 +244,15 @@ void apply_configuration(Context& ctx, const model::LoadedConfig& config, ApplyK
   RunDir run_dir(ctx.run_dir);
   auto lock = run_dir.lock();
   if (!lock) {
-    ctx.e() << "pbxwall: " << lock.error() << "\n";
-    ctx.exit_status = kExitFailure;
+    ctx.fail(lock.error());
     return;
   }
 
-  auto current = ctx.kernel().list_table();
-  if (!current) {
-    ctx.e() << "pbxwall: cannot read the kernel's ruleset: " << current.error() << "\n";
-    ctx.exit_status = kExitFailure;
-    return;
-  }
+  auto current = live_table(ctx);
+  if (!current) return;
   const bool was_running = !current->empty();
   if (kind == ApplyKind::reload && !was_running) {
-    ctx.e() << "pbxwall: the firewall is not running; `pbxwall start` starts it\n";
-    ctx.exit_status = kExitFailure;
+    ctx.fail("the firewall is not running; `pbxwall start` starts it");
     return;
   }
 
@@ -281,15 +280,13 @@ void apply_configuration(Context& ctx, const model::LoadedConfig& config, ApplyK
       auto saved = run_dir.write_previous(was_running ? std::optional<std::string>(*current)
                                                       : std::nullopt);
       if (!saved) {
-        ctx.e() << "pbxwall: cannot save the current ruleset for rollback: " << saved.error() << "\n";
-        ctx.exit_status = kExitFailure;
+        ctx.fail("cannot save the current ruleset for rollback: ", saved.error());
         return;
       }
     }
     PendingChange change{new_token(), epoch_seconds() + policy.safe_mode_seconds, 0};
     if (auto w = run_dir.write_pending(change); !w) {
-      ctx.e() << "pbxwall: " << w.error() << "\n";
-      ctx.exit_status = kExitFailure;
+      ctx.fail(w.error());
       return;
     }
     auto guard = ctx.start_guard ? ctx.start_guard(change.token, policy.safe_mode_seconds)
@@ -297,8 +294,7 @@ void apply_configuration(Context& ctx, const model::LoadedConfig& config, ApplyK
     if (!guard) {
       if (pending) (void)run_dir.write_pending(*pending);
       else run_dir.clear_pending();
-      ctx.e() << "pbxwall: safe mode: " << guard.error() << "; nothing changed\n";
-      ctx.exit_status = kExitFailure;
+      ctx.fail("safe mode: ", guard.error(), "; nothing changed");
       return;
     }
     change.guard_pid = *guard;

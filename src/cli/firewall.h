@@ -30,6 +30,10 @@ std::optional<IpAddress> ssh_client_address(const Context& ctx);
 // Policy with `addresses` added as trusted host networks.
 model::Policy with_trusted_hosts(const model::Policy& policy, const std::vector<IpAddress>& addresses);
 
+// Our table as the kernel lists it ("" when it is not loaded); nullopt, with the message
+// given to ctx.fail(), when the kernel cannot be asked.
+std::optional<std::string> live_table(Context& ctx);
+
 // Is our table in the kernel? nullopt (and a message on ctx.e()) if the kernel cannot say.
 std::optional<bool> firewall_running(Context& ctx);
 

@@ -47,8 +47,7 @@ void run_stop(Context& ctx) {
   RunDir run_dir(ctx.run_dir);
   auto lock = run_dir.lock();
   if (!lock) {
-    ctx.e() << "pbxwall: " << lock.error() << "\n";
-    ctx.exit_status = kExitFailure;
+    ctx.fail(lock.error());
     return;
   }
   // A pending rollback would bring the table back after the stop.
@@ -69,8 +68,7 @@ void run_stop(Context& ctx) {
   }
   auto removed = ctx.kernel().apply(ruleset::render_remove());
   if (!removed) {
-    ctx.e() << "pbxwall: cannot remove table inet pbxwall: " << removed.error() << "\n";
-    ctx.exit_status = kExitFailure;
+    ctx.fail("cannot remove table inet pbxwall: ", removed.error());
     return;
   }
   (void)run_dir.write_session_addresses({});
@@ -81,16 +79,14 @@ void run_confirm(Context& ctx) {
   RunDir run_dir(ctx.run_dir);
   auto lock = run_dir.lock();
   if (!lock) {
-    ctx.e() << "pbxwall: " << lock.error() << "\n";
-    ctx.exit_status = kExitFailure;
+    ctx.fail(lock.error());
     return;
   }
   auto pending = run_dir.read_pending();
   if (!pending) {
     const std::string last = run_dir.read_last_rollback();
     if (!last.empty()) {
-      ctx.e() << "pbxwall: too late, " << last << "\n";
-      ctx.exit_status = kExitFailure;
+      ctx.fail("too late, ", last);
     } else {
       ctx.o() << "nothing to confirm\n";
     }
@@ -117,12 +113,8 @@ std::vector<NamedCounter> named_counters(const std::string& listing) {
 }
 
 void run_status(Context& ctx) {
-  auto table = ctx.kernel().list_table();
-  if (!table) {
-    ctx.e() << "pbxwall: cannot read the kernel's ruleset: " << table.error() << "\n";
-    ctx.exit_status = kExitFailure;
-    return;
-  }
+  auto table = live_table(ctx);
+  if (!table) return;
   const bool on = !table->empty();
   RunDir run_dir(ctx.run_dir);
   auto pending = run_dir.read_pending();

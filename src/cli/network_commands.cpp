@@ -17,8 +17,7 @@ void commit_edit(Context& ctx, const std::string& edited, const std::string& wha
   auto config = validate_text(ctx, edited);
   if (!config) return;
   if (auto written = model::write_atomically(ctx.config_path, edited); !written) {
-    ctx.e() << "pbxwall: cannot write " << ctx.config_path << ": " << written.error() << "\n";
-    ctx.exit_status = kExitFailure;
+    ctx.fail("cannot write ", ctx.config_path, ": ", written.error());
     return;
   }
   ctx.o() << what << " (" << ctx.config_path << " written, previous version in "
@@ -37,8 +36,7 @@ void commit_edit(Context& ctx, const std::string& edited, const std::string& wha
 std::optional<std::string> read_config_text(Context& ctx) {
   auto text = read_text_file(ctx.config_path);
   if (!text) {
-    ctx.e() << "pbxwall: cannot read " << ctx.config_path << "\n";
-    ctx.exit_status = kExitFailure;
+    ctx.fail("cannot read ", ctx.config_path);
   }
   return text;
 }
