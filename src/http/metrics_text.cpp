@@ -6,12 +6,18 @@ namespace pbxwall::http {
 
 namespace {
 
+// A counter or gauge value: a non-negative whole number, whether nlohmann stored it as signed
+// or unsigned; anything else counts as 0.
+std::uint64_t whole(const nlohmann::json& v) {
+  if (v.is_number_unsigned()) return v.get<std::uint64_t>();
+  if (v.is_number_integer() && v.get<std::int64_t>() >= 0) return static_cast<std::uint64_t>(v.get<std::int64_t>());
+  return 0;
+}
+
 std::uint64_t count(const nlohmann::json& j, const char* key) {
   if (!j.is_object()) return 0;
   auto it = j.find(key);
-  return it != j.end() && it->is_number_unsigned() ? it->get<std::uint64_t>()
-         : it != j.end() && it->is_number_integer() && it->get<std::int64_t>() >= 0 ? static_cast<std::uint64_t>(it->get<std::int64_t>())
-                                                                                   : 0;
+  return it == j.end() ? 0 : whole(*it);
 }
 
 void header(std::ostringstream& o, const char* name, const char* type, const char* help) {
@@ -44,7 +50,7 @@ std::string prometheus_text(const nlohmann::json& m, const WebCounters& web) {
   header(o, "pbxwall_decisions_total", "counter", "Decisions of the responsive engine by rule.");
   if (m.is_object() && m.contains("decisions") && m["decisions"].is_object())
     for (const auto& [rule, n] : m["decisions"].items())
-      o << "pbxwall_decisions_total{rule=\"" << label(rule) << "\"} " << (n.is_number_unsigned() ? n.get<std::uint64_t>() : 0) << '\n';
+      o << "pbxwall_decisions_total{rule=\"" << label(rule) << "\"} " << whole(n) << '\n';
   header(o, "pbxwall_sources", "gauge", "Sources blocked, validated and flagged now.");
   for (const char* state : {"blocked", "validated", "flagged"})
     o << "pbxwall_sources{state=\"" << state << "\"} " << count(m, state) << '\n';
@@ -63,7 +69,7 @@ std::string prometheus_text(const nlohmann::json& m, const WebCounters& web) {
   if (h.contains("buckets") && h["buckets"].is_array())
     for (const auto& b : h["buckets"])
       if (b.is_array() && b.size() == 2 && b[0].is_number() && b[1].is_number())
-        o << "pbxwall_kernel_set_update_seconds_bucket{le=\"" << b[0].get<double>() << "\"} " << b[1].get<std::uint64_t>() << '\n';
+        o << "pbxwall_kernel_set_update_seconds_bucket{le=\"" << b[0].get<double>() << "\"} " << whole(b[1]) << '\n';
   o << "pbxwall_kernel_set_update_seconds_bucket{le=\"+Inf\"} " << count(h, "count") << '\n';
   o << "pbxwall_kernel_set_update_seconds_sum " << (h.contains("sum") && h["sum"].is_number() ? h["sum"].get<double>() : 0.0) << '\n';
   o << "pbxwall_kernel_set_update_seconds_count " << count(h, "count") << '\n';

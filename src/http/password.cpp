@@ -12,13 +12,20 @@
 
 namespace pbxwall::http {
 
-Result<std::string> hash_password(std::string_view password) {
+static_assert(kStrongPasswordCost.passes == crypto_pwhash_OPSLIMIT_INTERACTIVE &&
+              kStrongPasswordCost.memory_bytes == crypto_pwhash_MEMLIMIT_INTERACTIVE);
+static_assert(kCheapestPasswordCost.passes == crypto_pwhash_argon2id_OPSLIMIT_MIN &&
+              kCheapestPasswordCost.memory_bytes == crypto_pwhash_argon2id_MEMLIMIT_MIN);
+
+Result<std::string> hash_password(std::string_view password, PasswordCost cost) {
   if (sodium_init() < 0) return fail(std::string("libsodium could not be initialised"));
   if (password.size() < kMinPasswordLength)
     return fail("the password must have at least " + std::to_string(kMinPasswordLength) + " characters");
+  if (cost.passes < kCheapestPasswordCost.passes || cost.memory_bytes < kCheapestPasswordCost.memory_bytes)
+    return fail(std::string("password cost below Argon2id's minimum (1 pass, 8 KiB)"));
   char out[crypto_pwhash_STRBYTES];
-  if (crypto_pwhash_str(out, password.data(), password.size(), crypto_pwhash_OPSLIMIT_INTERACTIVE,
-                        crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
+  if (crypto_pwhash_str_alg(out, password.data(), password.size(), cost.passes, cost.memory_bytes,
+                            crypto_pwhash_ALG_ARGON2ID13) != 0)
     return fail(std::string("hashing the password ran out of memory"));
   return std::string(out);
 }

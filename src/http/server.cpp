@@ -250,14 +250,27 @@ Status<std::string> Server::start() {
     return fail("web: cannot listen on " + settings_.listen + " port " + std::to_string(settings_.port) +
                 " (in use, or not an address of this host)");
   port_ = static_cast<std::uint16_t>(bound);
-  thread_ = std::thread([this] { server_->listen_after_bind(); });
+  thread_ = std::thread([this] {
+    server_->listen_after_bind();
+    std::lock_guard lock(listen_mutex_);
+    listen_ended_ = true;
+    listen_ended_signal_.notify_all();
+  });
   return {};
 }
 
 void Server::stop() {
   feed_.stop();
-  if (server_) server_->stop();
-  if (thread_.joinable()) thread_.join();
+  if (!thread_.joinable()) return;
+  // A stop() that comes before the thread entered its listen loop is lost; asking again each
+  // 10 ms until the loop has ended covers that start-up window.
+  std::unique_lock lock(listen_mutex_);
+  while (!listen_ended_) {
+    server_->stop();
+    listen_ended_signal_.wait_for(lock, std::chrono::milliseconds(10), [this] { return listen_ended_; });
+  }
+  lock.unlock();
+  thread_.join();
 }
 
 }  // namespace pbxwall::http

@@ -8,8 +8,10 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 
@@ -74,6 +76,11 @@ class Server {
   EventFeed feed_;
   std::unique_ptr<httplib::Server> server_;
   std::thread thread_;
+  // Set when listen_after_bind() returned: httplib's stop() does nothing before the listen
+  // loop has started, so stop() repeats it until the loop has ended.
+  std::mutex listen_mutex_;
+  std::condition_variable listen_ended_signal_;
+  bool listen_ended_ = false;
   std::uint16_t port_ = 0;
   std::atomic<int> streams_{0};
   std::atomic<std::uint64_t> requests_{0};

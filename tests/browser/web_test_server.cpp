@@ -63,7 +63,7 @@ int main(int argc, char** argv) {
   web.port = 0;
   web.root = argv[2];
   web.password_file = dir + "/web-password";
-  if (!http::write_password_file(web.password_file, *http::hash_password("correct horse")).ok()) return 1;
+  if (!http::write_password_file(web.password_file, *http::hash_password("correct horse", http::kCheapestPasswordCost)).ok()) return 1;
   std::mutex loop;
   http::Server server(web, [&](const nlohmann::json& r) {
     std::lock_guard lock(loop);

@@ -11,13 +11,25 @@
 namespace pbxwall::http {
 namespace {
 
+// The one strong hash of the suite: the default cost is libsodium's interactive one.
 TEST(Password, HashVerifiesOnlyTheSamePassword) {
   auto hash = hash_password("correct horse");
   ASSERT_TRUE(hash.ok()) << hash.error();
-  EXPECT_EQ(hash->rfind("$argon2id$", 0), 0u);
+  EXPECT_EQ(hash->rfind("$argon2id$v=19$m=65536,t=2,", 0), 0u) << *hash;
   EXPECT_TRUE(verify_password(*hash, "correct horse"));
   EXPECT_FALSE(verify_password(*hash, "correct horsf"));
   EXPECT_FALSE(verify_password("", "correct horse"));
+}
+
+TEST(Password, CheapestCostIsStoredInTheHashAndStillVerifies) {
+  auto hash = hash_password("correct horse", kCheapestPasswordCost);
+  ASSERT_TRUE(hash.ok()) << hash.error();
+  EXPECT_EQ(hash->rfind("$argon2id$v=19$m=8,t=1,", 0), 0u) << *hash;
+  EXPECT_TRUE(verify_password(*hash, "correct horse"));
+  EXPECT_FALSE(verify_password(*hash, "correct horsf"));
+  auto below = hash_password("correct horse", {1, 4096});
+  ASSERT_FALSE(below.ok());
+  EXPECT_NE(below.error().find("minimum"), std::string::npos);
 }
 
 TEST(Password, ShortPasswordsAreRefused) {
@@ -28,7 +40,7 @@ TEST(Password, ShortPasswordsAreRefused) {
 
 TEST(Password, FileIsPrivateAndRoundTrips) {
   const auto path = std::filesystem::temp_directory_path() / ("pbxwall-pw-" + std::to_string(::getpid()));
-  auto hash = hash_password("correct horse");
+  auto hash = hash_password("correct horse", kCheapestPasswordCost);
   ASSERT_TRUE(hash.ok());
   ASSERT_TRUE(write_password_file(path.string(), *hash).ok());
   struct stat st {};

@@ -38,7 +38,7 @@ class WebApiTest : public ::testing::Test {
     web.port = 0;
     web.root = PBXWALL_WEB_ROOT;
     web.password_file = (dir_ / "web-password").string();
-    ASSERT_TRUE(http::write_password_file(web.password_file, *http::hash_password("correct horse")).ok());
+    ASSERT_TRUE(http::write_password_file(web.password_file, *http::hash_password("correct horse", http::kCheapestPasswordCost)).ok());
     // The daemon's loop, here: one request at a time under a lock.
     server_ = std::make_unique<http::Server>(web, [this](const json& r) {
       std::lock_guard lock(loop_);
