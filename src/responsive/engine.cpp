@@ -275,13 +275,9 @@ std::size_t Engine::observe(const Observation& obs, TimePoint now, std::vector<D
     m.latest_us = std::max(m.latest_us, to_us(now));
     return 0;
   }
-  bool evicted = false;
-  const std::uint32_t index = m.table.touch(obs.meta.remote(), evicted);
-  if (evicted) ++m.counters.evictions;
+  const std::uint32_t index = m.touch_source(obs.meta.remote(), to_us(now));
   SourceRecord& rec = m.table.at(index);
   Impl::Step step{obs, to_us(now), floor_s(to_us(now)), index, rec, out};
-  rec.last_seen_s = step.now_s;
-  m.latest_us = std::max(m.latest_us, step.now_us);
 
   if (rec.state == SourceState::blocked) {
     if (step.now_us < us_of(rec.until_s)) {
@@ -356,14 +352,10 @@ std::vector<Decision> Engine::block(const IpAddress& addr, TimePoint now, std::o
     ++m.counters.never_block_spared;
     return out;
   }
-  bool evicted = false;
-  const std::uint32_t index = m.table.touch(addr, evicted);
-  if (evicted) ++m.counters.evictions;
+  const std::uint32_t index = m.touch_source(addr, to_us(now));
   SourceRecord& rec = m.table.at(index);
   static const Observation kNoObservation{};
   Impl::Step step{kNoObservation, to_us(now), floor_s(to_us(now)), index, rec, out};
-  rec.last_seen_s = step.now_s;
-  m.latest_us = std::max(m.latest_us, step.now_us);
   if (!m.take_block(step, Rule::manual, {}, reason.empty() ? "blocked by an operator" : std::move(reason), false)) return out;
   if (duration) {  // an explicit length replaces the ladder's; the step still counts
     const std::int64_t until_us = step.now_us + duration->count();
@@ -375,15 +367,20 @@ std::vector<Decision> Engine::block(const IpAddress& addr, TimePoint now, std::o
   return out;
 }
 
+std::uint32_t Engine::Impl::touch_source(const IpAddress& addr, std::int64_t now_us) {
+  bool evicted = false;
+  const std::uint32_t index = table.touch(addr, evicted);
+  if (evicted) ++counters.evictions;
+  table.at(index).last_seen_s = floor_s(now_us);
+  latest_us = std::max(latest_us, now_us);
+  return index;
+}
+
 bool Engine::restore_block(const IpAddress& addr, TimePoint now, TimePoint until, Rule rule, std::uint32_t times_blocked) {
   Impl& m = *impl_;
   if (until <= now || (m.never_block && m.never_block(addr))) return false;
-  bool evicted = false;
-  const std::uint32_t index = m.table.touch(addr, evicted);
-  if (evicted) ++m.counters.evictions;
+  const std::uint32_t index = m.touch_source(addr, to_us(now));
   SourceRecord& rec = m.table.at(index);
-  m.latest_us = std::max(m.latest_us, to_us(now));
-  rec.last_seen_s = floor_s(to_us(now));
   rec.state = SourceState::blocked;
   rec.until_s = ceil_s(to_us(until));
   rec.last_block_end_s = rec.until_s;
@@ -397,12 +394,8 @@ bool Engine::restore_block(const IpAddress& addr, TimePoint now, TimePoint until
 bool Engine::restore_validation(const IpAddress& addr, TimePoint now, const std::string& user, TimePoint until) {
   Impl& m = *impl_;
   if (until <= now) return false;
-  bool evicted = false;
-  const std::uint32_t index = m.table.touch(addr, evicted);
-  if (evicted) ++m.counters.evictions;
+  const std::uint32_t index = m.touch_source(addr, to_us(now));
   SourceRecord& rec = m.table.at(index);
-  m.latest_us = std::max(m.latest_us, to_us(now));
-  rec.last_seen_s = floor_s(to_us(now));
   rec.state = SourceState::validated;
   rec.until_s = ceil_s(to_us(until));
   const std::size_t n = std::min(user.size(), detail::kUserNameBytes);

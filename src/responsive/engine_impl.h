@@ -59,6 +59,9 @@ struct Engine::Impl {
   bool count_username(Step& s, std::uint32_t user, std::int64_t weight_us);
 
   // engine.cpp
+  // The record of `addr` (created, evicting the least recent one if the table is full), marked
+  // as seen at `now_us`.
+  std::uint32_t touch_source(const IpAddress& addr, std::int64_t now_us);
   bool take_block(Step& s, Rule rule, std::string user, std::string reason, bool fingerprint);
   void validate(Step& s, std::string_view user, std::uint32_t user_hash, std::uint32_t expires_s);
   void forget(Step& s, Rule rule, std::string reason);
