@@ -57,6 +57,15 @@ Result<std::string> checked(const std::vector<std::string>& lines, const toml::t
   return out;
 }
 
+// Whether a line of the file is the header `header` (spaces and a comment around it allowed).
+bool has_header_line(const std::vector<std::string>& lines, const std::string& header) {
+  for (const auto& l : lines) {
+    const auto start = l.find_first_not_of(" \t");
+    if (start != std::string::npos && l.compare(start, header.size(), header) == 0) return true;
+  }
+  return false;
+}
+
 void append_block(std::vector<std::string>& lines, const std::string& header, const std::string& body) {
   if (!lines.empty() && !lines.back().empty()) lines.emplace_back();
   lines.push_back(header);
@@ -152,8 +161,17 @@ Result<std::string> remove_toml_table(std::string_view text, const std::vector<s
   if (parent_table == nullptr || parent_table->get_as<toml::table>(path.back()) == nullptr)
     return fail("there is no [" + header_of(path) + "]");
   parent_table->erase(path.back());
-  const toml::table* table = find_table(*doc, path);
   auto lines = split_lines(text);
+  // A parent without a header of its own ([users] defined only by [users.301]) is gone from the
+  // text once its last sub-table is; drop it from the expected document too.
+  while (!parent.empty()) {
+    toml::table* t = find_table(expected, parent);
+    if (t == nullptr || !t->empty() || has_header_line(lines, "[" + header_of(parent) + "]")) break;
+    const std::string name = parent.back();
+    parent.pop_back();
+    find_table(expected, parent)->erase(name);
+  }
+  const toml::table* table = find_table(*doc, path);
   const std::size_t header = table->source().begin.line;
   if (header == 0 || header > lines.size()) return fail(std::string("cannot locate the table in the file; edit it by hand"));
   const std::size_t last = std::max(header, last_value_line(*table));

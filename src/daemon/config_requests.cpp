@@ -220,6 +220,11 @@ std::optional<json> Firewall::handle_web(const std::string& cmd, const json& req
   if (cmd == "discover") return discover_json();
   if (cmd == "record") return record_request(request);
   if (cmd == "metrics") return metrics_json();
+  if (cmd == "ruleset") {
+    auto table = edges_.applier.list_table();
+    if (!table.ok()) return refused(503, "cannot read table inet pbxwall: " + table.error());
+    return json{{"ok", true}, {"ruleset", *table}};
+  }
   return std::nullopt;
 }
 
@@ -402,8 +407,7 @@ json Firewall::record_request(const json& request) {
 json Firewall::metrics_json() {
   json m = status_json();
   m["set_update_seconds"] = set_update_latency_.json();
-  m["dns_refreshes"] = 0;  // hostnames are resolved at load; the periodic resolver adds these
-  m["dns_failures"] = 0;
+  // dns_refreshes and dns_failures come from the trunk resolver, which pbxwalld's main adds.
   return m;
 }
 

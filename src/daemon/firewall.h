@@ -165,7 +165,7 @@ class Firewall {
   nlohmann::json events_json(const nlohmann::json& request);
 
   // Requests of the web API (config_requests.cpp): overview, config, change, confirm, discover,
-  // record, metrics. Empty: not one of them.
+  // record, metrics, ruleset. Empty: not one of them.
   std::optional<nlohmann::json> handle_web(const std::string& cmd, const nlohmann::json& request);
   const model::LoadedConfig* loaded_config() const;  // null before start()
   const model::ResolvedHosts& resolved_hosts() const;

@@ -137,10 +137,18 @@ int run(const Options& o) {
     }
     if (!o.web_root.empty()) settings->root = o.web_root;
     if (settings->enabled) {
-      auto call = [&io, &firewall](const nlohmann::json& request) -> nlohmann::json {
+      auto call = [&io, &firewall, &pbx_live](const nlohmann::json& request) -> nlohmann::json {
         auto answer = std::make_shared<std::promise<nlohmann::json>>();
         auto future = answer->get_future();
-        asio::post(io, [answer, request, &firewall] { answer->set_value(firewall.handle(request)); });
+        asio::post(io, [answer, request, &firewall, &pbx_live] {
+          nlohmann::json a = firewall.handle(request);
+          if (request.value("cmd", "") == "metrics") {  // the trunk names' DNS lookups
+            const auto& dns = pbx_live.trunk_resolver().counters();
+            a["dns_refreshes"] = dns.answers + dns.failures;
+            a["dns_failures"] = dns.failures;
+          }
+          answer->set_value(std::move(a));
+        });
         if (future.wait_for(std::chrono::seconds(10)) != std::future_status::ready)
           return {{"ok", false}, {"error", "the daemon did not answer in time"}, {"http_status", 503}};
         return future.get();

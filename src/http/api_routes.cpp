@@ -28,7 +28,6 @@ json pick(const json& body, std::initializer_list<const char*> keys, json out) {
 }  // namespace
 
 void Server::api_routes() {
-  auto& s = *server_;
   // A configuration change: who made it and from where travel with it, for the event history
   // and the lockout check.
   auto change = [this](const Req& req, Res& res, json op) {
@@ -51,64 +50,65 @@ void Server::api_routes() {
     };
   };
 
-  s.Get("/api/overview", [this](const Req& req, Res& res) { forward({{"cmd", "overview"}, {"client", req.remote_addr}}, res); });
-  s.Get("/api/status", [this](const Req&, Res& res) { forward({{"cmd", "status"}}, res); });
-  s.Get("/api/config", [this](const Req&, Res& res) { forward({{"cmd", "config"}}, res); });
-  s.Get("/api/trusted", [this](const Req&, Res& res) { forward({{"cmd", "config"}, {"only", "trusted"}}, res); });
-  s.Get("/api/pbx", [this](const Req&, Res& res) { forward({{"cmd", "discover"}}, res); });
+  add("GET", "/api/overview", [this](const Req& req, Res& res) { forward({{"cmd", "overview"}, {"client", req.remote_addr}}, res); });
+  add("GET", "/api/status", [this](const Req&, Res& res) { forward({{"cmd", "status"}}, res); });
+  add("GET", "/api/config", [this](const Req&, Res& res) { forward({{"cmd", "config"}}, res); });
+  add("GET", "/api/trusted", [this](const Req&, Res& res) { forward({{"cmd", "config"}, {"only", "trusted"}}, res); });
+  add("GET", "/api/pbx", [this](const Req&, Res& res) { forward({{"cmd", "discover"}}, res); });
 
-  s.Put("/api/enabled", with_body([change](const Req& req, Res& res, const json& body) {
+  add("PUT", "/api/enabled", with_body([change](const Req& req, Res& res, const json& body) {
           if (!body.contains("enabled") || !body["enabled"].is_boolean())
             return bad_request(res, "enabled: expected true or false");
           change(req, res, {{"op", "enabled"}, {"value", body["enabled"]}});
         }));
-  s.Put(R"(/api/interfaces/([^/]{1,64}))", with_body([change](const Req& req, Res& res, const json& body) {
+  add("PUT", "/api/interfaces/{name}", with_body([change](const Req& req, Res& res, const json& body) {
           change(req, res, pick(body, {"zone"}, {{"op", "interface"}, {"name", req.matches[1].str()}}));
         }));
-  s.Delete(R"(/api/interfaces/([^/]{1,64}))", [change](const Req& req, Res& res) {
+  add("DELETE", "/api/interfaces/{name}", [change](const Req& req, Res& res) {
     change(req, res, {{"op", "interface"}, {"name", req.matches[1].str()}, {"zone", nullptr}});
   });
-  s.Put("/api/networks", with_body([change](const Req& req, Res& res, const json& body) {
+  add("PUT", "/api/networks", with_body([change](const Req& req, Res& res, const json& body) {
           change(req, res, pick(body, {"key", "zone"}, {{"op", "network"}}));
         }));
-  s.Delete("/api/networks", [change](const Req& req, Res& res) {
+  add("DELETE", "/api/networks", [change](const Req& req, Res& res) {
     if (!req.has_param("key")) return bad_request(res, "key: expected ?key=NETWORK");
     change(req, res, {{"op", "network"}, {"key", req.get_param_value("key")}, {"zone", nullptr}});
   });
-  s.Put(R"(/api/services/([^/]{1,64}))", with_body([change](const Req& req, Res& res, const json& body) {
+  add("PUT", "/api/services/{name}", with_body([change](const Req& req, Res& res, const json& body) {
           change(req, res, pick(body, {"zones", "ports"}, {{"op", "service"}, {"name", req.matches[1].str()}}));
         }));
-  s.Put(R"(/api/custom-services/([^/]{1,64}))", with_body([change](const Req& req, Res& res, const json& body) {
+  add("PUT", "/api/custom-services/{name}", with_body([change](const Req& req, Res& res, const json& body) {
           change(req, res,
                  pick(body, {"zones", "ports", "description"}, {{"op", "custom_service"}, {"name", req.matches[1].str()}}));
         }));
-  s.Delete(R"(/api/custom-services/([^/]{1,64}))", [change](const Req& req, Res& res) {
+  add("DELETE", "/api/custom-services/{name}", [change](const Req& req, Res& res) {
     change(req, res, {{"op", "custom_service"}, {"name", req.matches[1].str()}, {"remove", true}});
   });
-  s.Get("/api/users", [this](const Req&, Res& res) { forward({{"cmd", "config"}, {"only", "users"}}, res); });
-  s.Put(R"(/api/users/([^/]{1,64}))", with_body([change](const Req& req, Res& res, const json& body) {
+  add("GET", "/api/users", [this](const Req&, Res& res) { forward({{"cmd", "config"}, {"only", "users"}}, res); });
+  add("PUT", "/api/users/{extension}", with_body([change](const Req& req, Res& res, const json& body) {
           change(req, res, pick(body, {"allow_from", "services"}, {{"op", "user"}, {"name", req.matches[1].str()}}));
         }));
-  s.Delete(R"(/api/users/([^/]{1,64}))", [change](const Req& req, Res& res) {
+  add("DELETE", "/api/users/{extension}", [change](const Req& req, Res& res) {
     change(req, res, {{"op", "user"}, {"name", req.matches[1].str()}, {"remove", true}});
   });
-  s.Post("/api/confirm", [this](const Req& req, Res& res) { forward({{"cmd", "confirm"}, {"who", who(req)}}, res); });
+  add("POST", "/api/confirm", [this](const Req& req, Res& res) { forward({{"cmd", "confirm"}, {"who", who(req)}}, res); });
 
-  s.Get(R"(/api/responsive/(blocked|validated|flagged))", [this](const Req& req, Res& res) {
+  add("GET", "/api/responsive/{list}", [this](const Req& req, Res& res) {
     forward({{"cmd", "list"}, {"what", req.matches[1].str()}}, res);
   });
-  s.Post("/api/block", with_body([this](const Req& req, Res& res, const json& body) {
+  add("POST", "/api/block", with_body([this](const Req& req, Res& res, const json& body) {
            if (!body.contains("addr") || !body["addr"].is_string()) return bad_request(res, "addr: expected an address");
            json request = pick(body, {"addr", "seconds"}, {{"cmd", "block"}, {"who", who(req)}});
            if (body.contains("reason") && !body["reason"].is_string()) return bad_request(res, "reason: expected a string");
            request["reason"] = body.value("reason", std::string("blocked in the web UI")) + " (by " + who(req) + ")";
            forward(request, res);
          }));
-  s.Post("/api/unblock", with_body([this](const Req& req, Res& res, const json& body) {
+  add("POST", "/api/unblock", with_body([this](const Req& req, Res& res, const json& body) {
            if (!body.contains("addr") || !body["addr"].is_string()) return bad_request(res, "addr: expected an address");
            forward({{"cmd", "unblock"}, {"addr", body["addr"]}, {"who", who(req)}}, res);
          }));
-  s.Get("/api/history", [this](const Req& req, Res& res) {
+  add("GET", "/api/ruleset", [this](const Req&, Res& res) { forward({{"cmd", "ruleset"}}, res); });
+  add("GET", "/api/history", [this](const Req& req, Res& res) {
     json request = {{"cmd", "events"}};
     try {
       if (req.has_param("after_id")) request["after_id"] = std::stoll(req.get_param_value("after_id"));

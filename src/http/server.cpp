@@ -192,7 +192,27 @@ void Server::event_stream(const httplib::Request& req, httplib::Response& res) {
 
 void Server::publish(const json& event) { feed_.publish(event.dump()); }
 
-void Server::routes() {
+void Server::add(const std::string& method, const std::string& path, Handler handler) {
+  routes_.push_back({method, path});
+  std::string pattern;
+  for (std::size_t i = 0; i < path.size(); ++i) {
+    if (path[i] == '{') {
+      pattern += "([^/]{1,64})";
+      i = path.find('}', i);
+    } else {
+      if (path[i] == '.') pattern += '\\';
+      pattern += path[i];
+    }
+  }
+  auto& s = *server_;
+  if (method == "GET") s.Get(pattern, std::move(handler));
+  else if (method == "POST") s.Post(pattern, std::move(handler));
+  else if (method == "PUT") s.Put(pattern, std::move(handler));
+  else if (method == "DELETE") s.Delete(pattern, std::move(handler));
+  else std::abort();  // a route with a method the server does not register is a programming error
+}
+
+void Server::add_routes() {
   auto& s = *server_;
   s.set_payload_max_length(64 * 1024);
   s.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
@@ -205,12 +225,12 @@ void Server::routes() {
     if (req.path.rfind("/api/", 0) == 0 && !open && !authorise(req, res)) return httplib::Server::HandlerResponse::Handled;
     return httplib::Server::HandlerResponse::Unhandled;
   });
-  s.Post("/api/login", [this](const httplib::Request& req, httplib::Response& res) { login(req, res); });
-  s.Post("/api/logout", [this](const httplib::Request& req, httplib::Response& res) { logout(req, res); });
-  s.Get("/api/session", [this](const httplib::Request& req, httplib::Response& res) { session_info(req, res); });
-  s.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) { metrics(res); });
-  s.Get("/api/events", [this](const httplib::Request& req, httplib::Response& res) { event_stream(req, res); });
-  s.Get("/api/openapi.json", [this](const httplib::Request&, httplib::Response& res) {
+  add("POST", "/api/login", [this](const httplib::Request& req, httplib::Response& res) { login(req, res); });
+  add("POST", "/api/logout", [this](const httplib::Request& req, httplib::Response& res) { logout(req, res); });
+  add("GET", "/api/session", [this](const httplib::Request& req, httplib::Response& res) { session_info(req, res); });
+  add("GET", "/metrics", [this](const httplib::Request&, httplib::Response& res) { metrics(res); });
+  add("GET", "/api/events", [this](const httplib::Request& req, httplib::Response& res) { event_stream(req, res); });
+  add("GET", "/api/openapi.json", [this](const httplib::Request&, httplib::Response& res) {
     std::ifstream in(std::filesystem::path(settings_.root) / "openapi.json");
     if (!in) return send_error(res, 404, "openapi.json is not installed in " + settings_.root);
     std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -239,7 +259,8 @@ Status<std::string> Server::start() {
   } else {
     server_ = std::make_unique<httplib::Server>();
   }
-  routes();
+  routes_.clear();
+  add_routes();
   int bound = 0;
   if (settings_.port == 0) {
     bound = server_->bind_to_any_port(settings_.listen);

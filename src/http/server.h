@@ -14,6 +14,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -34,6 +35,12 @@ namespace pbxwall::http {
 
 using DaemonCall = std::function<nlohmann::json(const nlohmann::json&)>;
 
+// A route the server answers, its path written as in openapi.json: "/api/users/{extension}".
+struct Route {
+  std::string method;  // GET, PUT, POST, DELETE
+  std::string path;
+};
+
 inline constexpr const char* kSessionCookie = "pbxwall_session";
 inline constexpr int kMaxEventStreams = 4;  // each holds a server thread
 
@@ -52,9 +59,15 @@ class Server {
   // A daemon event (the JSON of daemon::event_json) for the /api/events streams. Thread-safe.
   void publish(const nlohmann::json& event);
 
+  // Every route registered by start(), in registration order (the static files aside).
+  const std::vector<Route>& routes() const { return routes_; }
+
  private:
-  struct Caller;  // who is asking: session and address
-  void routes();
+  using Handler = std::function<void(const httplib::Request&, httplib::Response&)>;
+  // Registers a route; each {parameter} of `path` matches one path segment (1..64 characters
+  // other than '/'), available in the handler as req.matches[1], [2], ...
+  void add(const std::string& method, const std::string& path, Handler handler);
+  void add_routes();
   void api_routes();
   bool authorise(const httplib::Request& req, httplib::Response& res);
   std::optional<Session> session_of(const httplib::Request& req);
@@ -75,6 +88,7 @@ class Server {
   LoginLimiter limiter_;
   EventFeed feed_;
   std::unique_ptr<httplib::Server> server_;
+  std::vector<Route> routes_;
   std::thread thread_;
   // Set when listen_after_bind() returned: httplib's stop() does nothing before the listen
   // loop has started, so stop() repeats it until the loop has ended.

@@ -9,6 +9,8 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <set>
+#include <sstream>
 
 #include "http/password.h"
 
@@ -245,6 +247,37 @@ TEST_F(ServerTest, StaticFilesAndOpenApi) {
   ASSERT_TRUE(spec);
   EXPECT_EQ(spec->status, 200);
   EXPECT_EQ(json::parse(spec->body)["openapi"], "3.0.3");
+}
+
+std::string file_text(const std::string& path) {
+  std::ifstream in(path);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// The server's routes, web/openapi.json and docs/api.md name the same METHOD /path pairs.
+TEST_F(ServerTest, EveryRouteIsInTheOpenApiDocumentAndInTheApiDoc) {
+  const json spec = json::parse(file_text(PBXWALL_WEB_ROOT "/openapi.json"), nullptr, false);
+  ASSERT_TRUE(spec.is_object() && spec.contains("paths")) << "web/openapi.json is not an OpenAPI document";
+  const std::string doc = file_text(PBXWALL_API_DOC);
+  ASSERT_FALSE(doc.empty());
+  std::set<std::pair<std::string, std::string>> registered;
+  ASSERT_GE(server_->routes().size(), 20u);
+  for (const auto& r : server_->routes()) {
+    std::string method = r.method;
+    for (char& c : method) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    registered.emplace(method, r.path);
+    EXPECT_TRUE(spec["paths"].contains(r.path) && spec["paths"][r.path].contains(method))
+        << r.method << " " << r.path << " is not in web/openapi.json";
+    EXPECT_NE(doc.find("`" + r.method + " " + r.path), std::string::npos) << r.method << " " << r.path << " is not in docs/api.md";
+  }
+  for (const auto& [path, item] : spec["paths"].items())
+    for (const auto& [method, operation] : item.items()) {
+      if (method != "parameters") {
+        EXPECT_TRUE(registered.contains({method, path})) << method << " " << path << " is documented but not served";
+      }
+    }
 }
 
 TEST_F(ServerTest, EventStreamDeliversPublishedEvents) {

@@ -1,0 +1,109 @@
+// /metrics: the daemon's counters in the Prometheus text format, read back with a strict parser
+// of that format. Every metric the web UI's issue lists must be there with its type.
+#include "http/metrics_text.h"
+
+#include <gtest/gtest.h>
+
+#include "prometheus_text.h"
+
+namespace pbxwall::http {
+namespace {
+
+using nlohmann::json;
+using test::parse_prometheus_text;
+
+// The shape of the daemon's `metrics` answer (Firewall::metrics_json plus the DNS counters).
+json daemon_metrics() {
+  return {{"ok", true},
+          {"packets_in", 1200u},
+          {"packets_out", 800},  // signed: nlohmann keeps literals signed
+          {"decode_errors", 2u},
+          {"decisions", {{"fingerprint", 3u}, {"enumeration", 1}, {"guessing", 0u}}},
+          {"blocked", 4u},
+          {"validated", 2u},
+          {"flagged", 1u},
+          {"sources_tracked", 37u},
+          {"sources_ceiling", 100000u},
+          {"evictions", 5u},
+          {"kernel_commits", 9u},
+          {"kernel_failures", 1u},
+          {"set_update_seconds", {{"buckets", {{0.0005, 1u}, {0.001, 6u}, {0.0025, 9u}}}, {"sum", 0.0071}, {"count", 9u}}},
+          {"reloads", 3u},
+          {"refused_reloads", 1u},
+          {"dns_refreshes", 12u},
+          {"dns_failures", 2u}};
+}
+
+TEST(MetricsText, EveryListedMetricIsThereWithItsType) {
+  const auto m = parse_prometheus_text(prometheus_text(daemon_metrics(), {10, 2, 1}));
+  ASSERT_TRUE(m.error.empty()) << m.error;
+  const std::map<std::string, std::string> expected_types = {
+      {"pbxwall_packets_inspected_total", "counter"},   {"pbxwall_decisions_total", "counter"},
+      {"pbxwall_sources", "gauge"},                      {"pbxwall_engine_sources", "gauge"},
+      {"pbxwall_engine_evictions_total", "counter"},    {"pbxwall_kernel_set_update_seconds", "histogram"},
+      {"pbxwall_dns_refreshes_total", "counter"},       {"pbxwall_dns_failures_total", "counter"},
+      {"pbxwall_web_failed_logins_total", "counter"}};
+  for (const auto& [name, type] : expected_types) {
+    ASSERT_TRUE(m.types.contains(name)) << name;
+    EXPECT_EQ(m.types.at(name), type) << name;
+  }
+  EXPECT_EQ(m.value("pbxwall_packets_inspected_total", {{"direction", "to_pbx"}}), 1200);
+  EXPECT_EQ(m.value("pbxwall_packets_inspected_total", {{"direction", "from_pbx"}}), 800);
+  EXPECT_EQ(m.value("pbxwall_decisions_total", {{"rule", "fingerprint"}}), 3);
+  EXPECT_EQ(m.value("pbxwall_decisions_total", {{"rule", "enumeration"}}), 1);
+  EXPECT_EQ(m.value("pbxwall_decisions_total", {{"rule", "guessing"}}), 0);
+  EXPECT_EQ(m.value("pbxwall_sources", {{"state", "blocked"}}), 4);
+  EXPECT_EQ(m.value("pbxwall_sources", {{"state", "validated"}}), 2);
+  EXPECT_EQ(m.value("pbxwall_sources", {{"state", "flagged"}}), 1);
+  EXPECT_EQ(m.value("pbxwall_engine_sources"), 37);
+  EXPECT_EQ(m.value("pbxwall_engine_sources_ceiling"), 100000);
+  EXPECT_EQ(m.value("pbxwall_engine_evictions_total"), 5);
+  EXPECT_EQ(m.value("pbxwall_kernel_set_update_seconds_bucket", {{"le", "0.0005"}}), 1);
+  EXPECT_EQ(m.value("pbxwall_kernel_set_update_seconds_bucket", {{"le", "0.001"}}), 6);
+  EXPECT_EQ(m.value("pbxwall_kernel_set_update_seconds_bucket", {{"le", "+Inf"}}), 9);
+  EXPECT_EQ(m.value("pbxwall_kernel_set_update_seconds_count"), 9);
+  EXPECT_DOUBLE_EQ(*m.value("pbxwall_kernel_set_update_seconds_sum"), 0.0071);
+  EXPECT_EQ(m.value("pbxwall_dns_refreshes_total"), 12);
+  EXPECT_EQ(m.value("pbxwall_dns_failures_total"), 2);
+  EXPECT_EQ(m.value("pbxwall_web_requests_total"), 10);
+  EXPECT_EQ(m.value("pbxwall_web_failed_logins_total"), 2);
+  EXPECT_EQ(m.value("pbxwall_web_rate_limited_logins_total"), 1);
+}
+
+// A daemon that could not answer (or answered garbage) still gives valid text with every
+// family at zero, so dashboards show a gap rather than an error.
+TEST(MetricsText, MissingOrMalformedFieldsCountAsZero) {
+  for (const json& answer : {json{{"ok", false}, {"error", "the daemon did not answer in time"}}, json(nullptr), json::array(),
+                             json{{"packets_in", -5}, {"decisions", "x"}, {"set_update_seconds", {{"buckets", 7}}}}}) {
+    const auto m = parse_prometheus_text(prometheus_text(answer, {}));
+    ASSERT_TRUE(m.error.empty()) << m.error << " for " << answer.dump();
+    EXPECT_EQ(m.value("pbxwall_packets_inspected_total", {{"direction", "to_pbx"}}), 0);
+    EXPECT_EQ(m.value("pbxwall_kernel_set_update_seconds_bucket", {{"le", "+Inf"}}), 0);
+    EXPECT_EQ(m.value("pbxwall_dns_failures_total"), 0);
+  }
+}
+
+TEST(MetricsText, RuleNamesAreEscapedInLabels) {
+  json answer = daemon_metrics();
+  answer["decisions"] = {{"odd \"rule\"\\\nname", 4u}};
+  const auto m = parse_prometheus_text(prometheus_text(answer, {}));
+  ASSERT_TRUE(m.error.empty()) << m.error;
+  EXPECT_EQ(m.value("pbxwall_decisions_total", {{"rule", "odd \"rule\"\\\nname"}}), 4);
+}
+
+// The parser the tests above rely on refuses what Prometheus refuses.
+TEST(MetricsText, ParserRefusesInvalidText) {
+  EXPECT_FALSE(parse_prometheus_text("x_total 1\n").error.empty());  // no TYPE
+  EXPECT_FALSE(parse_prometheus_text("# TYPE x counter\nx one\n").error.empty());
+  EXPECT_FALSE(parse_prometheus_text("# TYPE x counter\nx{a=\"1\" 1\n").error.empty());
+  EXPECT_FALSE(parse_prometheus_text("# TYPE x counter\nx 1\nx 2\n").error.empty());
+  EXPECT_FALSE(parse_prometheus_text("# TYPE x counter\nx 1").error.empty());  // no final newline
+  EXPECT_FALSE(parse_prometheus_text("# TYPE h histogram\nh_bucket{le=\"1\"} 5\nh_bucket{le=\"+Inf\"} 3\n"
+                                     "h_sum 1\nh_count 3\n").error.empty());
+  EXPECT_FALSE(parse_prometheus_text("# TYPE h histogram\nh_bucket{le=\"1\"} 3\nh_sum 1\nh_count 3\n").error.empty());
+  EXPECT_TRUE(parse_prometheus_text("# TYPE h histogram\nh_bucket{le=\"1\"} 3\nh_bucket{le=\"+Inf\"} 3\n"
+                                    "h_sum 1\nh_count 3\n").error.empty());
+}
+
+}  // namespace
+}  // namespace pbxwall::http
