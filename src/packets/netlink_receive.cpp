@@ -7,11 +7,8 @@
 #include <cstring>
 
 namespace pbxwall::packets {
-namespace {
 
 std::string errno_text(const std::string& what) { return what + ": " + std::strerror(errno); }
-
-}  // namespace
 
 Status<std::string> prepare_netlink_socket(int fd, int receive_buffer_bytes, const std::string& name) {
   if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &receive_buffer_bytes, sizeof receive_buffer_bytes) != 0 &&

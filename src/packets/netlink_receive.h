@@ -8,9 +8,20 @@
 #include <string>
 #include <vector>
 
+#include <sys/time.h>
+
 #include "base/result.h"
+#include "base/time.h"
 
 namespace pbxwall::packets {
+
+// "<what>: <strerror(errno)>".
+std::string errno_text(const std::string& what);
+
+// A kernel packet timestamp.
+inline TimePoint time_point_of(const timeval& tv) {
+  return TimePoint(Duration(static_cast<std::int64_t>(tv.tv_sec) * 1'000'000 + tv.tv_usec));
+}
 
 // Sets the receive buffer (SO_RCVBUFFORCE, or SO_RCVBUF without CAP_NET_ADMIN) and O_NONBLOCK.
 // Errors start with `name` ("nflog", "nfqueue 3").

@@ -42,8 +42,6 @@ struct NflogDelivery {
 
 namespace {
 
-std::string errno_text(const char* what) { return std::string(what) + ": " + std::strerror(errno); }
-
 // Length the IP header says the packet has; 0 when the bytes are not an IPv4/IPv6 header.
 std::size_t ip_total_length(std::span<const std::uint8_t> p) {
   if (p.empty()) return 0;
@@ -81,10 +79,10 @@ Result<std::unique_ptr<NflogSource>> NflogSource::open(const std::vector<std::ui
     nflog_g_handle* gh = binding->handle;
     h.groups.push_back(std::move(binding));
     if (nflog_set_mode(gh, NFULNL_COPY_PACKET, options.copy_range) < 0)
-      return fail(errno_text(("nflog: copy mode for group " + std::to_string(group)).c_str()));
+      return fail(errno_text("nflog: copy mode for group " + std::to_string(group)));
     // Send every packet as soon as it is logged instead of batching up to 100 or 1 s.
     if (nflog_set_qthresh(gh, 1) < 0 || nflog_set_timeout(gh, 0) < 0)
-      return fail(errno_text(("nflog: queue threshold for group " + std::to_string(group)).c_str()));
+      return fail(errno_text("nflog: queue threshold for group " + std::to_string(group)));
     nflog_callback_register(gh, &NflogDelivery::call, h.groups.back().get());
   }
   return source;
@@ -113,7 +111,7 @@ void NflogSource::deliver(std::uint16_t group, nflog_data* data) {
                                                static_cast<std::size_t>(length));
   timeval tv{};
   if (nflog_get_timestamp(data, &tv) == 0)
-    view.timestamp = TimePoint(Duration(static_cast<std::int64_t>(tv.tv_sec) * 1'000'000 + tv.tv_usec));
+    view.timestamp = time_point_of(tv);
   view.indev = names_.name(nflog_get_indev(data));
   view.outdev = names_.name(nflog_get_outdev(data));
   if (const char* prefix = nflog_get_prefix(data); prefix != nullptr) view.prefix = prefix;

@@ -33,12 +33,6 @@ struct QueueDelivery {
   }
 };
 
-namespace {
-
-std::string errno_text(const std::string& what) { return what + ": " + std::strerror(errno); }
-
-}  // namespace
-
 Result<std::unique_ptr<QueueSource>> QueueSource::open(std::uint16_t queue_num, QueueOptions options) {
   const std::string name = "nfqueue " + std::to_string(queue_num);
   auto handles = std::make_unique<Handles>();
@@ -94,8 +88,7 @@ void QueueSource::deliver(nfq_q_handle* queue, nfq_data* data) {
     packet.payload = std::span<const std::uint8_t>(payload, static_cast<std::size_t>(length));
     timeval tv{};
     if (nfq_get_timestamp(data, &tv) == 0)
-      packet.timestamp =
-          TimePoint(Duration(static_cast<std::int64_t>(tv.tv_sec) * 1'000'000 + tv.tv_usec));
+      packet.timestamp = time_point_of(tv);
     packet.indev = names_.name(nfq_get_indev(data));
     packet.outdev = names_.name(nfq_get_outdev(data));
     ++stats_.packets;
