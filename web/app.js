@@ -69,12 +69,25 @@ async function route() {
   } catch (e) { showError(e); }
 }
 
+// A live update re-renders the page under the user's hands: the focused control (and what was
+// typed into it) is put back, so keyboard and screen-reader users keep their place.
+async function refresh() {
+  const focused = document.activeElement;
+  const id = focused?.id;
+  const typed = focused instanceof HTMLInputElement && focused.type !== 'checkbox' ? focused.value : null;
+  await route();
+  const again = id ? document.getElementById(id) : null;
+  if (!again) return;
+  if (typed !== null && again instanceof HTMLInputElement) again.value = typed;
+  again.focus();
+}
+
 function follow() {
   if (events) return;
   events = new EventSource('/api/events');
   events.addEventListener('decision', () => {
     const name = (location.hash || '#home').slice(1);
-    if (['home', 'responsive', ''].includes(name)) route();
+    if (['home', 'responsive', ''].includes(name)) refresh();
   });
 }
 
@@ -105,5 +118,7 @@ $('#logout').addEventListener('click', async () => {
   if (events) { events.close(); events = null; }
   showLogin();
 });
+// The skip link moves the focus without changing the hash (the hash names the page).
+document.querySelector('.skip').addEventListener('click', (ev) => { ev.preventDefault(); $('#main').focus(); });
 window.addEventListener('hashchange', () => { notify(''); route().then(() => $('#main').focus()); });
 start().catch(showError);

@@ -37,8 +37,15 @@ async function home(root) {
   const o = await api('GET', '/api/overview');
   const history = await api('GET', '/api/history?limit=1000');
   const on = o.enabled;
+  // Re-rendered after a switch, the button is a new element: focus goes back to it so a
+  // keyboard user stays where they were.
   const sw = h('button', { type: 'button', class: 'switch', role: 'switch', 'aria-checked': String(on), id: 'power',
-    onclick: async () => { if (await change('PUT', '/api/enabled', { enabled: !on })) home(root); } },
+    onclick: async () => {
+      if (await change('PUT', '/api/enabled', { enabled: !on })) {
+        await home(root);
+        root.querySelector('#power')?.focus();
+      }
+    } },
   on ? 'Firewall ON' : 'Firewall OFF');
   const latest = history.items.slice(-10).reverse();
   root.replaceChildren(
@@ -163,7 +170,7 @@ async function extensions(root) {
 }
 
 async function settings(root) {
-  const [c, pbx] = await Promise.all([api('GET', '/api/config'), api('GET', '/api/pbx')]);
+  const [c, pbx, rules] = await Promise.all([api('GET', '/api/config'), api('GET', '/api/pbx'), api('GET', '/api/ruleset')]);
   const d = pbx.discovery || {};
   root.replaceChildren(h('h2', {}, 'Settings'),
     h('section', { class: 'card' }, h('h3', {}, 'Safe mode'),
@@ -175,6 +182,9 @@ async function settings(root) {
         table('Signalling ports', ['Port', 'Transport', 'From'], (d.signalling || []).map((p) => [p.port, p.l4 || p.transport || '', p.source || p.file || ''])),
         table('Trunks', ['Host', 'Kind'], (d.trunks || []).map((t) => [t.host || t.name || '', t.kind || '']))]
         : h('p', { class: 'muted' }, `No Asterisk configuration in ${pbx.root}.`)),
+    h('section', { class: 'card' }, h('h3', {}, 'Ruleset'),
+      h('p', { class: 'muted' }, 'The nftables table inet pbxwall as the kernel has it now.'),
+      h('details', {}, h('summary', {}, 'Show the ruleset'), h('pre', { id: 'ruleset', tabindex: '0' }, rules.ruleset || '(not loaded)'))),
     h('section', { class: 'card' }, h('h3', {}, 'Admin password'),
       h('p', {}, 'Change it on the server with ', h('code', {}, 'pbxwall passwd'), '.')));
   notify('');

@@ -1,95 +1,241 @@
-// Browser test of the web UI: log in, switch off and on, a replayed scanner appears as blocked
-// with its reason, unblock it, change a service's zones and see the ruleset change. Screenshots
-// of every page at desktop and phone width go to <out>/screenshots.
-// Usage: node ui_test.mjs WEB_TEST_SERVER WEB_ROOT OUT_DIR
+// Browser test of the web UI in Debian's chromium (headless, driven by playwright-core) against
+// web_test_server: a real daemon::Firewall behind the real http::Server.
+//   - log in (a wrong password first);
+//   - switch the firewall off with the mouse and on with the keyboard, checking the daemon's
+//     state through the API after each;
+//   - replay a real attack capture through the daemon's packet path and see the attacker appear
+//     as blocked with the daemon's reason, unblock it and see it go;
+//   - change a service's zones and see the ruleset read back through the API change;
+//   - Home at phone width (no sideways scrolling, the switch full width) and from the keyboard
+//     (focus order, every control named);
+//   - screenshots of every page at desktop and phone width in OUT_DIR/screenshots.
+// Every wait is bounded (playwright's default timeout, or the server-output deadline).
+// Usage: node ui_test.mjs WEB_TEST_SERVER WEB_ROOT OUT_DIR CAPTURE
 import { spawn } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
-import { chromium } from 'playwright-core';
+// Installed by scripts/setup (npm ci in tests/browser); node_modules is not in git.
+const { chromium } = await import('playwright-core').catch((e) => {
+  console.error(`playwright-core is not installed: run scripts/setup (npm ci in tests/browser): ${e.message}`);
+  process.exit(1);
+});
 
-const [serverBin, webRoot, outDir] = process.argv.slice(2);
+const [serverBin, webRoot, outDir, capture] = process.argv.slice(2);
+if (!capture) {
+  console.error('usage: node ui_test.mjs WEB_TEST_SERVER WEB_ROOT OUT_DIR CAPTURE');
+  process.exit(2);
+}
+const started = Date.now();
+const phases = [];
+const phase = (name) => phases.push([name, Date.now()]);
 const work = mkdtempSync(join(tmpdir(), 'pbxwall-ui-'));
 const shots = join(outDir, 'screenshots');
 mkdirSync(shots, { recursive: true });
-writeFileSync(join(work, 'pbxwall.toml'), '[networks]\n"198.51.100.200" = "trusted"\n');
+writeFileSync(join(work, 'pbxwall.toml'), '# browser test\n[networks]\n"198.51.100.200" = "trusted"\n');
 
 const server = spawn(serverBin, [work, webRoot], { stdio: ['pipe', 'pipe', 'inherit'] });
 let out = '';
-const waitFor = (pattern, ms = 20000) => new Promise((resolve, reject) => {
-  const timer = setTimeout(() => reject(new Error(`server did not print ${pattern}`)), ms);
-  const check = () => { const m = out.match(pattern); if (m) { clearTimeout(timer); server.stdout.off('data', onData); resolve(m); } };
-  const onData = (d) => { out += d; check(); };
-  server.stdout.on('data', onData);
-  check();
+server.stdout.on('data', (d) => { out += d; });
+// Waits for the server to print a line matching `pattern` (after `from` in its output).
+const serverSays = (pattern, from = 0, ms = 20000) => new Promise((resolve, reject) => {
+  const check = () => {
+    const m = out.slice(from).match(pattern);
+    if (!m) return false;
+    clearTimeout(timer);
+    server.stdout.off('data', check);
+    server.off('exit', exited);
+    resolve(m);
+    return true;
+  };
+  const exited = (code) => { clearTimeout(timer); reject(new Error(`web_test_server exited (${code}) before printing ${pattern}`)); };
+  const timer = setTimeout(() => {
+    server.stdout.off('data', check);
+    server.off('exit', exited);
+    reject(new Error(`web_test_server did not print ${pattern} within ${ms} ms`));
+  }, ms);
+  if (!check()) {
+    server.stdout.on('data', check);
+    server.on('exit', exited);
+  }
 });
 
-let browser;
-try {
-  const port = (await waitFor(/port (\d+)/))[1];
-  const base = `http://127.0.0.1:${port}`;
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      `--user-data-dir=${join(work, 'profile')}`],
-  });
-  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  page.on('dialog', (d) => d.accept());
-  page.setDefaultTimeout(15000);
+const PAGES = {
+  home: 'Home', responsive: 'Responsive firewall', zones: 'Zones & networks', interfaces: 'Interfaces',
+  services: 'Services', extensions: 'Extensions', settings: 'Settings',
+};
+const DESKTOP = { width: 1280, height: 900 };
+const PHONE = { width: 390, height: 844 };
 
-  // Log in (a wrong password first).
+let browser;
+const pageErrors = [];
+try {
+  const port = (await serverSays(/port (\d+)/))[1];
+  const base = `http://127.0.0.1:${port}`;
+  phase('server up');
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    // As root chromium needs --no-sandbox; nothing may reach the network.
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-dev-shm-usage',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      '--disable-default-apps', '--disable-extensions'],
+  });
+  const context = await browser.newContext({ viewport: DESKTOP });
+  const page = await context.newPage();
+  page.setDefaultTimeout(15000);
+  page.on('pageerror', (e) => pageErrors.push(String(e)));
+  page.on('dialog', (d) => { pageErrors.push(`unexpected dialog: ${d.message()}`); d.dismiss(); });
+  // The daemon's state, read through the API with the browser's session cookie.
+  const apiGet = async (path) => {
+    const r = await page.request.get(base + path);
+    assert.equal(r.status(), 200, `GET ${path}: ${r.status()} ${await r.text()}`);
+    return r.json();
+  };
+  const gotoPage = async (name) => {
+    await page.goto(`${base}/#${name}`);
+    await page.locator('#page h2', { hasText: PAGES[name] }).waitFor();
+  };
+  phase('browser up');
+
+  // ---- Log in (a wrong password first) ----
   await page.goto(base + '/');
   await page.getByLabel('Admin password').fill('wrong password');
   await page.getByRole('button', { name: 'Log in' }).click();
-  await page.getByText('wrong password').waitFor();
+  await page.getByRole('status').getByText('wrong password').waitFor();
   await page.getByLabel('Admin password').fill('correct horse');
   await page.getByRole('button', { name: 'Log in' }).click();
-  const power = page.getByRole('switch');
+  const power = page.getByRole('switch', { name: /Firewall/ });
   await power.waitFor();
   assert.equal(await power.getAttribute('aria-checked'), 'true');
+  assert.equal((await apiGet('/api/status')).enabled, true);
+  phase('log in');
 
-  // Off and on.
+  // ---- Off with the mouse, on with the keyboard; the daemon's state after each ----
+  const rulesetOn = (await apiGet('/api/ruleset')).ruleset;
   await power.click();
-  await page.waitForFunction(() => document.querySelector('#power')?.getAttribute('aria-checked') === 'false');
+  await page.locator('#power[aria-checked="false"]').waitFor();
+  assert.equal((await apiGet('/api/status')).enabled, false, 'the daemon is still on');
+  const rulesetOff = (await apiGet('/api/ruleset')).ruleset;
+  assert.notEqual(rulesetOff, rulesetOn, 'switching off did not change the ruleset');
   assert.match(readFileSync(join(work, 'pbxwall.toml'), 'utf8'), /enabled = false/);
-  await page.getByRole('switch').click();
-  await page.waitForFunction(() => document.querySelector('#power')?.getAttribute('aria-checked') === 'true');
+  await page.getByText('Everything is accepted').waitFor();
+  // The re-rendered switch has the focus again, so Space switches it back on.
+  await page.waitForFunction(() => document.activeElement?.id === 'power');
+  await page.keyboard.press('Space');
+  await page.locator('#power[aria-checked="true"]').waitFor();
+  assert.equal((await apiGet('/api/status')).enabled, true, 'the daemon is still off');
+  assert.equal((await apiGet('/api/ruleset')).ruleset, rulesetOn);
+  assert.equal(await page.evaluate(() => document.activeElement?.id), 'power', 'focus left the switch');
+  phase('off and on');
 
-  // A replayed scanner probe is blocked with its reason.
-  await page.goto(base + '/#responsive');
-  await page.getByRole('heading', { name: 'Responsive firewall' }).waitFor();
-  server.stdin.write('scanner 192.0.2.66\n');
-  await waitFor(/fed 192\.0\.2\.66/);
+  // ---- Home from the keyboard: focus order and names ----
+  await gotoPage('home');
+  await page.reload();
+  await power.waitFor();
+  const order = [];
+  for (let i = 0; i < 10; i++) {
+    await page.keyboard.press('Tab');
+    order.push(await page.evaluate(() => {
+      const e = document.activeElement;
+      return (e.getAttribute('aria-label') || e.textContent || '').trim();
+    }));
+  }
+  assert.deepEqual(order, ['Skip to content', 'Home', 'Responsive', 'Zones & networks', 'Interfaces', 'Services',
+    'Extensions', 'Settings', 'Log out', 'Firewall ON'], 'focus order on Home');
+  const unnamed = await page.evaluate(() => [...document.querySelectorAll('a[href], button, input, select, textarea, [tabindex]')]
+    .filter((e) => e.offsetParent !== null || e === document.activeElement)
+    .filter((e) => {
+      const labelled = e.labels && [...e.labels].some((l) => l.textContent.trim());
+      const by = e.getAttribute('aria-labelledby');
+      return !(labelled || (e.getAttribute('aria-label') || '').trim() || (by && document.getElementById(by)?.textContent.trim())
+        || (e.matches('a, button, [role]') && e.textContent.trim()) || e.id === 'main');
+    }).map((e) => e.outerHTML.slice(0, 80)));
+  assert.deepEqual(unnamed, [], 'controls on Home without an accessible name');
+  // The skip link leads to the content.
+  for (let i = 0; i < 9; i++) await page.keyboard.press('Shift+Tab');  // back to the skip link
+  assert.equal(await page.evaluate(() => document.activeElement.textContent.trim()), 'Skip to content');
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => document.activeElement?.id === 'main');
+  phase('keyboard');
+
+  // ---- Home at phone width ----
+  await page.setViewportSize(PHONE);
+  await power.waitFor();
+  const layout = await page.evaluate(() => {
+    const box = (e) => e.getBoundingClientRect();
+    const main = document.querySelector('#page');
+    return {
+      scrollWidth: document.documentElement.scrollWidth,
+      width: window.innerWidth,
+      power: box(document.querySelector('#power')).toJSON(),
+      main: box(main).toJSON(),
+      outside: [...document.querySelectorAll('nav a, nav button, .counter, #page h2, .card')]
+        .filter((e) => box(e).left < 0 || box(e).right > window.innerWidth + 0.5).map((e) => e.textContent.trim().slice(0, 40)),
+    };
+  });
+  assert.ok(layout.scrollWidth <= layout.width, `Home scrolls sideways at phone width: ${layout.scrollWidth} > ${layout.width}`);
+  assert.deepEqual(layout.outside, [], 'elements outside the phone screen');
+  assert.ok(layout.power.height >= 44, `the switch is too small to tap: ${layout.power.height}px`);
+  assert.ok(layout.power.width >= layout.main.width * 0.8, 'the switch does not take the phone width');
+  await page.screenshot({ path: join(shots, 'home-phone-checked.png'), fullPage: true });
+  await page.setViewportSize(DESKTOP);
+  phase('phone layout');
+
+  // ---- A replayed attack: blocked with its reason, then unblocked ----
+  await gotoPage('responsive');
+  await page.getByText('Blocked sources: none.').waitFor();
+  const mark = out.length;
+  server.stdin.write(`replay ${capture}\n`);
+  const fed = Number((await serverSays(/replayed (\d+) packets|replay failed: .*/, mark))[1]);
+  assert.ok(fed > 0, 'the capture fed no packets');
+  const blocked = (await apiGet('/api/responsive/blocked')).items;
+  const attacker = blocked.find((b) => b.addr === '192.0.2.66');
+  assert.ok(attacker, `the attacker is not blocked after ${fed} packets: ${JSON.stringify(blocked)}`);
+  assert.ok(attacker.reason, 'the block has no reason');
+  // The page learns of the block from the event stream, without a reload.
   const row = page.getByRole('row').filter({ hasText: '192.0.2.66' });
   await row.waitFor();
-  assert.match(await row.innerText(), /friendly-scanner/);
+  const rowText = await row.innerText();
+  assert.ok(rowText.includes(attacker.reason), `the row does not show the reason "${attacker.reason}": ${rowText}`);
+  assert.ok(rowText.includes(attacker.rule), `the row does not show the rule "${attacker.rule}": ${rowText}`);
   await page.screenshot({ path: join(shots, 'responsive-blocked-desktop.png'), fullPage: true });
   await page.getByRole('button', { name: 'Unblock 192.0.2.66' }).click();
   await page.getByText('Blocked sources: none.').waitFor();
+  assert.deepEqual((await apiGet('/api/responsive/blocked')).items.filter((b) => b.addr === '192.0.2.66'), []);
+  phase('attack blocked and unblocked');
 
-  // A service's zones change reaches the ruleset.
-  const before = readFileSync(join(work, 'ruleset.nft'), 'utf8');
-  await page.goto(base + '/#services');
+  // ---- A service's zones change reaches the ruleset ----
+  const before = (await apiGet('/api/ruleset')).ruleset;
+  await gotoPage('services');
   const ssh = page.getByRole('form', { name: 'Zones of ssh' });
   await ssh.getByLabel('other').check();
   await ssh.getByRole('button', { name: 'Save' }).click();
   await page.getByText('Done: service ssh opened to: local, other.').waitFor();
-  const after = readFileSync(join(work, 'ruleset.nft'), 'utf8');
+  const after = (await apiGet('/api/ruleset')).ruleset;
   assert.notEqual(after, before, 'the ruleset did not change');
+  assert.equal(readFileSync(join(work, 'ruleset.nft'), 'utf8'), after, 'the API does not show the applied ruleset');
+  const sshZones = (await apiGet('/api/config')).services.find((s) => s.name === 'ssh').zones;
+  assert.deepEqual(sshZones, ['local', 'other']);
   assert.match(readFileSync(join(work, 'pbxwall.toml'), 'utf8'), /\[services\.ssh\]\nzones = \["local", "other"\]/);
+  phase('service zones');
 
-  // Screenshots of every page, desktop and phone.
-  for (const [label, size] of [['desktop', { width: 1280, height: 900 }], ['phone', { width: 390, height: 844 }]]) {
+  // ---- Screenshots of every page, desktop and phone ----
+  for (const [label, size] of [['desktop', DESKTOP], ['phone', PHONE]]) {
     await page.setViewportSize(size);
-    for (const name of ['home', 'responsive', 'zones', 'interfaces', 'services', 'extensions', 'settings']) {
-      await page.goto(`${base}/#${name}`);
-      await page.locator('#page h2').waitFor();
+    for (const name of Object.keys(PAGES)) {
+      await gotoPage(name);
       await page.screenshot({ path: join(shots, `${name}-${label}.png`), fullPage: true });
     }
   }
-  console.log(`browser test passed; screenshots in ${shots}`);
+  phase('screenshots');
+  assert.deepEqual(pageErrors, [], 'errors in the page');
+  let last = started;
+  for (const [name, t] of phases) {
+    console.log(`${name.padEnd(30)} ${((t - last) / 1000).toFixed(1)} s`);
+    last = t;
+  }
+  console.log(`browser test passed in ${((Date.now() - started) / 1000).toFixed(1)} s; screenshots in ${shots}`);
 } finally {
   if (browser) await browser.close();
   server.stdin.end();

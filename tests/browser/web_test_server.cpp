@@ -1,13 +1,17 @@
 // pbxwalld's web side for the browser tests: a real daemon::Firewall (dry-run kernel, recording
 // set updater, SQLite store) behind the real http::Server. Each ruleset the firewall applies is
-// written to <dir>/ruleset.nft so the test can see a change reach the ruleset. Lines on stdin
-// drive the packet path: "scanner ADDR" feeds a SIPVicious OPTIONS probe from ADDR.
+// written to <dir>/ruleset.nft and is what GET /api/ruleset answers. Lines on stdin drive the
+// packet path: "replay FILE" feeds every IP packet of a pcap capture to Firewall::on_packet, as
+// pbxwalld feeds the packets nftables copies (group 1: to the PBX, group 2: its answers), with
+// the capture's spacing kept and time starting now; it prints "replayed N packets" when done.
 #include <iostream>
 #include <mutex>
 #include <fstream>
+#include <optional>
+#include <span>
 #include <string>
 
-#include "capture/synth.h"
+#include "capture/capture.h"
 #include "daemon/firewall.h"
 #include "http/password.h"
 #include "http/server.h"
@@ -16,6 +20,10 @@
 using namespace pbxwall;
 
 namespace {
+
+// The PBX of the captures in tests/data/captures (see their README).
+const IpAddress kPbx4 = *IpAddress::parse("203.0.113.1");
+const IpAddress kPbx6 = *IpAddress::parse("2001:db8:1::1");
 
 class FileApplier final : public kernel::RulesetApplier {
  public:
@@ -33,11 +41,48 @@ class FileApplier final : public kernel::RulesetApplier {
   std::string table_;
 };
 
-std::string scanner_options(int n) {
-  return "OPTIONS sip:100@203.0.113.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5061;branch=z9hG4bK-" + std::to_string(n) +
-         ";rport\r\nMax-Forwards: 70\r\nTo: \"sipvicious\"<sip:100@1.1.1.1>\r\nFrom: \"sipvicious\"<sip:100@1.1.1.1>;tag=6331\r\n"
-         "User-Agent: friendly-scanner\r\nCall-ID: " + std::to_string(n) + "\r\nContact: sip:100@127.0.0.1:5061\r\n"
-         "CSeq: 1 OPTIONS\r\nAccept: application/sdp\r\nContent-Length: 0\r\n\r\n";
+// The IP packet inside an Ethernet frame (VLAN tags skipped); empty for anything else.
+std::span<const std::uint8_t> ip_of_ethernet(std::span<const std::uint8_t> frame) {
+  std::size_t at = 12;
+  while (at + 2 <= frame.size()) {
+    const unsigned type = (unsigned{frame[at]} << 8) | frame[at + 1];
+    if (type == 0x8100 || type == 0x88a8) {
+      at += 4;
+      continue;
+    }
+    if (type == 0x0800 || type == 0x86dd) return frame.subspan(at + 2);
+    break;
+  }
+  return {};
+}
+
+// Whether an IP packet comes from the PBX (its source address is the PBX's).
+bool from_pbx(std::span<const std::uint8_t> ip) {
+  if (ip.size() >= 20 && (ip[0] >> 4) == 4) return IpAddress::v4_bytes(ip.data() + 12) == kPbx4;
+  if (ip.size() >= 40 && (ip[0] >> 4) == 6) return IpAddress::v6_bytes(ip.data() + 8) == kPbx6;
+  return false;
+}
+
+Result<std::size_t> replay(const std::string& path, daemon::Firewall& firewall, const Clock& clock) {
+  auto reader = capture::PcapReader::open(path);
+  if (!reader.ok()) return fail(reader.error());
+  if (reader->linktype() != 1) return fail(path + ": expected an Ethernet capture");
+  const TimePoint start = clock.now();
+  std::optional<TimePoint> first;
+  std::size_t fed = 0;
+  for (;;) {
+    auto frame = reader->next();
+    if (!frame.ok()) return fail(frame.error());
+    if (!*frame) break;
+    const auto ip = ip_of_ethernet((*frame)->bytes);
+    if (ip.empty()) continue;
+    if (!first) first = (*frame)->t;
+    const auto groups = firewall.log_groups();
+    firewall.on_packet(from_pbx(ip) ? groups[1] : groups[0], ip, start + ((*frame)->t - *first));
+    ++fed;
+  }
+  firewall.flush();
+  return fed;
 }
 
 }  // namespace
@@ -54,7 +99,9 @@ int main(int argc, char** argv) {
   SystemClock clock;
   auto store = store::StateStore::open(dir + "/state.db");
   if (!store.ok()) return 1;
-  daemon::Firewall firewall({applier, sets, conntrack, **store, clock}, {.config_path = dir + "/pbxwall.toml"});
+  daemon::FirewallOptions options;
+  options.config_path = dir + "/pbxwall.toml";
+  daemon::Firewall firewall({applier, sets, conntrack, **store, clock}, options);
   if (auto s = firewall.start(); !s.ok()) {
     std::cerr << s.error() << "\n";
     return 1;
@@ -75,17 +122,13 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::cout << "port " << server.port() << std::endl;
-  std::string command, addr;
-  int n = 0;
+  std::string command, path;
   while (std::cin >> command) {
-    if (command == "scanner" && std::cin >> addr) {
-      auto src = IpAddress::parse(addr);
-      if (!src) continue;
+    if (command == "replay" && std::cin >> path) {
       std::lock_guard lock(loop);
-      auto ip = capture::synth::udp(*src, 5060, *IpAddress::parse("203.0.113.1"), 5060, scanner_options(++n));
-      firewall.on_packet(1, ip, clock.now());
-      firewall.flush();
-      std::cout << "fed " << addr << std::endl;
+      auto fed = replay(path, firewall, clock);
+      if (fed.ok()) std::cout << "replayed " << *fed << " packets" << std::endl;
+      else std::cout << "replay failed: " << fed.error() << std::endl;
     }
   }
   server.stop();
