@@ -214,6 +214,10 @@ try {
   await page.getByText('Done: service ssh opened to: local, other.').waitFor();
   const after = (await apiGet('/api/ruleset')).ruleset;
   assert.notEqual(after, before, 'the ruleset did not change');
+  // The ports zone "other" may reach: the set svc_other gains ssh's tcp . 22.
+  const otherPorts = (text) => (text.match(/set svc_other \{[^}]*\}/) || [''])[0];
+  assert.doesNotMatch(otherPorts(before), /tcp \. 22\b/, 'ssh was open to zone other already');
+  assert.match(otherPorts(after), /tcp \. 22\b/, `ssh is not in svc_other: ${otherPorts(after)}`);
   assert.equal(readFileSync(join(work, 'ruleset.nft'), 'utf8'), after, 'the API does not show the applied ruleset');
   const sshZones = (await apiGet('/api/config')).services.find((s) => s.name === 'ssh').zones;
   assert.deepEqual(sshZones, ['local', 'other']);
