@@ -280,6 +280,47 @@ TEST_F(ServerTest, EveryRouteIsInTheOpenApiDocumentAndInTheApiDoc) {
     }
 }
 
+// Every route the server registers: without a session 401 (except the few open ones), and
+// every change without the CSRF token 403, before the daemon hears of it.
+TEST_F(ServerTest, EveryRouteNeedsASessionAndEveryChangeTheCsrfToken) {
+  const std::set<std::string> open = {"/api/login", "/api/session", "/api/openapi.json", "/metrics"};
+  auto send = [&](const Route& r, const httplib::Headers& h) {
+    std::string path;
+    for (std::size_t i = 0; i < r.path.size(); ++i) {
+      if (r.path[i] == '{') {
+        path += "x1";
+        i = r.path.find('}', i);
+      } else {
+        path += r.path[i];
+      }
+    }
+    const std::string body = R"({"addr": "192.0.2.1", "enabled": true, "zones": []})";
+    if (r.method == "GET") return client_->Get(path, h);
+    if (r.method == "POST") return client_->Post(path, h, body, "application/json");
+    if (r.method == "PUT") return client_->Put(path, h, body, "application/json");
+    return client_->Delete(path, h);
+  };
+  std::size_t checked_routes = 0;
+  for (const auto& r : server_->routes()) {
+    if (open.contains(r.path)) continue;
+    auto res = send(r, {});
+    ASSERT_TRUE(res) << r.method << " " << r.path;
+    EXPECT_EQ(res->status, 401) << r.method << " " << r.path;
+    ++checked_routes;
+  }
+  EXPECT_TRUE(daemon_.calls.empty());
+  login();
+  const auto calls_after_login = daemon_.calls.size();
+  for (const auto& r : server_->routes()) {
+    if (open.contains(r.path) || r.method == "GET") continue;
+    auto res = send(r, auth());
+    ASSERT_TRUE(res) << r.method << " " << r.path;
+    EXPECT_EQ(res->status, 403) << r.method << " " << r.path;
+  }
+  EXPECT_EQ(daemon_.calls.size(), calls_after_login);
+  EXPECT_GE(checked_routes, 20u);
+}
+
 TEST_F(ServerTest, EventStreamDeliversPublishedEvents) {
   login();
   server_->publish({{"id", 1}, {"action", "block"}, {"addr", "192.0.2.66"}});
