@@ -189,6 +189,7 @@ Status<std::string> Firewall::reload() {
   rebuild_tap();
   ++counters_.reloads;
   table_removed_ = false;
+  if (reload_listener_) reload_listener_();
   return {};
 }
 

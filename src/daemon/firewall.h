@@ -101,6 +101,9 @@ class Firewall {
   nlohmann::json handle(const nlohmann::json& request);
 
   void set_event_sink(EventSink sink) { event_sink_ = std::move(sink); }
+  // Called after every successful reload, whoever asked for it (SIGHUP, the control socket,
+  // the web UI's edits): the daemon re-reads its PBX integration and [ami] there.
+  void set_reload_listener(std::function<void()> listener) { reload_listener_ = std::move(listener); }
   const model::Policy* policy() const;
   const FirewallCounters& counters() const { return counters_; }
   const responsive::Engine& engine() const { return *engine_; }
@@ -199,6 +202,7 @@ class Firewall {
   std::vector<std::function<Status<>()>> writes_;   // database writes of this tick
   std::vector<store::EventRecord> pending_events_;
   EventSink event_sink_;
+  std::function<void()> reload_listener_;
   FirewallCounters counters_;
   std::optional<ruleset::DiscoveredPorts> discovered_;
   std::vector<Cidr> trunks_;  // sorted

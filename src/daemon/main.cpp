@@ -188,6 +188,12 @@ int run(const Options& o) {
     log(6, "AMI: connecting to " + settings->client.host + ":" + std::to_string(settings->client.port));
   };
   configure_ami();
+  // Every successful reload (SIGHUP, `pbxwall reload`, the web UI's edits) also reads the PBX
+  // configuration again with the new [pbx]/[vpn] settings and applies a changed [ami].
+  firewall.set_reload_listener([&] {
+    pbx_live.refresh();
+    configure_ami();
+  });
 
   asio::posix::stream_descriptor packets_fd(io, ::dup((*nflog)->fd()));
   std::function<void()> wait_packets = [&] {
@@ -248,10 +254,8 @@ int run(const Options& o) {
       if (sec) return;
       if (signo == SIGHUP) {
         sd_notify(0, "RELOADING=1");
-        auto reloaded = firewall.reload();
-        if (reloaded.ok()) pbx_live.refresh();
+        auto reloaded = firewall.reload();  // its listener refreshes the PBX side and AMI
         log(reloaded.ok() ? 6 : 3, reloaded.ok() ? "configuration reloaded" : reloaded.error());
-        if (reloaded.ok()) configure_ami();
         sd_notify(0, "READY=1");
         wait_signal();
         return;

@@ -158,6 +158,31 @@ TEST_F(DaemonPbxTest, TrunksReplaceTheSetContentsAndAreNeverBlocked) {
   EXPECT_NE(table.find("2001:db8::7"), std::string::npos) << table;
 }
 
+// The daemon re-reads [pbx], [vpn] and [ami] in this listener, so every way of reloading
+// (SIGHUP, the control socket's reload and start, the web UI's edits) must reach it.
+TEST_F(DaemonPbxTest, EverySuccessfulReloadReachesTheReloadListener) {
+  auto& fw = start("[pbx]\ndns_min_refresh = 30\n");
+  int reloads_heard = 0;
+  std::chrono::seconds min_refresh_seen{};
+  fw.set_reload_listener([&] {
+    ++reloads_heard;
+    min_refresh_seen = std::chrono::duration_cast<std::chrono::seconds>(fw.integration().pbx.dns_min_refresh);
+  });
+  write_config("[pbx]\ndns_min_refresh = 5\n");
+  ASSERT_TRUE(fw.reload().ok());
+  EXPECT_EQ(reloads_heard, 1);
+  EXPECT_EQ(min_refresh_seen, 5s) << "the listener sees the new settings";
+  EXPECT_TRUE(fw.handle({{"cmd", "reload"}})["ok"].get<bool>());
+  EXPECT_TRUE(fw.handle({{"cmd", "start"}})["ok"].get<bool>());
+  EXPECT_EQ(reloads_heard, 3);
+  // A refused configuration keeps the running one: nothing to re-read.
+  write_config("[pbx]\ndns_min_refresh = 0\n");
+  EXPECT_FALSE(fw.reload().ok());
+  EXPECT_FALSE(fw.handle({{"cmd", "reload"}})["ok"].get<bool>());
+  EXPECT_EQ(reloads_heard, 3);
+  EXPECT_EQ(min_refresh_seen, 5s);
+}
+
 TEST_F(DaemonPbxTest, DiscoveredPortsReplaceTheDefaultsAndTheSignallingTap) {
   auto& fw = start("");
   ruleset::DiscoveredPorts ports;
