@@ -7,18 +7,22 @@
 #       (the table's handle stays the same);
 #   (c) the DNS answer changes (hosts file rewritten, dnsmasq SIGHUP): once the refresh is due
 #       ([pbx] dns_min_refresh = 1 with dnsmasq's TTL of 1 s) the new address is in, the old out;
-#   (d) dnsmasq stopped: lookups fail and the set keeps the last addresses.
-# Every wait polls a condition with a deadline. Usage: pbx_live_daemon.sh PATH_TO_pbxwalld
+#   (d) dnsmasq stopped: lookups fail and the set keeps the last addresses;
+#   (e) `pbxwall reload` through the control socket applies a changed [pbx] (enabled = false:
+#       the trunks sets are emptied).
+# Every wait polls a condition with a deadline.
+# Usage: pbx_live_daemon.sh PATH_TO_pbxwall PATH_TO_pbxwalld
 PBX_TESTS=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$PBX_TESTS/../lib.sh"
-netns_init "${1:?usage: $0 PATH_TO_pbxwalld}"
-PBXWALLD=$PBXWALL
+netns_init "${1:?usage: $0 PATH_TO_pbxwall PATH_TO_pbxwalld}"
+PBXWALLD=$(realpath "${2:?usage: $0 PATH_TO_pbxwall PATH_TO_pbxwalld}")
+[[ -x "$PBXWALLD" ]] || { echo "FAIL: $PBXWALLD is not executable"; exit 1; }
 DNSMASQ=/usr/sbin/dnsmasq
 [[ -x "$DNSMASQ" ]] || { echo "SKIP: dnsmasq not installed (dnsmasq-base)"; exit 77; }
 DATA=$(cd "$PBX_TESTS/../../data/asterisk/freepbx16" && pwd)
 
 ns=$(make_ns pbx)
-run="$NETNS_TMP/run"
+run="$NETNS_TMP/run-$ns"  # where lib.sh's `pbx` looks for the control socket
 root="$NETNS_TMP/asterisk"
 hosts="$NETNS_TMP/hosts"
 config="$NETNS_TMP/pbxwall.toml"
@@ -147,6 +151,18 @@ check "(d) with dnsmasq stopped the daemon's lookups of sip.voipprovider.example
 check "(d) and trunks4 still holds its last address 192.0.2.70" in_set trunks4 192.0.2.70
 check "(d) and branch2.example's 192.0.2.60" in_set trunks4 192.0.2.60
 check "the daemon is still running" kill -0 "$daemon_pid"
+
+# (e) A reload through the control socket re-reads [pbx]: with the integration off the
+# trunks sets are emptied.
+sed -i 's/^debounce_ms = 200$/debounce_ms = 200\nenabled = false/' "$config"
+check "[pbx] enabled = false written" grep -q "^enabled = false" "$config"
+check "pbxwall reload goes through pbxwalld" pbx "$ns" --config "$config" reload
+emptied() {
+  local set
+  set=$(set_listing trunks4)
+  grep -q "set trunks4" <<<"$set" && ! grep -q "elements" <<<"$set"
+}
+check "(e) after pbxwall reload with [pbx] enabled = false trunks4 is empty" wait_for 5 emptied
 
 if ((NETNS_FAILURES > 0)); then
   echo "--- pbxwalld log"
