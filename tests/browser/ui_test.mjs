@@ -230,6 +230,9 @@ try {
     for (const name of Object.keys(PAGES)) {
       await gotoPage(name);
       await page.screenshot({ path: join(shots, `${name}-${label}.png`), fullPage: true });
+      // Wide tables scroll inside their card; the page itself never scrolls sideways.
+      const [scrollWidth, width] = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+      assert.ok(scrollWidth <= width, `${name} scrolls sideways at ${label} width: ${scrollWidth} > ${width}`);
     }
   }
   phase('screenshots');
