@@ -19,9 +19,10 @@ std::uint64_t table_salt(const void* self) {
 
 }  // namespace
 
-Engine::Impl::Impl(Settings s, NeverBlock nb)
+Engine::Impl::Impl(Settings s, NeverBlock nb, AllowFrom af)
     : settings(std::move(s)),
       never_block(std::move(nb)),
+      allow_from(std::move(af)),
       table(settings.max_sources, table_salt(this)),
       names(settings.max_sources),
       fingerprints(settings.fingerprints) {
@@ -262,8 +263,8 @@ void Engine::Impl::flag(Step& s, std::string_view user, std::string reason) {
 
 // ---------------------------------------------------------------------------------------------
 
-Engine::Engine(Settings settings, NeverBlock never_block)
-    : impl_(std::make_unique<Impl>(std::move(settings), std::move(never_block))) {}
+Engine::Engine(Settings settings, NeverBlock never_block, AllowFrom allow_from)
+    : impl_(std::make_unique<Impl>(std::move(settings), std::move(never_block), std::move(allow_from))) {}
 Engine::~Engine() = default;
 
 std::size_t Engine::observe(const Observation& obs, TimePoint now, std::vector<Decision>& out) {

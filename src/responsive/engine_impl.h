@@ -27,7 +27,7 @@ enum class Outcome : std::uint8_t {
 };
 
 struct Engine::Impl {
-  Impl(Settings settings, NeverBlock never_block);
+  Impl(Settings settings, NeverBlock never_block, AllowFrom allow_from);
 
   // One observation being handled.
   struct Step {
@@ -57,6 +57,10 @@ struct Engine::Impl {
   void challenge_beside_credentials(Step& s, std::uint32_t user);
   void credentials_accepted(Step& s, std::uint32_t user);
   bool count_username(Step& s, std::uint32_t user, std::int64_t weight_us);
+  // Rule 11: whether `addr` lies outside the networks `user` may register from (false when
+  // the user has no such list), and the block of a source that registered from there.
+  bool outside_allow_from(const IpAddress& addr, std::string_view user) const;
+  bool refuse_registration(Step& s, std::string_view user);
 
   // engine.cpp
   // The record of `addr` (created, evicting the least recent one if the table is full), marked
@@ -79,6 +83,7 @@ struct Engine::Impl {
 
   Settings settings;
   NeverBlock never_block;
+  AllowFrom allow_from;
   detail::SourceTable table;
   detail::NameCache names;
   detail::FingerprintMatcher fingerprints;

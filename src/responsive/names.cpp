@@ -40,6 +40,7 @@ const char* rule_name(Rule r) {
     case Rule::misconfigured_device: return "misconfigured-device";
     case Rule::manual: return "manual";
     case Rule::address_rotation: return "address-rotation";
+    case Rule::outside_allow_from: return "outside-allow-from";
     case Rule::count_: break;
   }
   return "unknown";

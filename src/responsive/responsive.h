@@ -164,6 +164,7 @@ enum class Rule : std::uint8_t {
   misconfigured_device,  // 7: slow wrong-password retries: flag, never block
   manual,              // block()/unblock() from an operator
   address_rotation,    // 10: several addresses of one IPv6 /64 blocked: block the /64
+  outside_allow_from,  // 11: an extension registered from outside its allow_from networks
   count_
 };
 const char* rule_name(Rule r);  // "fingerprint", "user-enumeration", ...
@@ -279,10 +280,14 @@ struct Counters {
 class Engine {
  public:
   using NeverBlock = std::function<bool(const IpAddress&)>;
+  // The networks `user` may register from (rule 11); empty: anywhere. The span is read during
+  // the call only.
+  using AllowFrom = std::function<std::span<const Cidr>(std::string_view user)>;
 
-  // `never_block` names trusted and trunk addresses (rule 9); null means none. `settings`
-  // must pass validate() (settings_from_toml checks it); the engine aborts otherwise.
-  explicit Engine(Settings settings, NeverBlock never_block = nullptr);
+  // `never_block` names trusted and trunk addresses (rule 9); null means none. `allow_from`
+  // gives the extensions' allowed networks (rule 11); null means every extension anywhere.
+  // `settings` must pass validate() (settings_from_toml checks it); the engine aborts otherwise.
+  explicit Engine(Settings settings, NeverBlock never_block = nullptr, AllowFrom allow_from = nullptr);
   ~Engine();
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
@@ -295,6 +300,12 @@ class Engine {
   // ended (no decision: the kernel's set timeout removes them).
   std::size_t expire(TimePoint now, std::vector<Decision>& out);
   std::vector<Decision> expire(TimePoint now);
+
+  // Rule 11 for registrations the engine does not see itself (the PBX reporting them, e.g.
+  // AMI ContactStatus): true when `addr` may register as `user`. When it may not, the source
+  // is not to be validated, and unless it is never_block it is blocked: the block decision
+  // (preceded by a forget when the source was validated) is appended to `out`.
+  bool registration_allowed(const IpAddress& addr, TimePoint now, std::string_view user, std::vector<Decision>& out);
 
   // Operator actions. block() without a duration follows the escalation ladder; either way it
   // counts as a block for escalation. It returns the block decision, preceded by a forget when

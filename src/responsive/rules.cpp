@@ -221,6 +221,10 @@ void Engine::Impl::on_outcome(Step& s, const Pending& p, Outcome o, std::string_
         const std::string user = !answer_user.empty() && name_hash(answer_user) == p.user ? detail::printable(answer_user, kMaxUserText)
                                  : p.user != 0                                         ? names.lookup(p.user)
                                                                                        : detail::printable(answer_user, kMaxUserText);
+        if (p.flags & pending_flag::outside_allow_from) {
+          refuse_registration(s, user);
+          return;
+        }
         const std::uint32_t expires = granted_expires  ? *granted_expires
                                       : p.expires != 0 ? p.expires
                                                        : static_cast<std::uint32_t>(settings.default_registration.count() / 1'000'000);
@@ -301,6 +305,8 @@ void Engine::Impl::on_sip_request(Step& s, const SipRequest& r) {
   p.expires = r.expires ? saturate16(*r.expires) : 0;
   p.kind = kind;
   p.flags = credentialed ? pending_flag::credentialed : 0;
+  if (credentialed && kind == detail::RequestKind::register_ && outside_allow_from(rec.addr, target))
+    p.flags |= pending_flag::outside_allow_from;
   add_pending(rec, p);
   if (kind == detail::RequestKind::invite && !credentialed) probe_call(s, r.uri_user);
 }
@@ -354,6 +360,8 @@ void Engine::Impl::on_iax(Step& s, const IaxFrame& f) {
                                                    : detail::RequestKind::register_;
         p.expires = f.refresh ? *f.refresh : 0;
         if (credentialed) rec.flags |= record_flag::answers_challenges;
+        if (credentialed && p.kind == detail::RequestKind::register_ && outside_allow_from(rec.addr, target))
+          p.flags |= pending_flag::outside_allow_from;
         if (Pending* old = find_pending(rec, key, 0, true)) *old = p;
         else add_pending(rec, p);
         if (f.command == IaxCommand::new_) probe_call(s, f.called_number);

@@ -32,6 +32,9 @@ namespace pending_flag {
 inline constexpr std::uint8_t credentialed = 1;  // carried a digest response / MD5 / RSA result
 inline constexpr std::uint8_t iax = 2;           // key is an IAX2 call number
 inline constexpr std::uint8_t challenged = 4;    // IAX2: AUTHREQ seen, waiting for AUTHREP
+// A registration from outside the user's allow_from (rule 11), decided when the request
+// arrived, while its username was at hand.
+inline constexpr std::uint8_t outside_allow_from = 8;
 }  // namespace pending_flag
 
 struct Pending {

@@ -62,7 +62,9 @@ class EngineFixture : public ::testing::Test {
  protected:
   explicit EngineFixture(Settings s = {}) : engine_(std::make_unique<Engine>(std::move(s))) {}
 
-  void reset(Settings s = {}, Engine::NeverBlock nb = nullptr) { engine_ = std::make_unique<Engine>(std::move(s), std::move(nb)); }
+  void reset(Settings s = {}, Engine::NeverBlock nb = nullptr, Engine::AllowFrom af = nullptr) {
+    engine_ = std::make_unique<Engine>(std::move(s), std::move(nb), std::move(af));
+  }
   Engine& engine() { return *engine_; }
 
   TimePoint now() const { return now_; }
