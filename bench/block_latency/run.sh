@@ -75,7 +75,8 @@ if ! grep -m1 -q "responsive packet path" < <(timeout 20 tail -n +1 -f "$tmp/pbx
 fi
 grep -o "responsive packet path: .*" "$tmp/pbxwalld.log"
 timeout 1200 "$bench" --fw-ns "$fw" --peer-ns "$peer" --count "$count" "${extra[@]}"
-# The daemon's own view: how long its set commits took (metrics: set_update_seconds).
+# The daemon's own view (metrics): how long its set commits took, and from a blocking packet's
+# kernel timestamp (else the time it was read) to the commit.
 ip netns exec "$fw" "${PYTHON:-python3}" - "$tmp/run/control.sock" <<'PY'
 import json, socket, sys
 s = socket.socket(socket.AF_UNIX)
@@ -88,7 +89,12 @@ while not data.endswith(b"\n"):
     if not chunk:
         break
     data += chunk
-m = json.loads(data)["set_update_seconds"]
-buckets = ", ".join(f"<= {le * 1000:g} ms: {n}" for le, n in m["buckets"][:5])
-print(f"daemon set commits: {m['count']}, mean {m['sum'] / max(m['count'], 1) * 1e6:.0f} us; {buckets}")
+metrics = json.loads(data)
+for key, what in (("set_update_seconds", "daemon set commits"),
+                  ("block_latency_seconds", "daemon's own packet -> commit of blocks")):
+    m = metrics.get(key)
+    if m is None:
+        continue
+    buckets = ", ".join(f"<= {le * 1000:g} ms: {n}" for le, n in m["buckets"][:5])
+    print(f"{what}: {m['count']}, mean {m['sum'] / max(m['count'], 1) * 1e6:.0f} us; {buckets}")
 PY

@@ -249,6 +249,7 @@ void Firewall::take(const Decision& d, TimePoint now) {
   const std::string addr = d.addr.str();
   switch (d.action) {
     case Action::block: {
+      if (!oldest_pending_block_ || now < *oldest_pending_block_) oldest_pending_block_ = now;
       const TimePoint until = d.until.value_or(now + std::chrono::hours(24));
       // A network block (rule address-rotation) goes to blocked_nets6 and is kept in the
       // store under the network's text; its members' own blocks were flushed already.
@@ -316,13 +317,16 @@ void Firewall::flush() {
   if (edges_.sets.pending() > 0) {
     const TimePoint commit_start = edges_.clock.now();
     auto committed = edges_.sets.commit();
-    set_update_latency_.observe(edges_.clock.now() - commit_start);
+    const TimePoint committed_at = edges_.clock.now();
+    set_update_latency_.observe(committed_at - commit_start);
     if (committed.ok()) {
       ++counters_.kernel_commits;
+      if (oldest_pending_block_) block_latency_.observe(std::max(committed_at - *oldest_pending_block_, Duration(0)));
     } else {
       ++counters_.kernel_failures;
     }
   }
+  oldest_pending_block_.reset();
   if (!to_flush_.empty()) {
     (void)edges_.conntrack.flush_udp(to_flush_);
     to_flush_.clear();
@@ -421,7 +425,8 @@ json Firewall::status_json() {
           {"sources_tracked", c.table_size},
           {"sources_ceiling", c.table_ceiling},
           {"evictions", c.evictions},
-          {"decisions", decisions}};
+          {"decisions", decisions},
+          {"block_latency_seconds", block_latency_.json()}};
 }
 
 json Firewall::list_json(const std::string& what) {

@@ -108,6 +108,10 @@ class Firewall {
   const FirewallCounters& counters() const { return counters_; }
   const responsive::Engine& engine() const { return *engine_; }
   const LatencyHistogram& set_update_latency() const { return set_update_latency_; }
+  // From the packet (its kernel timestamp, else when it was read) or request that caused a
+  // block to the end of the commit that put it in the kernel set: one sample per tick that
+  // holds blocks, from its oldest. Also in status as "block_latency_seconds".
+  const LatencyHistogram& block_latency() const { return block_latency_; }
   std::vector<std::uint16_t> log_groups() const { return {options_.log_group_input, options_.log_group_output}; }
   // The path chosen at start() (kept over reloads: a change takes effect at the next start).
   ruleset::PacketPath packet_path() const { return packet_path_; }
@@ -190,6 +194,8 @@ class Firewall {
   };
   std::optional<PendingChange> pending_change_;
   LatencyHistogram set_update_latency_;
+  LatencyHistogram block_latency_;
+  std::optional<TimePoint> oldest_pending_block_;  // cause of this tick's earliest block
 
   Edges edges_;
   FirewallOptions options_;
