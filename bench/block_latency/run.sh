@@ -3,16 +3,19 @@
 # exit): fw (pbxwalld, 192.0.2.1) and peer (the scanners, 198.51.100.1-250, 203.0.113.1-250).
 # Needs root and a build with pbxwalld and block_latency.
 # Usage: bench/block_latency/run.sh [build-dir] [--count N] [--path log|external-queue] [--samples FILE] [--gap-ms MS]
+#        [--networks N]   (N <= 16384 separate /30 networks of 198.18.0.0/15 in zone other:
+#                          a large policy)
 set -euo pipefail
 build=${1:-build}
 [[ $# -gt 0 ]] && shift
-count=300 path=log extra=()
+count=300 path=log extra=() networks=0
 while [[ $# -gt 0 ]]; do
   case $1 in
     --count) count=$2; shift 2 ;;
     --path) path=$2; shift 2 ;;
     --samples) extra+=(--samples "$2"); shift 2 ;;
     --gap-ms) extra+=(--gap-ms "$2"); shift 2 ;;
+    --networks) networks=$2; shift 2 ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -61,6 +64,13 @@ queue_num = 4
 [web]
 enabled = false
 TOML
+if ((networks > 0)); then
+  echo "[networks]" >>"$tmp/pbxwall.toml"
+  # One /30 every 8 addresses, so that none merge into a larger range (at most 16,384).
+  for ((i = 0; i < networks && i < 16384; i++)); do
+    echo "\"198.$((18 + i / 8192)).$(((i / 32) % 256)).$(((i % 32) * 8))/30\" = \"other\""
+  done >>"$tmp/pbxwall.toml"
+fi
 if [[ "$path" == external-queue ]]; then
   ip netns exec "$fw" iptables-nft -A INPUT -p udp --dport 5060 -j NFQUEUE --queue-num 4 --queue-bypass
 fi

@@ -22,7 +22,7 @@
 #include "model/model.h"
 #include "packets/kernel_probe.h"
 #include "packets/nflog_source.h"
-#include "packets/nft_set_writer.h"
+#include "packets/netlink_set_writer.h"
 #include "packets/queue_source.h"
 
 namespace {
@@ -51,7 +51,13 @@ int run(const Options& o) {
     return 1;
   }
   kernel::NftApplier applier;
-  packets::NftSetWriter sets(applier);
+  // Set updates go straight to netlink: libnftables would read every zone network of the
+  // table before each one (see packets/netlink_set_writer.h).
+  auto sets = packets::NetlinkSetWriter::open(applier);
+  if (!sets.ok()) {
+    log(3, "cannot open the kernel's nftables interface: " + sets.error());
+    return 1;
+  }
   auto conntrack = packets::NetlinkConntrackFlusher::open();
   if (!conntrack.ok()) {
     log(3, "cannot open conntrack: " + conntrack.error());
@@ -68,7 +74,7 @@ int run(const Options& o) {
   } else {
     firewall_options.kernel_queue_detail = "the probe failed: " + queue.error();
   }
-  daemon::Firewall firewall({applier, sets, **conntrack, **store, clock}, firewall_options);
+  daemon::Firewall firewall({applier, **sets, **conntrack, **store, clock}, firewall_options);
 
   if (auto started = firewall.start(); !started.ok()) {
     log(3, "not starting: " + started.error());

@@ -6,6 +6,7 @@
 
 #include "packets/conntrack_flusher.h"
 #include "packets/kernel_probe.h"
+#include "packets/netlink_set_writer.h"
 #include "packets/nflog_source.h"
 #include "packets/nft_comment.h"
 #include "packets/nft_set_writer.h"

@@ -40,6 +40,7 @@ constexpr const char* kTable = R"(table inet pbxwall {
   set validated6 { type ipv6_addr; flags timeout; }
   set grants4 { type ipv4_addr . inet_proto . inet_service; flags timeout; }
   set grants6 { type ipv6_addr . inet_proto . inet_service; flags timeout; }
+  set blocked_nets6 { type ipv6_addr; flags interval,timeout; }
   chain input {
     type filter hook input priority 0; policy accept;
     ct state established,related counter
@@ -227,13 +228,14 @@ TEST_F(PacketsNetns, SecondBindOfAGroupIsAClearError) {
   EXPECT_NE(again.error().find("group 7"), std::string::npos) << again.error();
 }
 
-TEST_F(PacketsNetns, SetWriterAddsRefreshesAndRemovesElements) {
-  InNetns in(lab_->fw);
-  NftSetWriter writer(*nft_);
+// What both set writers must do: add with timeout and comment, renew, remove, ignore the
+// removal of an absent element, keep the batch whole.
+void check_set_writer(SetUpdater& writer, const std::function<std::string(const std::string&)>& list_set) {
   writer.add({SetKey::blocked(kPeerA), seconds(900), "svwar fingerprint: User-Agent \"friendly-scanner\""});
   writer.add({SetKey::blocked(ip("2001:db8:1::66")), seconds(600), "7 usernames tried in 40 s"});
   writer.add({SetKey::validated(kPeer6), seconds(3600), "300"});
   writer.add({SetKey::grant(kPeerB, IPPROTO_UDP, 5060), seconds(120), "user 301"});
+  writer.add({SetKey::grant(kPeer6, IPPROTO_TCP, 5061), seconds(120), "user 302"});
   writer.remove(SetKey::blocked(ip("192.0.2.99")));  // absent: must not fail the batch
   auto st = writer.commit();
   ASSERT_TRUE(st.ok()) << st.error();
@@ -244,7 +246,8 @@ TEST_F(PacketsNetns, SetWriterAddsRefreshesAndRemovesElements) {
   EXPECT_EQ(blocked4.find("192.0.2.99"), std::string::npos);
   EXPECT_NE(list_set("blocked6").find("2001:db8:1::66 timeout 10m"), std::string::npos);
   EXPECT_NE(list_set("validated6").find("2001:db8:1::2 timeout 1h"), std::string::npos);
-  EXPECT_NE(list_set("grants4").find("192.0.2.3 . udp . 5060 timeout 2m"), std::string::npos);
+  EXPECT_NE(list_set("grants4").find("192.0.2.3 . udp . 5060 timeout 2m"), std::string::npos) << list_set("grants4");
+  EXPECT_NE(list_set("grants6").find("2001:db8:1::2 . tcp . 5061 timeout 2m"), std::string::npos) << list_set("grants6");
 
   // Re-adding renews timeout and comment.
   writer.add({SetKey::blocked(kPeerA), seconds(30), "blocked again"});
@@ -258,6 +261,12 @@ TEST_F(PacketsNetns, SetWriterAddsRefreshesAndRemovesElements) {
   ASSERT_TRUE(writer.commit().ok());
   EXPECT_EQ(list_set("blocked4").find("192.0.2.2"), std::string::npos);
   EXPECT_EQ(list_set("grants4").find("192.0.2.3"), std::string::npos);
+}
+
+TEST_F(PacketsNetns, SetWriterAddsRefreshesAndRemovesElements) {
+  InNetns in(lab_->fw);
+  NftSetWriter writer(*nft_);
+  check_set_writer(writer, [&](const std::string& set) { return list_set(set); });
   EXPECT_EQ(writer.stats().commits, 3u);
 
   // A batch for a table that does not exist fails whole, with nft's reason.
@@ -268,6 +277,45 @@ TEST_F(PacketsNetns, SetWriterAddsRefreshesAndRemovesElements) {
   auto failed = lost.commit();
   ASSERT_FALSE(failed.ok());
   EXPECT_NE(failed.error().find("inet missing"), std::string::npos) << failed.error();
+}
+
+TEST_F(PacketsNetns, NetlinkSetWriterAddsRefreshesAndRemovesElements) {
+  std::unique_ptr<NetlinkSetWriter> writer, lost;
+  SetWriterOptions elsewhere;
+  elsewhere.table = "missing";
+  {
+    InNetns in(lab_->fw);
+    auto opened = NetlinkSetWriter::open(*nft_);
+    ASSERT_TRUE(opened.ok()) << opened.error();
+    writer = std::move(*opened);
+    auto other = NetlinkSetWriter::open(*nft_, elsewhere);
+    ASSERT_TRUE(other.ok()) << other.error();
+    lost = std::move(*other);
+  }
+  check_set_writer(*writer, [&](const std::string& set) { return list_set(set); });
+  EXPECT_EQ(writer->stats().commits, 3u);
+  EXPECT_EQ(writer->stats().elements_added, 6u);
+  EXPECT_EQ(writer->stats().elements_removed, 3u);
+
+  // A tick with a network block goes through libnftables, whole.
+  writer->add({SetKey::blocked_net(*Cidr::parse("2001:db8:77::/64")), seconds(600), "address rotation"});
+  writer->add({SetKey::blocked(kPeerB), seconds(600), "same tick"});
+  auto st = writer->commit();
+  ASSERT_TRUE(st.ok()) << st.error();
+  EXPECT_NE(list_set("blocked_nets6").find("2001:db8:77::/64 timeout 10m"), std::string::npos) << list_set("blocked_nets6");
+  EXPECT_NE(list_set("blocked4").find("192.0.2.3 timeout 10m"), std::string::npos);
+
+  // A batch for a table that does not exist fails whole, naming the table and the reason;
+  // the writer stays usable.
+  lost->add({SetKey::blocked(kPeerB), seconds(1), ""});
+  lost->add({SetKey::validated(kPeerA), seconds(1), ""});
+  auto failed = lost->commit();
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.error(), "updating sets of table inet missing: No such file or directory");
+  EXPECT_EQ(lost->stats().failed_commits, 1u);
+  writer->remove(SetKey::blocked(kPeerB));
+  ASSERT_TRUE(writer->commit().ok());
+  EXPECT_EQ(list_set("blocked4").find("192.0.2.3"), std::string::npos);
 }
 
 TEST_F(PacketsNetns, BlockedSourceStopsArrivingAndReturnsWhenUnblocked) {
