@@ -131,6 +131,28 @@ Status<std::string> Firewall::apply(const Loaded& loaded) {
   return edges_.applier.apply(ruleset::render(input));
 }
 
+std::unique_ptr<responsive::Engine> Firewall::make_engine() {
+  // Both callbacks read the loaded configuration as it is at the time of the call, so a
+  // reload's trunks, zones and [users] apply without a new engine.
+  return std::make_unique<responsive::Engine>(
+      loaded_->settings, [this](const IpAddress& a) { return never_block(a); },
+      [this](std::string_view user) { return integration().users.allow_from(user); });
+}
+
+void Firewall::enforce_allow_from(TimePoint now) {
+  // A validation from before the extension's allow_from was set or narrowed: the registration
+  // it came from would be refused now, so it is treated the same way.
+  // A name the engine kept only in part is left alone: its prefix may be another extension.
+  // VPN clients (user "vpn", put back from the database after a restart) never registered.
+  decisions_.clear();
+  for (const auto& source : engine_->snapshot())
+    if (source.state == responsive::SourceState::validated && !source.user.empty() && source.user != "vpn" &&
+        source.user.size() < responsive::kSourceUserBytes)
+      engine_->registration_allowed(source.addr, now, source.user, decisions_);
+  for (const auto& d : decisions_) take(d, now);
+  if (!decisions_.empty()) flush();
+}
+
 void Firewall::restore_from_store(TimePoint now) {
   // No decisions: the kernel sets are rendered from the same records (live_state).
   if (auto blocks = edges_.store.active_blocks(now); blocks.ok()) {
@@ -153,13 +175,13 @@ Status<std::string> Firewall::start() {
   loaded_ = std::move(*loaded);
   packet_path_ = loaded_->packet_path;
   queue_num_ = loaded_->queue_num;
-  engine_ = std::make_unique<responsive::Engine>(loaded_->settings,
-                                                 [this](const IpAddress& a) { return never_block(a); });
+  engine_ = make_engine();
   rebuild_tap();
   const TimePoint now = edges_.clock.now();
   restore_from_store(now);
   auto applied = apply(*loaded_);
   if (!applied.ok()) return applied;
+  enforce_allow_from(now);
   ++counters_.reloads;
   return {};
 }
@@ -182,10 +204,10 @@ Status<std::string> Firewall::reload() {
   loaded_ = std::move(*loaded);
   grants_.recompute([this](const std::string& user) { return grant_ports_of(user); }, edges_.clock.now());
   if (settings_changed) {
-    engine_ = std::make_unique<responsive::Engine>(loaded_->settings,
-                                                   [this](const IpAddress& a) { return never_block(a); });
+    engine_ = make_engine();
     restore_from_store(edges_.clock.now());
   }
+  enforce_allow_from(edges_.clock.now());
   rebuild_tap();
   ++counters_.reloads;
   table_removed_ = false;

@@ -153,6 +153,9 @@ class Firewall {
   Status<std::string> apply(const Loaded& loaded);
   ruleset::LiveState live_state(TimePoint now) const;
   void restore_from_store(TimePoint now);
+  std::unique_ptr<responsive::Engine> make_engine();
+  // Validated sources whose user may not register from there ([users] allow_from) are blocked.
+  void enforce_allow_from(TimePoint now);
   // Decodes one packet and feeds its observations to the engine; the packet's source, if it
   // decoded to one.
   std::optional<IpAddress> inspect(bool to_pbx, std::span<const std::uint8_t> ip, std::optional<TimePoint> stamp);

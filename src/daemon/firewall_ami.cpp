@@ -46,6 +46,13 @@ bool Firewall::on_pbx_registration(const IpAddress& addr, const std::string& use
                                    const std::string& reason) {
   if (!engine_) return false;
   const TimePoint now = edges_.clock.now();
+  // An extension registered from outside its allow_from: blocked (unless never_block), never
+  // validated.
+  decisions_.clear();
+  if (!engine_->registration_allowed(addr, now, user, decisions_)) {
+    for (const auto& d : decisions_) take(d, now);
+    return false;
+  }
   pbx_word_.registered[addr].insert(user);
   const auto& settings = engine_->settings();
   // A registration end in the past (clocks apart) falls back to the default; one absurdly far

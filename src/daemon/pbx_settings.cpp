@@ -9,6 +9,11 @@ const std::vector<std::string>& UserServices::of(std::string_view user) const {
   return it == by_user.end() ? default_services : it->second;
 }
 
+std::span<const Cidr> UserServices::allow_from(std::string_view user) const {
+  auto it = allow_from_by_user.find(user);
+  return it == allow_from_by_user.end() ? std::span<const Cidr>(default_allow_from) : std::span<const Cidr>(it->second);
+}
+
 namespace {
 
 class Reader {
@@ -133,15 +138,26 @@ Result<IntegrationSettings, Diagnostics> integration_from_toml(const toml::table
         }
         r.only_keys(*entry, key, {"services", "allow_from"});
         if (const auto* allow = entry->get("allow_from")) {
-          // Written by the web UI's Extensions page; checked here so that a typo is an error.
+          // Written by the web UI's Extensions page (or by hand); enforced by the engine's rule
+          // outside-allow-from.
           const auto* arr = allow->as_array();
           if (!arr) r.error(*allow, key + ".allow_from", "expected an array of addresses or networks");
+          std::vector<Cidr> nets;
           if (arr)
             for (const auto& item : *arr) {
               const auto* text = item.as_string();
-              if (!text || (!Cidr::parse(text->get()) && !IpAddress::parse(text->get())))
-                r.error(item, key + ".allow_from", "expected an address or network such as \"198.51.100.0/24\"");
+              std::string why;
+              const auto net = text ? Cidr::parse(text->get(), &why) : std::nullopt;
+              if (net)
+                nets.push_back(*net);
+              else
+                r.error(item, key + ".allow_from",
+                        "expected an address or network such as \"198.51.100.0/24\"" + (why.empty() ? "" : ": " + why));
             }
+          if (user == "default")
+            out.users.default_allow_from = std::move(nets);
+          else
+            out.users.allow_from_by_user[user] = std::move(nets);
         }
         const auto* services = entry->get("services");
         if (!services) continue;  // the default services apply

@@ -6,11 +6,13 @@
 
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
 #include <toml++/toml.h>
 
+#include "base/address.h"
 #include "base/diagnostic.h"
 #include "base/result.h"
 #include "base/time.h"
@@ -30,10 +32,16 @@ struct PbxSettings {
 
 // Services per extension. `default_services` apply to every extension without its own entry
 // (and to VPN clients). Without a [users] section every extension gets "ucp".
+// Networks per extension ([users."EXT"] allow_from): where it may register from. An extension
+// without its own allow_from takes [users.default]'s; no list (or an empty one): anywhere.
 struct UserServices {
   std::vector<std::string> default_services = {"ucp"};
   std::map<std::string, std::vector<std::string>, std::less<>> by_user;
   const std::vector<std::string>& of(std::string_view user) const;
+
+  std::vector<Cidr> default_allow_from;
+  std::map<std::string, std::vector<Cidr>, std::less<>> allow_from_by_user;
+  std::span<const Cidr> allow_from(std::string_view user) const;
 };
 
 struct VpnSettings {

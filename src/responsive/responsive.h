@@ -248,6 +248,8 @@ std::string validate(const Settings& s);
 // State for UIs and counters
 
 enum class SourceState : std::uint8_t { none, blocked, validated };
+// A source record keeps this much of its validated user's name (fixed-size records).
+inline constexpr std::size_t kSourceUserBytes = 15;
 const char* state_name(SourceState s);
 
 struct SourceView {
@@ -255,7 +257,7 @@ struct SourceView {
   SourceState state = SourceState::none;
   bool flagged = false;
   std::optional<TimePoint> until;
-  std::string user;  // validated user
+  std::string user;  // validated user: its first kSourceUserBytes bytes
   Rule last_rule = Rule::fingerprint;  // of the last block (meaningful when blocked)
   std::uint32_t requests = 0;          // requests and malformed packets seen
   std::uint32_t packets_while_blocked = 0;

@@ -23,7 +23,7 @@ inline constexpr std::size_t kUserSlots = 3;     // usernames followed per sourc
 inline constexpr std::size_t kPendingSlots = 3;  // requests awaiting the PBX's answer
 inline constexpr std::size_t kProbeSlots = 3;    // dialled numbers remembered (distinctness)
 inline constexpr std::size_t kFirstNames = 3;    // names quoted in an enumeration reason
-inline constexpr std::size_t kUserNameBytes = 15;
+inline constexpr std::size_t kUserNameBytes = kSourceUserBytes;
 
 // What a pending request asked for.
 enum class RequestKind : std::uint8_t { other, register_, invite, unregister };
