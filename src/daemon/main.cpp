@@ -20,6 +20,7 @@
 #include "dns/cares_resolver.h"
 #include "http/server.h"
 #include "model/model.h"
+#include "packets/background_conntrack_flusher.h"
 #include "packets/kernel_probe.h"
 #include "packets/nflog_source.h"
 #include "packets/netlink_set_writer.h"
@@ -63,6 +64,8 @@ int run(const Options& o) {
     log(3, "cannot open conntrack: " + conntrack.error());
     return 1;
   }
+  // The table walk runs beside the event loop, so a tick's block does not delay the next packet.
+  packets::BackgroundConntrackFlusher conntrack_worker(std::move(*conntrack));
   SystemClock clock;
   // The inline path (nftables `queue`, verdicts before the PBX sees a packet) needs kernel
   // support that many kernels lack; the log-group path works on every nf_tables kernel.
@@ -74,7 +77,7 @@ int run(const Options& o) {
   } else {
     firewall_options.kernel_queue_detail = "the probe failed: " + queue.error();
   }
-  daemon::Firewall firewall({applier, **sets, **conntrack, **store, clock}, firewall_options);
+  daemon::Firewall firewall({applier, **sets, conntrack_worker, **store, clock}, firewall_options);
 
   if (auto started = firewall.start(); !started.ok()) {
     log(3, "not starting: " + started.error());

@@ -4,6 +4,7 @@
 // which packet path the kernel supports.
 #pragma once
 
+#include "packets/background_conntrack_flusher.h"
 #include "packets/conntrack_flusher.h"
 #include "packets/kernel_probe.h"
 #include "packets/netlink_set_writer.h"
