@@ -51,6 +51,7 @@ bool Firewall::on_pbx_registration(const IpAddress& addr, const std::string& use
   decisions_.clear();
   if (!engine_->registration_allowed(addr, now, user, decisions_)) {
     for (const auto& d : decisions_) take(d, now);
+    if (!decisions_.empty()) flush();  // the caller flushes only after validations
     return false;
   }
   pbx_word_.registered[addr].insert(user);

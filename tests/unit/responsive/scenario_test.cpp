@@ -124,6 +124,25 @@ TEST_F(Scenario, SippPhoneRegistersAndIsValidated) {
   EXPECT_EQ(ds[0].until, now() + 60s + 60s) << "Contact expires=60 plus the grace";
 }
 
+TEST_F(Scenario, SippPhoneRegisteringFromOutsideItsAllowFromIsBlocked) {
+  const std::vector<Cidr> office = {*Cidr::parse("198.51.100.10")};
+  reset(Settings{}, nullptr, [&](std::string_view user) {
+    return user == "300" ? std::span<const Cidr>(office) : std::span<const Cidr>{};
+  });
+  std::vector<Decision> ds;
+  append(ds, wire(real("sipp-register-auth.sip"), kPhoneB, Direction::to_pbx));
+  append(ds, wire(real("kamailio-200-register.sip"), kPhoneB, Direction::from_pbx));
+  ASSERT_EQ(ds.size(), 1u);
+  EXPECT_EQ(ds[0].action, Action::block);
+  EXPECT_EQ(ds[0].rule, Rule::outside_allow_from);
+  EXPECT_EQ(ds[0].reason, "extension 300 registered from 198.51.100.11, outside its allow_from 198.51.100.10");
+  ds.clear();
+  append(ds, wire(real("sipp-register-auth.sip"), kPhoneA, Direction::to_pbx));
+  append(ds, wire(real("kamailio-200-register.sip"), kPhoneA, Direction::from_pbx));
+  ASSERT_EQ(ds.size(), 1u);
+  EXPECT_EQ(ds[0].action, Action::validate);
+}
+
 TEST_F(Scenario, SippPhoneWithAWrongPasswordEvery20SecondsIsOnlyFlagged) {
   std::vector<Decision> ds;
   for (int n = 1; n <= 180; ++n) {  // one hour
