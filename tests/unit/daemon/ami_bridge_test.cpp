@@ -293,6 +293,28 @@ TEST_F(AmiBridgeTest, PhonesBehindOneAddressAndChanSipPeers) {
   EXPECT_EQ(bridge.counters().validations, 3u);
 }
 
+TEST_F(AmiBridgeTest, RegistrationsOutsideAllowFromAreBlockedNotValidated) {
+  firewall_.reset();
+  start("[users.\"301\"]\nallow_from = [\"198.51.100.0/24\"]\n[users.\"401\"]\nallow_from = [\"2001:db8:1::/48\"]\n");
+  auto& bridge = offline_bridge();
+  feed(contact_status("Created", "301", "sip:301@203.0.113.9:5060", clock_seconds() + 300));
+  EXPECT_TRUE(blocked(kGuesser));
+  EXPECT_FALSE(validated(kGuesser));
+  ASSERT_EQ(events().size(), 1u);
+  EXPECT_EQ(events()[0].rule, "outside-allow-from");
+  EXPECT_EQ(events()[0].reason, "extension 301 registered from 203.0.113.9, outside its allow_from 198.51.100.0/24");
+
+  const IpAddress peer = *IpAddress::parse("2001:db8::44");
+  feed(peer_status("Registered", "401", "[2001:db8::44]:5060"));
+  EXPECT_TRUE(blocked(peer));
+  EXPECT_FALSE(validated(peer));
+
+  feed(contact_status("Created", "301", "sip:301@198.51.100.23:5060"));
+  EXPECT_TRUE(validated(kPhone));
+  EXPECT_EQ(bridge.counters().validations, 1u);
+  EXPECT_EQ(firewall_->grants().holders(), 1u);
+}
+
 // ---- [ami] settings --------------------------------------------------------------------------
 
 Result<AmiSettings, Diagnostics> parse_settings(const std::string& text, const std::string& source) {
