@@ -46,10 +46,6 @@ bool is_rollback_guard(int pid) {
   return cmdline && cmdline->find("__rollback-guard") != std::string::npos;
 }
 
-void print_diagnostics(Context& ctx, const Diagnostics& ds) {
-  for (const auto& d : ds) ctx.e() << d.str() << "\n";
-}
-
 std::string zone_summary(const model::Policy& policy) {
   std::ostringstream s;
   s << policy.networks.size() << " network" << (policy.networks.size() == 1 ? "" : "s");
@@ -67,6 +63,10 @@ std::string zone_summary(const model::Policy& policy) {
 }
 
 }  // namespace
+
+void print_diagnostics(Context& ctx, const Diagnostics& ds) {
+  for (const auto& d : ds) ctx.e() << d.str() << "\n";
+}
 
 std::optional<model::LoadedConfig> load_config(Context& ctx) {
   auto loaded = model::load_file(ctx.config_path);

@@ -15,6 +15,9 @@ namespace pbxwall::cli {
 
 // Loads ctx.config_path and prints its warnings (and errors) to ctx.e(). On errors sets
 // ctx.exit_status = kExitInvalid and returns nullopt.
+// Each diagnostic on its own line of ctx.e().
+void print_diagnostics(Context& ctx, const Diagnostics& ds);
+
 std::optional<model::LoadedConfig> load_config(Context& ctx);
 
 // The same for configuration text about to be written (an edit); `source_name` names it.

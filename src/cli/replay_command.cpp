@@ -10,8 +10,9 @@
 #include "capture/replay.h"
 #include "capture/replay_format.h"
 #include "cli/commands.h"
+#include "cli/firewall.h"
+#include "daemon/daemon_config.h"
 #include "model/model.h"
-#include "responsive/settings_toml.h"
 
 namespace pbxwall::cli {
 namespace {
@@ -33,14 +34,12 @@ bool load_settings(Context& ctx, bool config_given, capture::ReplayOptions& opti
     for (const auto& d : loaded.error()) ctx.e() << d.str() << "\n";
     return false;
   }
-  if (const auto* section = loaded->table->get_as<toml::table>("responsive")) {
-    auto settings = responsive::settings_from_toml(*section, loaded->source_name);
-    if (!settings.ok()) {
-      for (const auto& d : settings.error()) ctx.e() << d.str() << "\n";
-      return false;
-    }
-    options.settings = std::move(*settings);
+  auto settings = daemon::engine_settings_from(*loaded);
+  if (!settings.ok()) {
+    print_diagnostics(ctx, settings.error());
+    return false;
   }
+  options.settings = std::move(*settings);
   // Signalling ports as the configuration's sip and iax services open them (unless given).
   const auto ports_of = [&](std::string_view service) {
     std::vector<std::uint16_t> ports;

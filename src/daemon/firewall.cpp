@@ -6,6 +6,7 @@
 #include <chrono>
 
 #include "daemon/ami_bridge.h"
+#include "daemon/daemon_config.h"
 #include "responsive/settings_toml.h"
 
 namespace pbxwall::daemon {
@@ -68,29 +69,15 @@ Result<std::unique_ptr<Firewall::Loaded>, std::string> Firewall::load() const {
   if (!config.ok()) return fail(diagnostics_text(config.error()));
   auto loaded = std::make_unique<Loaded>();
   loaded->config = std::move(*config);
-  const auto* section = loaded->config.table ? (*loaded->config.table)["responsive"].as_table() : nullptr;
-  auto path = ruleset::packet_path_from_toml(section, loaded->config.source_name);
-  if (!path.ok()) return fail(diagnostics_text(path.error()));
-  auto resolved_path = ruleset::resolve_packet_path(*path, options_.kernel_has_queue, options_.kernel_queue_detail);
+  auto sections = daemon_sections_from(loaded->config);
+  if (!sections.ok()) return fail(diagnostics_text(sections.error()));
+  auto resolved_path = ruleset::resolve_packet_path(sections->packet_path, options_.kernel_has_queue,
+                                                    options_.kernel_queue_detail);
   if (!resolved_path.ok()) return fail(resolved_path.error());
   loaded->packet_path = *resolved_path;
-  loaded->queue_num = path->queue_num;
-  if (section) {
-    toml::table engine_keys = *section;  // the packet path keys are the daemon's, not the engine's
-    for (const char* key : {"packet_path", "queue_num"}) engine_keys.erase(key);
-    auto settings = responsive::settings_from_toml(engine_keys, loaded->config.source_name);
-    if (!settings.ok()) return fail(diagnostics_text(settings.error()));
-    loaded->settings = std::move(*settings);
-  }
-  if (loaded->config.table) {
-    auto integration = integration_from_toml(*loaded->config.table, loaded->config.source_name, loaded->config.policy);
-    if (!integration.ok()) return fail(diagnostics_text(integration.error()));
-    loaded->integration = std::move(*integration);
-  }
-  if (loaded->config.table) {
-    auto ami = ami_settings_from_toml(*loaded->config.table, loaded->config.source_name);
-    if (!ami.ok()) return fail(diagnostics_text(ami.error()));
-  }
+  loaded->queue_num = sections->packet_path.queue_num;
+  loaded->settings = std::move(sections->settings);
+  loaded->integration = std::move(sections->integration);
   return loaded;
 }
 

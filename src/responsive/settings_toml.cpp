@@ -220,7 +220,11 @@ const std::map<std::string, Setter, std::less<>>& setters() {
 }
 
 // Keys of [responsive] that the configuration model reads itself.
-bool model_key(std::string_view k) { return k == "enabled" || k == "protocols"; }
+// Keys of [responsive] read elsewhere: the configuration model's, and the packet path's
+// (ruleset/packet_path.h).
+bool model_key(std::string_view k) {
+  return k == "enabled" || k == "protocols" || k == "packet_path" || k == "queue_num";
+}
 
 }  // namespace
 
@@ -235,7 +239,7 @@ Result<Settings, Diagnostics> settings_from_toml(const toml::table& section, con
     if (it == table.end()) {
       std::string known;
       for (const auto& [name, setter] : table) known += (known.empty() ? "" : ", ") + name;
-      r.error(k.source(), key, "unknown key (known: enabled, protocols, " + known + ")");
+      r.error(k.source(), key, "unknown key (known: enabled, protocols, packet_path, queue_num, " + known + ")");
       continue;
     }
     it->second(r, v, key, s);

@@ -15,7 +15,6 @@ Diagnostic diagnostic(const std::string& file, const toml::node& n, std::string 
 
 }  // namespace
 
-bool is_packet_path_key(std::string_view key) { return key == "packet_path" || key == "queue_num"; }
 
 Result<PacketPathSetting, Diagnostics> packet_path_from_toml(const toml::table* responsive, const std::string& file) {
   PacketPathSetting s;

@@ -31,9 +31,6 @@ struct PacketPathSetting {
 // other keys are left to their readers. Errors name file:line:column and the key.
 Result<PacketPathSetting, Diagnostics> packet_path_from_toml(const toml::table* responsive, const std::string& file);
 
-// Whether `key` of [responsive] is one of the above (the engine's settings reader skips them).
-bool is_packet_path_key(std::string_view key);
-
 // The path to render. automatic: the queue when the kernel has it, else log groups. queue on
 // a kernel without the statement is an error naming the key and `kernel_detail` (the probe's
 // answer).

@@ -102,6 +102,21 @@ TEST_F(CliTest, CheckReportsErrorsWithPlaceAndExitsTwo) {
   EXPECT_TRUE(kernel_.checked.empty());
 }
 
+TEST_F(CliTest, CheckReportsTheSectionsOnlyTheDaemonReads) {
+  write_config(std::string(kConfig) +
+               "\n[responsive]\npacket_path = \"log\"\nguessing_failurs = 3\n"
+               "\n[users.\"301\"]\nservices = [\"telnet\"]\n"
+               "\n[ami]\nport = 0\n"
+               "\n[web]\nport = \"http\"\n");
+  EXPECT_EQ(run({"check"}), kExitInvalid);
+  EXPECT_THAT(err_.str(), HasSubstr(config_ + ":15:1: error: responsive.guessing_failurs: unknown key"));
+  EXPECT_THAT(err_.str(), HasSubstr("users.301.services"));
+  EXPECT_THAT(err_.str(), HasSubstr("ami.port"));
+  EXPECT_THAT(err_.str(), HasSubstr("web.port"));
+  EXPECT_THAT(err_.str(), HasSubstr("is invalid"));
+  EXPECT_TRUE(kernel_.checked.empty());
+}
+
 TEST_F(CliTest, CheckShowsWarningsButSucceeds) {
   write_config("[services.ssh]\nzones = [\"internet\"]\n");
   EXPECT_EQ(run({"check"}), kExitOk);

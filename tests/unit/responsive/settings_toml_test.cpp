@@ -29,6 +29,14 @@ TEST(SettingsToml, EmptySectionGivesTheDefaults) {
   EXPECT_EQ(validate(*s), "");
 }
 
+TEST(SettingsToml, KeysReadElsewhereAreLeftToTheirReaders) {
+  auto s = load("[responsive]\nenabled = true\nprotocols = [\"sip\"]\npacket_path = \"log\"\nqueue_num = 3\n");
+  ASSERT_TRUE(s.ok()) << s.error().front().str();
+  auto bad = load("[responsive]\npacket_pat = \"log\"\n");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(bad.error().front().str(), HasSubstr("known: enabled, protocols, packet_path, queue_num,"));
+}
+
 TEST(SettingsToml, EveryKeyOverrides) {
   auto s = load(R"([responsive]
 enabled = true

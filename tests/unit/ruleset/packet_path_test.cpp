@@ -68,12 +68,6 @@ TEST(PacketPath, QueueWithoutKernelSupportIsAnErrorAtTheKey) {
             "\"log\", or \"external-queue\" with an xtables NFQUEUE rule");
 }
 
-TEST(PacketPath, KeysAreKnown) {
-  EXPECT_TRUE(is_packet_path_key("packet_path"));
-  EXPECT_TRUE(is_packet_path_key("queue_num"));
-  EXPECT_FALSE(is_packet_path_key("enabled"));
-}
-
 std::string responsive_chain(const RenderOptions& options) {
   const auto loaded = model::load_string("", "pbxwall.toml");
   EXPECT_TRUE(loaded.ok());

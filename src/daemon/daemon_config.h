@@ -1,0 +1,31 @@
+// Everything pbxwalld reads from pbxwall.toml besides the firewall policy — [responsive]
+// (engine settings, packet path), [pbx], [users], [vpn], [ami] — checked in one place: the
+// daemon loads its configuration through it, and `pbxwall check` reports what the daemon
+// would refuse before a reload is tried.
+#pragma once
+
+#include "base/diagnostic.h"
+#include "base/result.h"
+#include "daemon/ami_bridge.h"
+#include "daemon/pbx_settings.h"
+#include "model/model.h"
+#include "responsive/responsive.h"
+#include "ruleset/packet_path.h"
+
+namespace pbxwall::daemon {
+
+struct DaemonSections {
+  responsive::Settings settings;
+  ruleset::PacketPathSetting packet_path;
+  IntegrationSettings integration;
+  AmiSettings ami;
+};
+
+// The engine's settings from [responsive]; defaults when there is no such section.
+Result<responsive::Settings, Diagnostics> engine_settings_from(const model::LoadedConfig& config);
+
+// Reads the daemon's sections of `config`. Every problem of every section is reported, each
+// naming file:line:column and its key.
+Result<DaemonSections, Diagnostics> daemon_sections_from(const model::LoadedConfig& config);
+
+}  // namespace pbxwall::daemon
