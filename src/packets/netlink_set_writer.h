@@ -1,5 +1,6 @@
-// SetUpdater over raw nftables netlink messages: one tick's set changes become one netlink
-// batch (NEWSETELEM / DELSETELEM between BATCH_BEGIN and BATCH_END), one kernel transaction.
+// SetUpdater over nftables netlink messages built with libnftnl and sent with libmnl: one
+// tick's set changes become one netlink batch (NEWSETELEM / DELSETELEM between BATCH_BEGIN and
+// BATCH_END), one kernel transaction.
 //
 // Why not libnftables here: before every command libnftables (1.0.6) fills its cache with the
 // elements of every interval set of the table, i.e. every zone network of the policy, so one
@@ -10,7 +11,8 @@
 //
 // The order per key is that of NftSetWriter: added bare (a no-op when present), deleted, added
 // with its timeout and comment, so a present element is renewed and an absent one removed
-// without error, in one transaction.
+// without error, in one transaction. The kernel's extended ACK points at the attribute it
+// refused, so an error names the set and, where the kernel points at one, the element.
 #pragma once
 
 #include <cstdint>
@@ -24,7 +26,11 @@
 #include "packets/nft_set_writer.h"
 #include "packets/set_updater.h"
 
+struct mnl_socket;
+
 namespace pbxwall::packets {
+
+struct NetlinkBatchMessage;  // what one message of a batch carried, to name what the kernel refused
 
 class NetlinkSetWriter final : public SetUpdater {
  public:
@@ -44,11 +50,10 @@ class NetlinkSetWriter final : public SetUpdater {
   const SetWriterStats& stats() const { return stats_; }
 
  private:
-  NetlinkSetWriter(int fd, kernel::RulesetApplier& applier, SetWriterOptions options);
-  Status<std::string> send_batch(const std::vector<std::uint8_t>& batch, std::uint32_t first_seq,
-                                 std::uint32_t messages);
+  NetlinkSetWriter(mnl_socket* socket, kernel::RulesetApplier& applier, SetWriterOptions options);
+  Status<std::string> send_batch(const void* batch, std::size_t size, const std::vector<NetlinkBatchMessage>& sent);
 
-  int fd_;
+  mnl_socket* socket_;
   std::uint32_t seq_ = 0;
   SetWriterOptions options_;
   NftSetWriter intervals_;
