@@ -38,6 +38,40 @@ std::string label(const std::string& v) {
   return s;
 }
 
+// One metric without labels, read from field `key` of the daemon's answer.
+struct Plain {
+  const char* name;
+  const char* type;
+  const char* help;
+  const char* key;
+};
+
+constexpr Plain kEngineAndKernel[] = {
+    {"pbxwall_decode_errors_total", "counter", "Copied packets that could not be decoded.", "decode_errors"},
+    {"pbxwall_engine_sources", "gauge", "Sources tracked by the responsive engine.", "sources_tracked"},
+    {"pbxwall_engine_sources_ceiling", "gauge", "Most sources the engine keeps before evicting.", "sources_ceiling"},
+    {"pbxwall_engine_evictions_total", "counter", "Sources evicted from the engine's table.", "evictions"},
+    {"pbxwall_kernel_commits_total", "counter", "Batched kernel set updates sent.", "kernel_commits"},
+    {"pbxwall_kernel_failures_total", "counter", "Kernel set updates refused.", "kernel_failures"},
+    {"pbxwall_reloads_total", "counter", "Configurations applied (start and reloads).", "reloads"},
+    {"pbxwall_refused_reloads_total", "counter", "Configurations refused.", "refused_reloads"},
+    {"pbxwall_dns_refreshes_total", "counter", "DNS refreshes of hostnames in [networks] and trunks.", "dns_refreshes"},
+    {"pbxwall_dns_failures_total", "counter", "DNS refreshes that failed.", "dns_failures"},
+};
+
+// A histogram from {"buckets": [[le, cumulative count], ...], "sum": s, "count": n}.
+void histogram(std::ostringstream& o, const char* name, const char* help, const nlohmann::json& m, const char* key) {
+  header(o, name, "histogram", help);
+  const nlohmann::json h = m.is_object() && m.contains(key) ? m[key] : nlohmann::json::object();
+  if (h.contains("buckets") && h["buckets"].is_array())
+    for (const auto& b : h["buckets"])
+      if (b.is_array() && b.size() == 2 && b[0].is_number() && b[1].is_number())
+        o << name << "_bucket{le=\"" << b[0].get<double>() << "\"} " << whole(b[1]) << '\n';
+  o << name << "_bucket{le=\"+Inf\"} " << count(h, "count") << '\n';
+  o << name << "_sum " << (h.contains("sum") && h["sum"].is_number() ? h["sum"].get<double>() : 0.0) << '\n';
+  o << name << "_count " << count(h, "count") << '\n';
+}
+
 }  // namespace
 
 std::string prometheus_text(const nlohmann::json& m, const WebCounters& web) {
@@ -45,8 +79,6 @@ std::string prometheus_text(const nlohmann::json& m, const WebCounters& web) {
   header(o, "pbxwall_packets_inspected_total", "counter", "Packets copied to the daemon by direction.");
   o << "pbxwall_packets_inspected_total{direction=\"to_pbx\"} " << count(m, "packets_in") << '\n';
   o << "pbxwall_packets_inspected_total{direction=\"from_pbx\"} " << count(m, "packets_out") << '\n';
-  header(o, "pbxwall_decode_errors_total", "counter", "Copied packets that could not be decoded.");
-  o << "pbxwall_decode_errors_total " << count(m, "decode_errors") << '\n';
   header(o, "pbxwall_decisions_total", "counter", "Decisions of the responsive engine by rule.");
   if (m.is_object() && m.contains("decisions") && m["decisions"].is_object())
     for (const auto& [rule, n] : m["decisions"].items())
@@ -54,39 +86,24 @@ std::string prometheus_text(const nlohmann::json& m, const WebCounters& web) {
   header(o, "pbxwall_sources", "gauge", "Sources blocked, validated and flagged now.");
   for (const char* state : {"blocked", "validated", "flagged"})
     o << "pbxwall_sources{state=\"" << state << "\"} " << count(m, state) << '\n';
-  header(o, "pbxwall_engine_sources", "gauge", "Sources tracked by the responsive engine.");
-  o << "pbxwall_engine_sources " << count(m, "sources_tracked") << '\n';
-  header(o, "pbxwall_engine_sources_ceiling", "gauge", "Most sources the engine keeps before evicting.");
-  o << "pbxwall_engine_sources_ceiling " << count(m, "sources_ceiling") << '\n';
-  header(o, "pbxwall_engine_evictions_total", "counter", "Sources evicted from the engine's table.");
-  o << "pbxwall_engine_evictions_total " << count(m, "evictions") << '\n';
-  header(o, "pbxwall_kernel_commits_total", "counter", "Batched kernel set updates sent.");
-  o << "pbxwall_kernel_commits_total " << count(m, "kernel_commits") << '\n';
-  header(o, "pbxwall_kernel_failures_total", "counter", "Kernel set updates refused.");
-  o << "pbxwall_kernel_failures_total " << count(m, "kernel_failures") << '\n';
-  header(o, "pbxwall_kernel_set_update_seconds", "histogram", "Time to commit one batch of kernel set changes.");
-  const nlohmann::json h = m.is_object() && m.contains("set_update_seconds") ? m["set_update_seconds"] : nlohmann::json::object();
-  if (h.contains("buckets") && h["buckets"].is_array())
-    for (const auto& b : h["buckets"])
-      if (b.is_array() && b.size() == 2 && b[0].is_number() && b[1].is_number())
-        o << "pbxwall_kernel_set_update_seconds_bucket{le=\"" << b[0].get<double>() << "\"} " << whole(b[1]) << '\n';
-  o << "pbxwall_kernel_set_update_seconds_bucket{le=\"+Inf\"} " << count(h, "count") << '\n';
-  o << "pbxwall_kernel_set_update_seconds_sum " << (h.contains("sum") && h["sum"].is_number() ? h["sum"].get<double>() : 0.0) << '\n';
-  o << "pbxwall_kernel_set_update_seconds_count " << count(h, "count") << '\n';
-  header(o, "pbxwall_reloads_total", "counter", "Configurations applied (start and reloads).");
-  o << "pbxwall_reloads_total " << count(m, "reloads") << '\n';
-  header(o, "pbxwall_refused_reloads_total", "counter", "Configurations refused.");
-  o << "pbxwall_refused_reloads_total " << count(m, "refused_reloads") << '\n';
-  header(o, "pbxwall_dns_refreshes_total", "counter", "DNS refreshes of hostnames in [networks] and trunks.");
-  o << "pbxwall_dns_refreshes_total " << count(m, "dns_refreshes") << '\n';
-  header(o, "pbxwall_dns_failures_total", "counter", "DNS refreshes that failed.");
-  o << "pbxwall_dns_failures_total " << count(m, "dns_failures") << '\n';
-  header(o, "pbxwall_web_requests_total", "counter", "Requests to the web server.");
-  o << "pbxwall_web_requests_total " << web.requests << '\n';
-  header(o, "pbxwall_web_failed_logins_total", "counter", "Web logins refused for a wrong password.");
-  o << "pbxwall_web_failed_logins_total " << web.failed_logins << '\n';
-  header(o, "pbxwall_web_rate_limited_logins_total", "counter", "Web logins refused by the rate limit.");
-  o << "pbxwall_web_rate_limited_logins_total " << web.rate_limited_logins << '\n';
+  for (const Plain& p : kEngineAndKernel) {
+    header(o, p.name, p.type, p.help);
+    o << p.name << ' ' << count(m, p.key) << '\n';
+  }
+  histogram(o, "pbxwall_kernel_set_update_seconds", "Time to commit one batch of kernel set changes.", m,
+            "set_update_seconds");
+  histogram(o, "pbxwall_block_latency_seconds",
+            "Time from the packet or request that caused a block to the commit that put it in the kernel set.", m,
+            "block_latency_seconds");
+  const std::pair<const char*, std::pair<const char*, std::uint64_t>> web_counters[] = {
+      {"pbxwall_web_requests_total", {"Requests to the web server.", web.requests}},
+      {"pbxwall_web_failed_logins_total", {"Web logins refused for a wrong password.", web.failed_logins}},
+      {"pbxwall_web_rate_limited_logins_total", {"Web logins refused by the rate limit.", web.rate_limited_logins}},
+  };
+  for (const auto& [name, help_value] : web_counters) {
+    header(o, name, "counter", help_value.first);
+    o << name << ' ' << help_value.second << '\n';
+  }
   return o.str();
 }
 

@@ -28,6 +28,7 @@ json daemon_metrics() {
           {"kernel_commits", 9u},
           {"kernel_failures", 1u},
           {"set_update_seconds", {{"buckets", {{0.0005, 1u}, {0.001, 6u}, {0.0025, 9u}}}, {"sum", 0.0071}, {"count", 9u}}},
+          {"block_latency_seconds", {{"buckets", {{0.0005, 2u}, {0.001, 3u}}}, {"sum", 0.0016}, {"count", 4u}}},
           {"reloads", 3u},
           {"refused_reloads", 1u},
           {"dns_refreshes", 12u},
@@ -42,7 +43,8 @@ TEST(MetricsText, EveryListedMetricIsThereWithItsType) {
       {"pbxwall_sources", "gauge"},                      {"pbxwall_engine_sources", "gauge"},
       {"pbxwall_engine_evictions_total", "counter"},    {"pbxwall_kernel_set_update_seconds", "histogram"},
       {"pbxwall_dns_refreshes_total", "counter"},       {"pbxwall_dns_failures_total", "counter"},
-      {"pbxwall_web_failed_logins_total", "counter"}};
+      {"pbxwall_web_failed_logins_total", "counter"},   {"pbxwall_block_latency_seconds", "histogram"},
+      {"pbxwall_reloads_total", "counter"},             {"pbxwall_kernel_failures_total", "counter"}};
   for (const auto& [name, type] : expected_types) {
     ASSERT_TRUE(m.types.contains(name)) << name;
     EXPECT_EQ(m.types.at(name), type) << name;
@@ -63,6 +65,14 @@ TEST(MetricsText, EveryListedMetricIsThereWithItsType) {
   EXPECT_EQ(m.value("pbxwall_kernel_set_update_seconds_bucket", {{"le", "+Inf"}}), 9);
   EXPECT_EQ(m.value("pbxwall_kernel_set_update_seconds_count"), 9);
   EXPECT_DOUBLE_EQ(*m.value("pbxwall_kernel_set_update_seconds_sum"), 0.0071);
+  EXPECT_EQ(m.value("pbxwall_block_latency_seconds_bucket", {{"le", "0.0005"}}), 2);
+  EXPECT_EQ(m.value("pbxwall_block_latency_seconds_bucket", {{"le", "+Inf"}}), 4);
+  EXPECT_DOUBLE_EQ(*m.value("pbxwall_block_latency_seconds_sum"), 0.0016);
+  EXPECT_EQ(m.value("pbxwall_reloads_total"), 3);
+  EXPECT_EQ(m.value("pbxwall_refused_reloads_total"), 1);
+  EXPECT_EQ(m.value("pbxwall_kernel_commits_total"), 9);
+  EXPECT_EQ(m.value("pbxwall_kernel_failures_total"), 1);
+  EXPECT_EQ(m.value("pbxwall_decode_errors_total"), 2);
   EXPECT_EQ(m.value("pbxwall_dns_refreshes_total"), 12);
   EXPECT_EQ(m.value("pbxwall_dns_failures_total"), 2);
   EXPECT_EQ(m.value("pbxwall_web_requests_total"), 10);
