@@ -318,6 +318,42 @@ TEST_F(PacketsNetns, NetlinkSetWriterAddsRefreshesAndRemovesElements) {
   EXPECT_EQ(list_set("blocked4").find("192.0.2.3"), std::string::npos);
 }
 
+TEST_F(PacketsNetns, NetlinkSetWriterNamesTheElementTheKernelRefuses) {
+  // A set without the timeout flag refuses an element with a timeout; the kernel's extended
+  // ACK points at that element, and nothing of the batch is applied.
+  const auto made = NetnsLab::in(lab_->fw,
+                                 "nft 'add table inet strict; add set inet strict blocked4 { type ipv4_addr; }; "
+                                 "add set inet strict validated4 { type ipv4_addr; flags timeout; }'");
+  ASSERT_EQ(made.status, 0) << made.output;
+  SetWriterOptions strict;
+  strict.table = "strict";
+  std::unique_ptr<NetlinkSetWriter> writer;
+  {
+    InNetns in(lab_->fw);
+    auto opened = NetlinkSetWriter::open(*nft_, strict);
+    ASSERT_TRUE(opened.ok()) << opened.error();
+    writer = std::move(*opened);
+  }
+  writer->add({SetKey::validated(kPeerA), seconds(60), "fine alone"});
+  writer->add({SetKey::blocked(kPeerA), seconds(0), "no timeout"});
+  writer->add({SetKey::blocked(kPeerB), seconds(60), "timeout refused"});
+  auto failed = writer->commit();
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.error(), "updating sets of table inet strict: blocked4 " + kPeerB.str() +
+                                " (add with timeout): " + std::strerror(EINVAL))
+      << failed.error();
+  const auto listed = NetnsLab::in(lab_->fw, "nft list table inet strict").output;
+  EXPECT_EQ(listed.find(kPeerA.str()), std::string::npos) << listed;
+
+  // Naming a set the table lacks names the set.
+  writer->add({SetKey::grant(kPeerA, IPPROTO_UDP, 5060), seconds(60), ""});
+  failed = writer->commit();
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.error(), "updating sets of table inet strict: set grants4: " + std::string(std::strerror(ENOENT)))
+      << failed.error();
+  EXPECT_EQ(writer->stats().failed_commits, 2u);
+}
+
 TEST_F(PacketsNetns, BlockedSourceStopsArrivingAndReturnsWhenUnblocked) {
   NftSetWriter writer(*nft_);
   {
