@@ -26,6 +26,7 @@ struct ReplayOptions {
   std::vector<std::uint16_t> iax_ports = {4569};
   responsive::Settings settings;
   responsive::Engine::NeverBlock never_block;  // null: none
+  responsive::Engine::AllowFrom allow_from;    // [users] allow_from; null: anywhere
   DecoderLimits limits;
   std::size_t max_tcp_framers = 65536;  // SIP framers for TCP streams (oldest dropped beyond)
 };

@@ -24,9 +24,9 @@ struct ReplayArgs {
   std::vector<std::uint16_t> iax_ports;
 };
 
-// Reads [responsive], the signalling ports and the trusted networks (never blocked) from the
-// configuration. A missing file at the default path means built-in settings; a file named with
-// --config must exist.
+// Reads [responsive], the signalling ports, the trusted networks (never blocked) and where each
+// extension may register from ([users] allow_from) from the configuration. A missing file at
+// the default path means built-in settings; a file named with --config must exist.
 bool load_settings(Context& ctx, bool config_given, capture::ReplayOptions& options) {
   if (!config_given && !std::filesystem::exists(ctx.config_path)) return true;
   auto loaded = model::load_file(ctx.config_path);
@@ -56,6 +56,16 @@ bool load_settings(Context& ctx, bool config_given, capture::ReplayOptions& opti
   options.never_block = [policy](const IpAddress& a) {
     return model::zone_of(*policy, a, "") == model::Zone::trusted;
   };
+  // Where each extension may register from, as pbxwalld enforces it.
+  if (loaded->table) {
+    auto integration = daemon::integration_from_toml(*loaded->table, loaded->source_name, loaded->policy);
+    if (!integration.ok()) {
+      print_diagnostics(ctx, integration.error());
+      return false;
+    }
+    auto users = std::make_shared<const daemon::UserServices>(std::move(integration->users));
+    options.allow_from = [users](std::string_view user) { return users->allow_from(user); };
+  }
   return true;
 }
 
