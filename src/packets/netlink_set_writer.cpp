@@ -211,14 +211,14 @@ Status<std::string> NetlinkSetWriter::commit() {
 
   std::vector<NetlinkBatchMessage> sent;
   bool room = true;
-  auto message = [&](int type, const char* step, const nftnl_set* set, const std::string& name,
+  auto message = [&](int type, const char* step, nftnl_set* set, const std::string& name,
                      const std::vector<const Entry*>& chunk, bool additions_only) {
     std::uint16_t flags = NLM_F_ACK;
     if (type == NFT_MSG_NEWSETELEM) flags |= NLM_F_CREATE;
     NetlinkBatchMessage record{++seq_, name, step, {}, 0, {}};
     nlmsghdr* nlh = nftnl_nlmsg_build_hdr(static_cast<char*>(mnl_nlmsg_batch_current(batch.get())),
                                           static_cast<std::uint16_t>(type), NFPROTO_INET, flags, record.seq);
-    nftnl_set_elems_nlmsg_build_payload(nlh, const_cast<nftnl_set*>(set));
+    nftnl_set_elems_nlmsg_build_payload(nlh, set);
     for (const Entry* entry : chunk)
       if (!additions_only || entry->second) record.keys.push_back(entry->first);
     record_offsets(nlh, record);
