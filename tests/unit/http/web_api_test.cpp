@@ -10,10 +10,9 @@
 #include <mutex>
 #include <sstream>
 
-#include "daemon/firewall.h"
+#include "firewall_fixture.h"
 #include "http/password.h"
 #include "http/server.h"
-#include "packets/recording_set_updater.h"
 #include "prometheus_text.h"
 
 namespace pbxwall {
@@ -21,21 +20,13 @@ namespace {
 
 using nlohmann::json;
 
-class WebApiTest : public ::testing::Test {
+class WebApiTest : public daemon::test::FirewallFixture {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("pbxwall-webapi-" + std::to_string(::getpid()) + ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::create_directories(dir_);
-    config_ = (dir_ / "pbxwall.toml").string();
-    std::ofstream(config_) << "# site policy\n[firewall]\nenabled = true\n\n[networks]\n\"198.51.100.200\" = \"trusted\"\n";
-    auto s = store::StateStore::open((dir_ / "state.db").string());
-    ASSERT_TRUE(s.ok()) << s.error();
-    store_ = std::move(*s);
-    daemon::FirewallOptions options;
-    options.config_path = config_;
-    firewall_ = std::make_unique<daemon::Firewall>(daemon::Edges{applier_, sets_, conntrack_, *store_, clock_}, options);
-    ASSERT_TRUE(firewall_->start().ok());
+    FirewallFixture::SetUp();
+    if (HasFatalFailure()) return;
+    start("# site policy\n[firewall]\nenabled = true\n\n[networks]\n\"198.51.100.200\" = \"trusted\"\n");
+    if (HasFailure()) return;
     http::WebSettings web;
     web.port = 0;
     web.root = PBXWALL_WEB_ROOT;
@@ -58,9 +49,7 @@ class WebApiTest : public ::testing::Test {
   }
   void TearDown() override {
     server_.reset();
-    firewall_.reset();
-    store_.reset();
-    std::filesystem::remove_all(dir_);
+    FirewallFixture::TearDown();
   }
   std::string file() const {
     std::ifstream in(config_);
@@ -79,14 +68,6 @@ class WebApiTest : public ::testing::Test {
   }
   const std::string& last_script() const { return applier_.applied.back(); }
 
-  std::filesystem::path dir_;
-  std::string config_;
-  kernel::DryRunApplier applier_;
-  packets::RecordingSetUpdater sets_;
-  packets::RecordingConntrackFlusher conntrack_;
-  SimulatedClock clock_;
-  std::unique_ptr<store::StateStore> store_;
-  std::unique_ptr<daemon::Firewall> firewall_;
   std::mutex loop_;
   std::unique_ptr<http::Server> server_;
   std::unique_ptr<httplib::Client> client_;
