@@ -18,10 +18,13 @@ const ZONES = ['trusted', 'local', 'other', 'internet', 'reject'];
 
 function table(caption, headers, rows) {
   if (rows.length === 0) return h('p', { class: 'muted' }, `${caption}: none.`);
-  return h('div', { class: 'table-wrap' }, h('table', {},
+  // Explicit roles and a label per cell: on a phone-width screen the rows are shown as stacked
+  // cards (style.css), which would otherwise drop the table's meaning for screen readers.
+  return h('div', { class: 'table-wrap' }, h('table', { role: 'table' },
     h('caption', { class: 'muted' }, caption),
-    h('thead', {}, h('tr', {}, headers.map((x) => h('th', { scope: 'col' }, x)))),
-    h('tbody', {}, rows.map((r) => h('tr', {}, r.map((c) => h('td', {}, c)))))));
+    h('thead', {}, h('tr', { role: 'row' }, headers.map((x) => h('th', { scope: 'col', role: 'columnheader' }, x)))),
+    h('tbody', {}, rows.map((r) => h('tr', { role: 'row' },
+      r.map((c, i) => h('td', { role: 'cell', 'data-label': headers[i] || '' }, c)))))));
 }
 
 function zoneSelect(id, value, withNone) {
