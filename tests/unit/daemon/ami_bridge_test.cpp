@@ -45,28 +45,8 @@ std::string peer_status(const std::string& status, const std::string& peer, cons
   return m + "\r\n";
 }
 
-// The same REGISTER exchange as the daemon's firewall tests: phone 300 at kPacketPhone.
-std::string phone_register(int cseq, bool credentials) {
-  std::string m = "REGISTER sip:203.0.113.1 SIP/2.0\r\n"
-                  "Via: SIP/2.0/UDP 198.51.100.10:5060;branch=z9hG4bK-reg" + std::to_string(cseq) + ";rport\r\n"
-                  "Max-Forwards: 70\r\nFrom: <sip:300@203.0.113.1>;tag=ph1\r\nTo: <sip:300@203.0.113.1>\r\n"
-                  "Call-ID: phone-a-reg\r\nCSeq: " + std::to_string(cseq) + " REGISTER\r\n"
-                  "Contact: <sip:300@198.51.100.10:5060>;expires=60\r\nUser-Agent: Yealink SIP-T46S 66.86.0.15\r\n";
-  if (credentials)
-    m += "Authorization: Digest username=\"300\", realm=\"pbx\", nonce=\"abc\", uri=\"sip:203.0.113.1\", "
-         "response=\"0123456789abcdef0123456789abcdef\", qop=auth, nc=00000001, cnonce=\"x\"\r\n";
-  return m + "Content-Length: 0\r\n\r\n";
-}
-
-std::string pbx_answer(int cseq, int status) {
-  std::string m = "SIP/2.0 " + std::to_string(status) + (status == 200 ? " OK" : " Unauthorized") + "\r\n"
-                  "Via: SIP/2.0/UDP 198.51.100.10:5060;branch=z9hG4bK-reg" + std::to_string(cseq) + ";rport=5060\r\n"
-                  "From: <sip:300@203.0.113.1>;tag=ph1\r\nTo: <sip:300@203.0.113.1>;tag=pbx1\r\n"
-                  "Call-ID: phone-a-reg\r\nCSeq: " + std::to_string(cseq) + " REGISTER\r\n";
-  if (status == 401) m += "WWW-Authenticate: Digest realm=\"pbx\", nonce=\"abc\", qop=\"auth\"\r\n";
-  if (status == 200) m += "Contact: <sip:300@198.51.100.10:5060>;expires=60\r\n";
-  return m + "Content-Length: 0\r\n\r\n";
-}
+using test::pbx_answer;
+using test::phone_register;
 
 // Events as the client hands them over, from wire text.
 std::vector<ami::Event> events_of(const std::string& text) {

@@ -21,6 +21,36 @@ namespace pbxwall::daemon::test {
 // The PBX's address in the synthetic packets.
 inline const IpAddress kFixturePbx = *IpAddress::parse("203.0.113.1");
 
+// Phone 300 at 198.51.100.10 registering with the PBX: REGISTER number `cseq`, with digest
+// credentials or without, and the PBX's answer to it (401 with a challenge, or 200).
+inline std::string phone_register(int cseq, bool credentials) {
+  std::string m = "REGISTER sip:203.0.113.1 SIP/2.0\r\n"
+                  "Via: SIP/2.0/UDP 198.51.100.10:5060;branch=z9hG4bK-reg" + std::to_string(cseq) + ";rport\r\n"
+                  "Max-Forwards: 70\r\n"
+                  "From: <sip:300@203.0.113.1>;tag=ph1\r\n"
+                  "To: <sip:300@203.0.113.1>\r\n"
+                  "Call-ID: phone-a-reg\r\n"
+                  "CSeq: " + std::to_string(cseq) + " REGISTER\r\n"
+                  "Contact: <sip:300@198.51.100.10:5060>;expires=60\r\n"
+                  "User-Agent: Yealink SIP-T46S 66.86.0.15\r\n";
+  if (credentials)
+    m += "Authorization: Digest username=\"300\", realm=\"pbx\", nonce=\"abc\", uri=\"sip:203.0.113.1\", "
+         "response=\"0123456789abcdef0123456789abcdef\", qop=auth, nc=00000001, cnonce=\"x\"\r\n";
+  return m + "Content-Length: 0\r\n\r\n";
+}
+
+inline std::string pbx_answer(int cseq, int status) {
+  std::string m = "SIP/2.0 " + std::to_string(status) + (status == 200 ? " OK" : " Unauthorized") + "\r\n"
+                  "Via: SIP/2.0/UDP 198.51.100.10:5060;branch=z9hG4bK-reg" + std::to_string(cseq) + ";rport=5060\r\n"
+                  "From: <sip:300@203.0.113.1>;tag=ph1\r\n"
+                  "To: <sip:300@203.0.113.1>;tag=pbx1\r\n"
+                  "Call-ID: phone-a-reg\r\n"
+                  "CSeq: " + std::to_string(cseq) + " REGISTER\r\n";
+  if (status == 401) m += "WWW-Authenticate: Digest realm=\"pbx\", nonce=\"abc\", qop=\"auth\"\r\n";
+  if (status == 200) m += "Contact: <sip:300@198.51.100.10:5060>;expires=60\r\n";
+  return m + "Content-Length: 0\r\n\r\n";
+}
+
 class FirewallFixture : public ::testing::Test {
  protected:
   void SetUp() override {
