@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # shellcheck disable=SC2034  # the LAB_* variables are for the scripts that source this file
-# Network-namespace lab: a PBX (Kamailio registrar), two phones (sipp) and attackers
+# Network-namespace lab: a PBX (Kamailio registrar, or Asterisk: LAB_PBX=asterisk), two phones (sipp) and attackers
 # (SIPVicious), on documentation addresses only. Source this file from a bash script running
 # as root, call lab_up, then the lab_* functions below; everything is removed on exit
 # (lab_cleanup runs from an EXIT trap, also after an error or an interrupt).
@@ -18,12 +18,20 @@
 # Every command runs under `timeout`; background processes are recorded and killed by pid.
 
 LAB_HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=asterisk.sh
+source "$LAB_HERE/asterisk.sh"
+# The PBX in the pbx namespace: kamailio (tests/lab/kamailio.cfg) or asterisk (the Asterisk 22
+# peer with tests/data/asterisk-lab, see asterisk.sh); lab_start_pbx starts the one chosen.
+LAB_PBX=${LAB_PBX:-kamailio}
 LAB_PREFIX=${LAB_PREFIX:-pbxlab$$}
 LAB_DIR=${LAB_DIR:-}
 LAB_KEEP_DIR=${LAB_KEEP_DIR:-0}
 LAB_NAMESPACES=()
 LAB_PIDS=()
 LAB_KAMAILIO_PID=
+LAB_ASTERISK_PID=
+LAB_ASTERISK_CONF=
+LAB_ASTERISK_STATE=
 LAB_CAPTURE_PID=
 
 LAB_PBX4=203.0.113.1
@@ -37,6 +45,8 @@ LAB_ATTACKER6=2001:db8:3::66
 LAB_USER_A=300 LAB_PASSWORD_A=phone-300-secret
 LAB_USER_CRACK=301 LAB_PASSWORD_CRACK=swordfish
 LAB_USER_B=333 LAB_PASSWORD_B_WRONG=phone-333-typo
+# Asterisk only (iax.conf): the IAX2 friend.
+LAB_USER_IAX=400 LAB_PASSWORD_IAX=iax-400-secret
 
 lab_log() { printf '[lab %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 lab_die() { lab_log "error: $*"; exit 1; }
@@ -74,8 +84,16 @@ lab_wait_for() {
 
 lab_require() {
   [[ ${EUID} -eq 0 ]] || lab_die "must run as root (network namespaces)"
-  local tool
-  for tool in ip timeout kamailio sipp tcpdump svmap svwar svcrack; do
+  local tool pbx_tool=kamailio
+  case $LAB_PBX in
+    kamailio) ;;
+    asterisk)
+      pbx_tool=
+      asterisk_peer_unpack || lab_die "$ASTERISK_PEER_MISSING"
+      ;;
+    *) lab_die "LAB_PBX=$LAB_PBX: the lab runs kamailio or asterisk" ;;
+  esac
+  for tool in ip timeout $pbx_tool sipp tcpdump svmap svwar svcrack; do
     command -v "$tool" >/dev/null || lab_die "missing $tool (run scripts/setup)"
   done
 }
@@ -203,6 +221,51 @@ lab_start_kamailio() {
   lab_wait_for 10 "attacker6 to reach the PBX" lab_tcp_reaches attacker6 "$LAB_PBX6"
 }
 
+# Starts the PBX chosen by LAB_PBX for at most SECONDS; returns when it serves.
+lab_start_pbx() {
+  case $LAB_PBX in
+    kamailio) lab_start_kamailio "$@" ;;
+    asterisk) lab_start_asterisk "$@" ;;
+  esac
+}
+
+# Starts Asterisk in the pbx namespace with the lab configuration (PJSIP on UDP and TCP 5060,
+# v4 and v6; IAX2 on UDP 4569; AMI on 127.0.0.1:5038 of the namespace) for at most SECONDS,
+# and waits until it is fully booted and listening.
+lab_start_asterisk() {
+  local seconds=${1:-600}
+  LAB_ASTERISK_CONF=$LAB_DIR/asterisk-etc
+  LAB_ASTERISK_STATE=$LAB_DIR/ast
+  asterisk_write_config "$LAB_ASTERISK_CONF"
+  lab_spawn pbx "$seconds" "$LAB_DIR/asterisk.log" \
+    "$ASTERISK_ROOT/bin/run-asterisk" "$ASTERISK_ROOT" "$LAB_ASTERISK_CONF" "$LAB_ASTERISK_STATE"
+  LAB_ASTERISK_PID=$LAB_LAST_PID
+  lab_wait_for 30 "Asterisk to boot" lab_asterisk_rx "core waitfullybooted" ||
+    { cat "$LAB_DIR/asterisk.log" >&2; lab_die "Asterisk did not start"; }
+  lab_wait_for 15 "Asterisk to listen" lab_asterisk_listening ||
+    { cat "$LAB_DIR/asterisk.log" >&2; lab_die "Asterisk does not listen on 5060 and 4569"; }
+  lab_log "Asterisk $(lab_asterisk_rx "core show version" | awk '{print $2; exit}') listening on" \
+    "$LAB_PBX4 and [$LAB_PBX6] port 5060 (udp, tcp), IAX2 udp 4569, AMI 127.0.0.1:5038"
+  local host
+  for host in phonea phoneb attacker; do
+    lab_wait_for 10 "$host to reach the PBX" lab_tcp_reaches "$host" "$LAB_PBX4"
+  done
+  lab_wait_for 10 "attacker6 to reach the PBX" lab_tcp_reaches attacker6 "$LAB_PBX6"
+}
+
+# One Asterisk CLI command on the lab's Asterisk: lab_asterisk_rx COMMAND
+lab_asterisk_rx() {
+  lab_exec pbx 10 "$ASTERISK_ROOT/bin/run-asterisk" "$ASTERISK_ROOT" "$LAB_ASTERISK_CONF" \
+    "$LAB_ASTERISK_STATE" -rx "$1"
+}
+
+lab_asterisk_listening() {
+  (($(lab_exec pbx 5 ss -Hlnu 'sport = :5060' | wc -l) >= 2)) || return 1
+  (($(lab_exec pbx 5 ss -Hlnt 'sport = :5060' | wc -l) >= 2)) || return 1
+  (($(lab_exec pbx 5 ss -Hlnu 'sport = :4569' | wc -l) >= 1)) || return 1
+  (($(lab_exec pbx 5 ss -Hlnt 'sport = :5038' | wc -l) >= 1))
+}
+
 # Succeeds when HOST can open a TCP connection to ADDR port 5060.
 lab_tcp_reaches() {
   # shellcheck disable=SC2016  # $0 is expanded by the inner bash
@@ -218,7 +281,14 @@ lab_kamailio_listening() {
 }
 
 # Lines Kamailio logged for authentication failures so far.
-lab_auth_failures() { grep -c 'auth failed' "$LAB_DIR/kamailio.log" || true; }
+lab_auth_failures() {
+  if [[ $LAB_PBX == asterisk ]]; then
+    grep -c -E "failed for '|failed MD5 authentication|No registration for peer" \
+      "$LAB_ASTERISK_STATE/log/messages" 2>/dev/null || true
+  else
+    grep -c 'auth failed' "$LAB_DIR/kamailio.log" || true
+  fi
+}
 
 # Captures SIP traffic on the PBX's interface into FILE for at most SECONDS; returns once
 # tcpdump is listening.
@@ -231,24 +301,27 @@ lab_start_capture() {
     { cat "$LAB_DIR/tcpdump.log" >&2; lab_die "tcpdump did not start"; }
 }
 
-# Stops the capture started last: waits until tcpdump has written every packet the kernel
-# queued for it (the file stops growing; -U writes each packet as it is processed), then
-# ends tcpdump and waits for it to exit. A TERM earlier would lose the packets still queued.
+# Stops the capture started last: waits until tcpdump has written every packet its filter
+# accepted (on SIGUSR1 it prints how many packets it captured and how many its filter
+# received: equal once the kernel's queue is drained; at most 15 s), then ends tcpdump and
+# waits for it to exit. A TERM earlier would lose the packets still queued.
 lab_stop_capture() {
   [[ -n $LAB_CAPTURE_PID ]] || return 0
-  local file=$1 size=-1 deadline=$((SECONDS + 10))
-  while [[ -n $file ]] && ((SECONDS < deadline)); do
-    local now
-    now=$(stat -c %s "$file" 2>/dev/null || echo 0)
-    ((now != size)) || break
-    size=$now
-    sleep 0.5
+  local tcpdump deadline=$((SECONDS + 15)) captured received
+  tcpdump=$(pgrep -P "$LAB_CAPTURE_PID" -x tcpdump || true)
+  while [[ -n $tcpdump ]] && ((SECONDS < deadline)); do
+    kill -USR1 "$tcpdump" 2>/dev/null || break
+    sleep 0.3
+    # SIGUSR1's line: "tcpdump: N packets captured, M packets received by filter, ..."
+    captured=$(sed -nE 's/^tcpdump: ([0-9]+) packets captured, .*/\1/p' "$LAB_DIR/tcpdump.log" | tail -1)
+    received=$(sed -nE 's/.* ([0-9]+) packets received by filter.*/\1/p' "$LAB_DIR/tcpdump.log" | tail -1)
+    [[ -n $captured && $captured == "$received" ]] && break
   done
   # timeout forwards the TERM to tcpdump, which writes out what it has and exits.
   kill -TERM "$LAB_CAPTURE_PID" 2>/dev/null || true
   wait "$LAB_CAPTURE_PID" 2>/dev/null || true
   LAB_CAPTURE_PID=
-  grep -E 'packets (captured|received|dropped)' "$LAB_DIR/tcpdump.log" >&2 || true
+  grep -E 'packets (captured|received|dropped)' "$LAB_DIR/tcpdump.log" | tail -3 >&2 || true
 }
 
 # Starts a phone (sipp) that registers every INTERVAL seconds, for at most SECONDS:
@@ -307,3 +380,52 @@ lab_write_wordlist() {
     fi
   done
 }
+
+# The IPv4 address of a lab host's eth0.
+lab_host_addr4() {
+  lab_exec "$1" 5 ip -4 -o addr show dev eth0 | awk '{ sub("/.*", "", $4); print $4; exit }'
+}
+
+# sipp from a lab host against the PBX, in the foreground, bounded, with its message trace in
+# $LAB_DIR/NAME.messages: lab_sipp HOST SECONDS NAME SCENARIO CSV SIPP-ARGS...
+lab_sipp() {
+  local host=$1 seconds=$2 name=$3 scenario=$4 csv=$5 addr rc=0
+  shift 5
+  addr=$(lab_host_addr4 "$host")
+  lab_exec "$host" "$seconds" sipp -sf "$LAB_HERE/sipp/$scenario" -inf "$csv" -i "$addr" -p 5060 \
+    -nostdin -trace_msg -message_file "$LAB_DIR/$name.messages" "$@" "$LAB_PBX4:5060" \
+    >"$LAB_DIR/$name.out" 2>&1 </dev/null || rc=$?
+  return 0
+}
+
+# An enumerator with a phone's User-Agent (sipp/enum-register.xml): one REGISTER per extension
+# FIRST..LAST at RATE per second: lab_enumerate HOST SECONDS NAME FIRST LAST RATE
+lab_enumerate() {
+  local host=$1 seconds=$2 name=$3 first=$4 last=$5 rate=$6 csv="$LAB_DIR/$3.csv" start end
+  { echo SEQUENTIAL; seq "$first" "$last"; } >"$csv"
+  lab_log "attack $name from $host: REGISTER $first-$last with a phone User-Agent (sipp, ${rate}/s)"
+  start=$(date +%s.%N)
+  lab_sipp "$host" "$seconds" "$name" enum-register.xml "$csv" -r "$rate" -l 20 \
+    -m "$((last - first + 1))" -timeout "$((seconds - 2))s"
+  end=$(date +%s.%N)
+  LAB_ATTACK_SECONDS=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.2f", b - a }')
+  lab_log "attack $name ended after ${LAB_ATTACK_SECONDS}s"
+}
+
+# A password cracker with a phone's User-Agent (sipp/crack-register.xml) on user 301, with the
+# guesses of lab_write_wordlist: lab_crack HOST SECONDS NAME WORDS POSITION RATE
+lab_crack() {
+  local host=$1 seconds=$2 name=$3 words=$4 position=$5 rate=$6 csv="$LAB_DIR/$3.csv" start end
+  lab_write_wordlist "$LAB_DIR/$name.words" "$words" "$position"
+  { echo SEQUENTIAL; sed "s/^/$LAB_USER_CRACK;/" "$LAB_DIR/$name.words"; } >"$csv"
+  lab_log "attack $name from $host: $words passwords for $LAB_USER_CRACK with a phone User-Agent (sipp, ${rate}/s)"
+  start=$(date +%s.%N)
+  lab_sipp "$host" "$seconds" "$name" crack-register.xml "$csv" -r "$rate" -l 10 -m "$words" \
+    -timeout "$((seconds - 2))s"
+  end=$(date +%s.%N)
+  LAB_ATTACK_SECONDS=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.2f", b - a }')
+  lab_log "attack $name ended after ${LAB_ATTACK_SECONDS}s"
+}
+
+# Succeeds when the sipp cracker NAME got a 200 (it found the password).
+lab_crack_found() { grep -q '^SIP/2.0 200 ' "$LAB_DIR/$1.messages" 2>/dev/null; }
