@@ -6,7 +6,7 @@ no password is found, phone T (TCP) and phone I (IAX2) are validated and never b
 phone T's grant opens the UCP port while it is registered and goes when it unregisters, the
 IAX2 phone with a wrong secret is never accepted nor blocked. The enumerator and the cracker
 with a phone User-Agent are reported (NOTE lines), and held to at most PHONE_UA_MAX_ANSWERED
-answers only where PHONE_UA_ASSERTED says so.
+answers where PHONE_UA_ASSERTED names them; the cracker never finds the password.
 
   check_results.py RESULTS
 """
@@ -14,7 +14,9 @@ answers only where PHONE_UA_ASSERTED says so.
 import sys
 
 ATTACKERS = {"svmap": "192_0_2_66", "svwar": "192_0_2_67", "svcrack": "192_0_2_68",
-             "svwar over IPv6": "2001_db8_3__66"}
+             "svwar over IPv6": "2001_db8_3__66",
+             "enumerator with a phone User-Agent": "192_0_2_69",
+             "cracker with a phone User-Agent": "192_0_2_70"}
 PHONE_A, PHONE_B = "198_51_100_10", "198_51_100_11"
 MAX_ANSWERED = 5  # requests per tool the PBX may answer before the block takes hold
 ASTERISK_MAX_ANSWERED = 1  # svwar and svcrack on Asterisk: its first answer at most
@@ -23,7 +25,7 @@ ENUMERATOR, CRACKER = "192_0_2_69", "192_0_2_70"
 # The tools that look like phones (sipp with a desk phone's User-Agent): what each PBX run
 # holds them to. Detection of these is measured, not yet promised on every PBX.
 PHONE_UA_MAX_ANSWERED = 5
-PHONE_UA_ASSERTED = {"kamailio": False, "asterisk": False}
+PHONE_UA_ASSERTED = {"kamailio": ("enumerator",), "asterisk": ()}
 
 
 def check(r):
@@ -79,7 +81,6 @@ def check(r):
     if r.get("pbx") == "asterisk":
         for key in ("svwar", "svcrack", "svwar_ipv6"):
             at_most(f"{key}_answered", ASTERISK_MAX_ANSWERED, f"{key} on Asterisk")
-        equals("cracker_found", 0, "the cracker with a phone User-Agent found the password")
         equals("phonet_validated", 1, "phone T (TCP) was not validated")
         equals(f"blocked_{PHONE_T}", 0, "phone T (TCP) was blocked")
         equals("phonet_ucp_before", 0, "the UCP port was open to phone T before it registered")
@@ -96,9 +97,9 @@ def check(r):
             expect(n >= 3, f"phone I (IAX2) was acknowledged only {n} times")
         equals("phonex_regack", 0, "phone X (IAX2) was accepted with a wrong secret")
         equals(f"blocked_{PHONE_X}", 0, "phone X (IAX2, wrong secret) was blocked")
-    if PHONE_UA_ASSERTED.get(r.get("pbx", "kamailio"), False):
-        for key in ("enumerator", "cracker"):
-            at_most(f"{key}_answered", PHONE_UA_MAX_ANSWERED, f"the {key} with a phone User-Agent")
+    for key in PHONE_UA_ASSERTED.get(r.get("pbx", "kamailio"), ()):
+        at_most(f"{key}_answered", PHONE_UA_MAX_ANSWERED, f"the {key} with a phone User-Agent")
+    if "cracker_found" in r:
         equals("cracker_found", 0, "the cracker with a phone User-Agent found the password")
     return failures
 

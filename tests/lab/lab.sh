@@ -237,7 +237,13 @@ lab_start_asterisk() {
   LAB_ASTERISK_CONF=$LAB_DIR/asterisk-etc
   LAB_ASTERISK_STATE=$LAB_DIR/ast
   asterisk_write_config "$LAB_ASTERISK_CONF"
-  lab_spawn pbx "$seconds" "$LAB_DIR/asterisk.log" \
+  # The host's name servers are out of the lab's reach: Asterisk's start-up lookups would wait
+  # for their timeouts (about 10 s). Its own mount namespace sees a resolv.conf pointing at the
+  # pbx namespace's loopback, where nothing listens, so they fail at once.
+  printf 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n' >"$LAB_DIR/resolv.conf"
+  # shellcheck disable=SC2016  # $0 and $@ are expanded by the inner sh
+  lab_spawn pbx "$seconds" "$LAB_DIR/asterisk.log" unshare --mount --propagation private \
+    sh -c 'mount --bind "$0" /etc/resolv.conf && exec "$@"' "$LAB_DIR/resolv.conf" \
     "$ASTERISK_ROOT/bin/run-asterisk" "$ASTERISK_ROOT" "$LAB_ASTERISK_CONF" "$LAB_ASTERISK_STATE"
   LAB_ASTERISK_PID=$LAB_LAST_PID
   lab_wait_for 30 "Asterisk to boot" lab_asterisk_rx "core waitfullybooted" ||
