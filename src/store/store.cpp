@@ -1,5 +1,11 @@
 #include "store/store.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include "base/address.h"
 #include "store/schema.h"
 #include "store/sqlite.h"
@@ -49,6 +55,19 @@ EventRecord event_from(const sql::Statement& s) {
           s.column_text(4), s.column_text(5),    s.column_text(6)};
 }
 
+// The database is readable by root only: it lists who is blocked and who registered from
+// where. An existing file is tightened too (with its -wal and -shm, which SQLite creates with
+// the database's mode).
+Status<> create_private(const std::string& path) {
+  if (path.empty() || path == ":memory:" || path.starts_with("file:")) return {};
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return fail(path + ": cannot open database: " + std::strerror(errno));
+  ::fchmod(fd, 0600);
+  ::close(fd);
+  for (const char* suffix : {"-wal", "-shm"}) ::chmod((path + suffix).c_str(), 0600);
+  return {};
+}
+
 constexpr const char* kBlockColumns =
     "SELECT address, rule, reason, since_us, until_us, times_blocked FROM blocked ";
 constexpr const char* kEventColumns =
@@ -62,6 +81,7 @@ StateStore::StateStore(std::unique_ptr<sql::Database> db, Retention retention)
 StateStore::~StateStore() = default;
 
 Result<std::unique_ptr<StateStore>> StateStore::open(const std::string& path, Retention retention) {
+  if (auto st = create_private(path); !st) return fail(st.error());
   auto db = sql::Database::open(path);
   if (!db) return fail(db.error());
   // The busy timeout comes first so that a second process (the CLI reading while the daemon
@@ -72,6 +92,10 @@ Result<std::unique_ptr<StateStore>> StateStore::open(const std::string& path, Re
     return fail(path + ": " + st.error());
   if (auto st = migrate(**db); !st) return fail(path + ": " + st.error());
   return std::unique_ptr<StateStore>(new StateStore(std::move(*db), retention));
+}
+
+Status<> StateStore::refuse_writes(bool refuse) {
+  return db_->exec(refuse ? "PRAGMA query_only = 1" : "PRAGMA query_only = 0");
 }
 
 int StateStore::schema_version() {

@@ -86,7 +86,9 @@ struct PruneCounts {
 class StateStore {
  public:
   // Opens or creates the database at `path` (":memory:" for a private in-memory one), applies
-  // pending schema migrations, sets WAL mode, synchronous=NORMAL and a busy timeout.
+  // pending schema migrations, sets WAL mode, synchronous=NORMAL and a busy timeout. A new file
+  // is created 0600 (an existing one is set to 0600). No integrity
+  // check: the daemon opens its database with open_state_file() (state_file.h).
   static Result<std::unique_ptr<StateStore>> open(const std::string& path, Retention retention = {});
   ~StateStore();
   StateStore(const StateStore&) = delete;
@@ -126,6 +128,10 @@ class StateStore {
   Status<> transaction(const std::function<Status<>()>& body);
 
   int schema_version();
+
+  // Makes every later write fail as on a read-only file system (PRAGMA query_only), or lets
+  // them through again. Tests use it to inject failed writes.
+  Status<> refuse_writes(bool refuse);
 
  private:
   StateStore(std::unique_ptr<sql::Database> db, Retention retention);
