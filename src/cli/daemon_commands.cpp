@@ -64,6 +64,8 @@ void run_block(Context& ctx, const std::string& addr_text, const std::string& du
   auto answer = daemon_request(ctx, request);
   if (!answer) return;
   ctx.o() << addr->str() << " blocked until " << utc_time_text(answer->value("until", json())) << " UTC\n";
+  if (answer->contains("warning") && (*answer)["warning"].is_string())
+    ctx.e() << "pbxwall: warning: " << (*answer)["warning"].get<std::string>() << "\n";
 }
 
 void run_unblock(Context& ctx, const std::string& addr_text) {
@@ -207,6 +209,21 @@ void run_daemon_list(Context& ctx, const std::string& what) {
   }
 }
 
+// The state database's line: only when something is wrong or was repaired at start.
+static void print_state_status(Context& ctx, const json& st) {
+  if (!st.is_object()) return;
+  if (st.value("ok", true) == false)
+    ctx.o() << "  state database: NOT SAVING: " << text_of(st, "unsaved")
+            << " changes wait in memory and are retried every second (" << st.value("error", std::string()) << ")"
+            << (st.value("dropped", 0) > 0 ? "; " + text_of(st, "dropped") + " dropped" : std::string()) << "\n";
+  if (st.contains("set_aside") && st["set_aside"].is_object())
+    ctx.o() << "  state database: was damaged at start (" << st["set_aside"].value("why", std::string()) << "), moved to "
+            << st["set_aside"].value("path", std::string()) << "\n";
+  if (st.value("recovered_blocks", 0) > 0 || st.value("recovered_validated", 0) > 0)
+    ctx.o() << "  state database: " << text_of(st, "recovered_blocks") << " blocks and " << text_of(st, "recovered_validated")
+            << " validations read back from the kernel sets at start\n";
+}
+
 void print_daemon_status(Context& ctx, const json& s) {
   ctx.o() << "pbxwalld: running";
   if (s.contains("table") && s["table"] == false) ctx.o() << ", table removed by `pbxwall stop` (`pbxwall start` puts it back)";
@@ -220,6 +237,7 @@ void print_daemon_status(Context& ctx, const json& s) {
       if (!(count.is_number() && count == 0)) line += (line.empty() ? "" : ", ") + rule + " " + count.dump();
     ctx.o() << "  decisions by rule: " << (line.empty() ? "none yet" : line) << "\n";
   }
+  print_state_status(ctx, s.value("state", json()));
 }
 
 std::optional<std::chrono::seconds> parse_duration(std::string_view text) {

@@ -280,6 +280,7 @@ json Firewall::overview_json(const json& request) {
     warnings.push_back({{"kind", "pending_change"},
                         {"text", "A change by " + pending_change_->who + " is in safe mode: confirm it or it is rolled back at " +
                                      std::to_string(time_seconds(pending_change_->deadline).get<std::int64_t>()) + "."}});
+  add_state_warnings(warnings);
   answer["warnings"] = warnings;
   return answer;
 }

@@ -54,7 +54,8 @@ struct Firewall::Loaded {
   std::uint16_t queue_num = 1;
 };
 
-Firewall::Firewall(Edges edges, FirewallOptions options) : edges_(edges), options_(std::move(options)) {}
+Firewall::Firewall(Edges edges, FirewallOptions options)
+    : edges_(edges), options_(std::move(options)), writes_(edges.store) {}
 Firewall::~Firewall() = default;
 
 const model::Policy* Firewall::policy() const { return loaded_ ? &loaded_->config.policy : nullptr; }
@@ -91,15 +92,11 @@ bool Firewall::never_block(const IpAddress& addr) const {
 
 ruleset::LiveState Firewall::live_state(TimePoint now) const {
   ruleset::LiveState live;
-  if (auto blocks = edges_.store.active_blocks(now); blocks.ok()) {
-    for (const auto& b : *blocks)
-      if (auto a = IpAddress::parse(b.address)) live.blocked.push_back({*a, remaining(b.until, now), b.reason});
-      else if (auto net = Cidr::parse(b.address)) live.blocked_nets.push_back({*net, remaining(b.until, now), b.reason});
-  }
-  if (auto valid = edges_.store.active_validated(now); valid.ok()) {
-    for (const auto& v : *valid)
-      if (auto a = IpAddress::parse(v.address)) live.validated.push_back({*a, remaining(v.until, now)});
-  }
+  for (const auto& b : writes_.active_blocks(now))
+    if (auto a = IpAddress::parse(b.address)) live.blocked.push_back({*a, remaining(b.until, now), b.reason});
+    else if (auto net = Cidr::parse(b.address)) live.blocked_nets.push_back({*net, remaining(b.until, now), b.reason});
+  for (const auto& v : writes_.active_validated(now))
+    if (auto a = IpAddress::parse(v.address)) live.validated.push_back({*a, remaining(v.until, now)});
   return live;
 }
 
@@ -144,18 +141,14 @@ void Firewall::enforce_allow_from(TimePoint now) {
 
 void Firewall::restore_from_store(TimePoint now) {
   // No decisions: the kernel sets are rendered from the same records (live_state).
-  if (auto blocks = edges_.store.active_blocks(now); blocks.ok()) {
-    for (const auto& b : *blocks) {
-      const auto rule = responsive::rule_from_name(b.rule).value_or(responsive::Rule::manual);
-      const auto times = static_cast<std::uint32_t>(std::clamp<std::int64_t>(b.times_blocked, 1, 255));
-      if (auto addr = IpAddress::parse(b.address)) engine_->restore_block(*addr, now, b.until, rule, times);
-      else if (auto net = Cidr::parse(b.address)) engine_->restore_network_block(*net, now, b.until);
-    }
+  for (const auto& b : writes_.active_blocks(now)) {
+    const auto rule = responsive::rule_from_name(b.rule).value_or(responsive::Rule::manual);
+    const auto times = static_cast<std::uint32_t>(std::clamp<std::int64_t>(b.times_blocked, 1, 255));
+    if (auto addr = IpAddress::parse(b.address)) engine_->restore_block(*addr, now, b.until, rule, times);
+    else if (auto net = Cidr::parse(b.address)) engine_->restore_network_block(*net, now, b.until);
   }
-  if (auto valid = edges_.store.active_validated(now); valid.ok()) {
-    for (const auto& v : *valid)
-      if (auto addr = IpAddress::parse(v.address)) engine_->restore_validation(*addr, now, v.user, v.until);
-  }
+  for (const auto& v : writes_.active_validated(now))
+    if (auto addr = IpAddress::parse(v.address)) engine_->restore_validation(*addr, now, v.user, v.until);
 }
 
 Status<std::string> Firewall::start() {
@@ -167,6 +160,7 @@ Status<std::string> Firewall::start() {
   engine_ = make_engine();
   rebuild_tap();
   const TimePoint now = edges_.clock.now();
+  recover_from_kernel(now);
   restore_from_store(now);
   auto applied = apply(*loaded_);
   if (!applied.ok()) return applied;
@@ -270,44 +264,26 @@ void Firewall::take(const Decision& d, TimePoint now) {
         edges_.sets.add(SetElement{SetKey::blocked(d.addr), remaining(until, now), d.reason});
         to_flush_.push_back(d.addr);
       }
-      store::BlockRecord r{d.network ? d.network->str() : addr, responsive::rule_name(d.rule), d.reason, now, until, 1};
-      writes_.push_back([this, r]() mutable -> Status<> {
-        auto previous = edges_.store.find_block(r.address);
-        if (previous.ok() && *previous) r.times_blocked = (*previous)->times_blocked + 1;
-        return edges_.store.upsert_block(r);
-      });
+      writes_.queue(store::BlockRecord{d.network ? d.network->str() : addr, responsive::rule_name(d.rule), d.reason, now, until, 1});
       break;
     }
     case Action::unblock:
       edges_.sets.remove(SetKey::blocked(d.addr));
-      writes_.push_back([this, addr] { return edges_.store.remove_block(addr); });
+      writes_.queue(RemoveBlock{addr});
       break;
     case Action::validate: {
       const TimePoint until = d.until.value_or(now + std::chrono::hours(1));
       edges_.sets.add(SetElement{SetKey::validated(d.addr), remaining(until, now), "user " + d.user});
-      store::ValidatedRecord r{addr, d.user, until};
-      writes_.push_back([this, r] { return edges_.store.upsert_validated(r); });
+      writes_.queue(store::ValidatedRecord{addr, d.user, until});
       break;
     }
     case Action::forget:
       edges_.sets.remove(SetKey::validated(d.addr));
-      writes_.push_back([this, addr] { return edges_.store.remove_validated(addr); });
+      writes_.queue(RemoveValidation{addr});
       break;
-    case Action::flag: {
-      store::FlagRecord r{addr, d.user, d.reason, now, now, 1};
-      writes_.push_back([this, r]() mutable -> Status<> {
-        auto flags = edges_.store.flags();
-        if (flags.ok()) {
-          for (const auto& f : *flags)
-            if (f.address == r.address && f.user == r.user) {
-              r.first_seen = f.first_seen;
-              r.count = f.count + 1;
-            }
-        }
-        return edges_.store.upsert_flag(r);
-      });
+    case Action::flag:
+      writes_.queue(store::FlagRecord{addr, d.user, d.reason, now, now, 1});
       break;
-    }
   }
   grant_for(d, now);
   record_event(d, now);
@@ -342,21 +318,12 @@ void Firewall::flush() {
     (void)edges_.conntrack.flush_udp(to_flush_);
     to_flush_.clear();
   }
-  if (writes_.empty() && pending_events_.empty()) return;
+  if (!writes_.has_work() && pending_events_.empty()) return;
   auto events = std::move(pending_events_);
   pending_events_.clear();
-  auto written = edges_.store.transaction([&]() -> Status<> {
-    for (auto& w : writes_)
-      if (auto s = w(); !s.ok()) return s;
-    for (auto& e : events) {
-      auto id = edges_.store.add_event(e);
-      if (!id.ok()) return fail(id.error());
-      e.id = *id;
-    }
-    return {};
-  });
-  writes_.clear();
-  if (!written.ok()) ++counters_.store_failures;
+  // A failed write stays queued and is retried (state_writer.h); counters_ mirror its failures.
+  (void)writes_.write(events, edges_.clock.now());
+  counters_.store_failures = writes_.health().failures;
   if (event_sink_)
     for (const auto& e : events) event_sink_(e);
 }
@@ -418,7 +385,7 @@ json Firewall::status_json() {
   json decisions = json::object();
   for (std::size_t r = 0; r < static_cast<std::size_t>(responsive::Rule::count_); ++r)
     decisions[responsive::rule_name(static_cast<responsive::Rule>(r))] = c.decisions[r];
-  return {{"ok", true},
+  json answer = {{"ok", true},
           {"enabled", loaded_ ? loaded_->config.policy.enabled : false},
           {"table", !table_removed_},
           {"packet_path", std::string(ruleset::packet_path_name(packet_path_))},
@@ -438,21 +405,19 @@ json Firewall::status_json() {
           {"evictions", c.evictions},
           {"decisions", decisions},
           {"block_latency_seconds", block_latency_.json()}};
+  add_state_status(answer);
+  return answer;
 }
 
 json Firewall::list_json(const std::string& what) {
   const TimePoint now = edges_.clock.now();
   json items = json::array();
   if (what == "blocked") {
-    auto blocks = edges_.store.active_blocks(now);
-    if (!blocks.ok()) return {{"ok", false}, {"error", blocks.error()}};
-    for (const auto& b : *blocks)
+    for (const auto& b : writes_.active_blocks(now))
       items.push_back({{"addr", b.address}, {"rule", b.rule}, {"reason", b.reason}, {"since", time_json(b.since)},
                        {"until", time_json(b.until)}, {"times", b.times_blocked}});
   } else if (what == "validated") {
-    auto valid = edges_.store.active_validated(now);
-    if (!valid.ok()) return {{"ok", false}, {"error", valid.error()}};
-    for (const auto& v : *valid) items.push_back({{"addr", v.address}, {"user", v.user}, {"until", time_json(v.until)}});
+    for (const auto& v : writes_.active_validated(now)) items.push_back({{"addr", v.address}, {"user", v.user}, {"until", time_json(v.until)}});
   } else if (what == "flagged") {
     auto flags = edges_.store.flags();
     if (!flags.ok()) return {{"ok", false}, {"error", flags.error()}};
@@ -487,7 +452,11 @@ json Firewall::block_request(const json& request) {
   }
   if (!until) return {{"ok", false}, {"error", addr->str() + " is trusted and is never blocked"}};
   flush();
-  return {{"ok", true}, {"addr", addr->str()}, {"until", time_json(until)}};
+  json answer = {{"ok", true}, {"addr", addr->str()}, {"until", time_json(until)}, {"saved", !writes_.has_work()}};
+  if (writes_.has_work())
+    answer["warning"] = "not saved in the state database (" + writes_.health().error +
+                        "); the block is in the kernel and the write is retried";
+  return answer;
 }
 
 json Firewall::unblock_request(const json& request) {

@@ -24,6 +24,7 @@
 #include "daemon/latency_histogram.h"
 #include "daemon/pbx_settings.h"
 #include "daemon/pbx_word.h"
+#include "daemon/state_writer.h"
 #include "kernel/kernel.h"
 #include "model/model.h"
 #include "packets/conntrack_flusher.h"
@@ -31,6 +32,7 @@
 #include "responsive/responsive.h"
 #include "ruleset/packet_path.h"
 #include "ruleset/ruleset.h"
+#include "store/state_file.h"
 #include "store/store.h"
 
 namespace pbxwall::daemon {
@@ -50,6 +52,14 @@ struct FirewallOptions {
   // What the kernel probe said about the nftables `queue` statement ([responsive] packet_path).
   bool kernel_has_queue = false;
   std::string kernel_queue_detail;
+  // The state database found damaged at open and moved aside (store::open_state_file).
+  std::optional<store::SetAside> state_set_aside;
+};
+
+// What start() read back from the kernel sets because the database did not have it.
+struct KernelRecovery {
+  std::size_t blocks = 0;
+  std::size_t validated = 0;
 };
 
 nlohmann::json event_json(const store::EventRecord& e);
@@ -106,6 +116,8 @@ class Firewall {
   void set_reload_listener(std::function<void()> listener) { reload_listener_ = std::move(listener); }
   const model::Policy* policy() const;
   const FirewallCounters& counters() const { return counters_; }
+  const StateWriterHealth& state_health() const { return writes_.health(); }
+  const KernelRecovery& kernel_recovery() const { return kernel_recovery_; }
   const responsive::Engine& engine() const { return *engine_; }
   const LatencyHistogram& set_update_latency() const { return set_update_latency_; }
   // From the packet (its kernel timestamp, else when it was read) or request that caused a
@@ -153,6 +165,13 @@ class Firewall {
   Status<std::string> apply(const Loaded& loaded);
   ruleset::LiveState live_state(TimePoint now) const;
   void restore_from_store(TimePoint now);
+  // ---- The state database's health (firewall_state.cpp) ----
+  // Blocks and validations in the kernel's sets that the database lacks (a damaged or lost
+  // file, writes the disk refused) are written back to it, so the table rendered next keeps them.
+  void recover_from_kernel(TimePoint now);
+  // status: "state" {...} and the flat store_* fields of the metrics.
+  void add_state_status(nlohmann::json& status) const;
+  void add_state_warnings(nlohmann::json& warnings) const;
   std::unique_ptr<responsive::Engine> make_engine();
   // Validated sources whose user may not register from there ([users] allow_from) are blocked.
   void enforce_allow_from(TimePoint now);
@@ -208,7 +227,7 @@ class Firewall {
   capture::Decoder decoder_;
   std::vector<responsive::Decision> decisions_;     // scratch, reused per packet
   std::vector<IpAddress> to_flush_;                 // conntrack flushes of this tick
-  std::vector<std::function<Status<>()>> writes_;   // database writes of this tick
+  StateWriter writes_;                              // database writes, kept until saved
   std::vector<store::EventRecord> pending_events_;
   EventSink event_sink_;
   std::function<void()> reload_listener_;
@@ -222,6 +241,7 @@ class Firewall {
   bool table_removed_ = false;
   ruleset::PacketPath packet_path_ = ruleset::PacketPath::log_group;
   std::uint16_t queue_num_ = 1;
+  KernelRecovery kernel_recovery_;
 };
 
 }  // namespace pbxwall::daemon

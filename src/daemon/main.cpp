@@ -44,13 +44,18 @@ struct Options {
 int run(const Options& o) {
   std::error_code ec;
   std::filesystem::create_directories(o.run_dir, ec);
-  std::filesystem::create_directories(std::filesystem::path(o.state).parent_path(), ec);
-
-  auto store = store::StateStore::open(o.state);
-  if (!store.ok()) {
-    log(3, "cannot open the state database " + o.state + ": " + store.error());
+  SystemClock clock;
+  // A damaged database is moved aside (and named in the log, the status and the web UI);
+  // start() then reads the blocks still in the kernel sets back into the new one.
+  auto state_file = store::open_state_file(o.state, clock.now());
+  if (!state_file.ok()) {
+    log(3, "cannot open the state database " + o.state + ": " + state_file.error());
     return 1;
   }
+  if (state_file->set_aside)
+    log(3, "the state database " + o.state + " was damaged (" + state_file->set_aside->why + "); moved it to " +
+               state_file->set_aside->path + " and started a new one");
+  auto store = std::move(state_file->store);
   kernel::NftApplier applier;
   // Set updates go straight to netlink: libnftables would read every zone network of the
   // table before each one (see packets/netlink_set_writer.h).
@@ -66,23 +71,26 @@ int run(const Options& o) {
   }
   // The table walk runs beside the event loop, so a tick's block does not delay the next packet.
   packets::BackgroundConntrackFlusher conntrack_worker(std::move(*conntrack));
-  SystemClock clock;
   // The inline path (nftables `queue`, verdicts before the PBX sees a packet) needs kernel
   // support that many kernels lack; the log-group path works on every nf_tables kernel.
   daemon::FirewallOptions firewall_options;
   firewall_options.config_path = o.config;
+  firewall_options.state_set_aside = state_file->set_aside;
   if (auto queue = packets::probe_queue_support(applier); queue.ok()) {
     firewall_options.kernel_has_queue = queue->supported;
     firewall_options.kernel_queue_detail = queue->detail;
   } else {
     firewall_options.kernel_queue_detail = "the probe failed: " + queue.error();
   }
-  daemon::Firewall firewall({applier, **sets, conntrack_worker, **store, clock}, firewall_options);
+  daemon::Firewall firewall({applier, **sets, conntrack_worker, *store, clock}, firewall_options);
 
   if (auto started = firewall.start(); !started.ok()) {
     log(3, "not starting: " + started.error());
     return 1;
   }
+  if (const auto& r = firewall.kernel_recovery(); r.blocks > 0 || r.validated > 0)
+    log(4, "state database " + o.state + ": " + std::to_string(r.blocks) + " blocks and " + std::to_string(r.validated) +
+               " validations it lacked were read back from the kernel sets of table inet pbxwall");
   const bool inline_path = firewall.packet_path() != ruleset::PacketPath::log_group;
   const auto groups = firewall.log_groups();  // input, output
   auto nflog = packets::NflogSource::open(inline_path ? std::vector<std::uint16_t>{groups.back()} : groups);
@@ -234,12 +242,26 @@ int run(const Options& o) {
     wait_queue();
   }
 
+  // Failed database writes are kept and retried by the firewall; the log says when saving
+  // stops and when it works again.
+  bool state_failing = false;
+  auto report_state_health = [&] {
+    const auto& h = firewall.state_health();
+    const bool failing = !h.ok;
+    if (failing && !state_failing)
+      log(3, "state database " + o.state + ": writes fail (" + h.error + "); " + std::to_string(h.unsaved) +
+                 " changes kept in memory and retried every second");
+    if (!failing && state_failing) log(5, "state database " + o.state + ": writing again, the waiting changes are saved");
+    state_failing = failing;
+  };
+
   asio::steady_timer housekeeping(io);
   std::function<void()> schedule_housekeeping = [&] {
     housekeeping.expires_after(std::chrono::seconds(o.housekeeping_seconds));
     housekeeping.async_wait([&](std::error_code hec) {
       if (hec) return;
       firewall.housekeeping();
+      report_state_health();
       schedule_housekeeping();
     });
   };

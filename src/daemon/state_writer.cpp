@@ -1,0 +1,131 @@
+#include "daemon/state_writer.h"
+
+#include <algorithm>
+#include <map>
+
+namespace pbxwall::daemon {
+namespace {
+
+template <class... F>
+struct Overloaded : F... {
+  using F::operator()...;
+};
+template <class... F>
+Overloaded(F...) -> Overloaded<F...>;
+
+}  // namespace
+
+StateWriter::StateWriter(store::StateStore& store, std::size_t capacity)
+    : store_(store), capacity_(std::max<std::size_t>(capacity, 1)) {}
+
+void StateWriter::queue(StateChange change) {
+  queue_.push_back(std::move(change));
+  health_.unsaved = queue_.size();
+}
+
+Status<> StateWriter::apply(StateChange& change) {
+  return std::visit(
+      Overloaded{
+          [&](store::BlockRecord& r) -> Status<> {
+            auto previous = store_.find_block(r.address);
+            if (previous.ok() && *previous) r.times_blocked = (*previous)->times_blocked + 1;
+            return store_.upsert_block(r);
+          },
+          [&](RecoveredBlock& b) -> Status<> {
+            auto previous = store_.find_block(b.record.address);
+            if (previous.ok() && *previous) b.record.times_blocked = std::max<std::int64_t>((*previous)->times_blocked, 1);
+            return store_.upsert_block(b.record);
+          },
+          [&](RemoveBlock& r) { return store_.remove_block(r.address); },
+          [&](store::ValidatedRecord& r) { return store_.upsert_validated(r); },
+          [&](RemoveValidation& r) { return store_.remove_validated(r.address); },
+          [&](store::FlagRecord& r) -> Status<> {
+            store::FlagRecord merged = r;
+            if (auto flags = store_.flags(); flags.ok())
+              for (const auto& f : *flags)
+                if (f.address == r.address && f.user == r.user) {
+                  merged.first_seen = f.first_seen;
+                  merged.count = f.count + 1;
+                }
+            return store_.upsert_flag(merged);
+          },
+          [&](store::EventRecord& e) -> Status<> {
+            auto id = store_.add_event(e);
+            if (!id.ok()) return fail(id.error());
+            e.id = *id;
+            return {};
+          },
+      },
+      change);
+}
+
+void StateWriter::trim() {
+  while (queue_.size() > capacity_) {
+    queue_.pop_front();
+    ++health_.dropped;
+  }
+  health_.unsaved = queue_.size();
+}
+
+bool StateWriter::write(std::vector<store::EventRecord>& events, TimePoint now) {
+  const std::size_t first_event = queue_.size();
+  for (const auto& e : events) queue_.push_back(e);
+  if (queue_.empty()) return true;
+  if (!health_.ok && last_attempt_ && now - *last_attempt_ < kRetryInterval && now >= *last_attempt_) {
+    trim();
+    return false;
+  }
+  last_attempt_ = now;
+  auto written = store_.transaction([&]() -> Status<> {
+    for (auto& change : queue_)
+      if (auto st = apply(change); !st.ok()) return st;
+    return {};
+  });
+  if (!written.ok()) {
+    ++health_.failures;
+    health_.ok = false;
+    health_.error = written.error();
+    if (!health_.failing_since) health_.failing_since = now;
+    trim();
+    return false;
+  }
+  for (std::size_t i = 0; i < events.size(); ++i)
+    if (const auto* e = std::get_if<store::EventRecord>(&queue_[first_event + i])) events[i].id = e->id;
+  queue_.clear();
+  health_.ok = true;
+  health_.unsaved = 0;
+  health_.error.clear();
+  health_.failing_since.reset();
+  return true;
+}
+
+std::vector<store::BlockRecord> StateWriter::active_blocks(TimePoint now) const {
+  std::map<std::string, store::BlockRecord> by_address;
+  if (auto saved = store_.active_blocks(now); saved.ok())
+    for (auto& b : *saved) by_address[b.address] = std::move(b);
+  for (const auto& change : queue_) {
+    if (const auto* b = std::get_if<store::BlockRecord>(&change)) by_address[b->address] = *b;
+    if (const auto* r = std::get_if<RecoveredBlock>(&change)) by_address[r->record.address] = r->record;
+    if (const auto* u = std::get_if<RemoveBlock>(&change)) by_address.erase(u->address);
+  }
+  std::vector<store::BlockRecord> out;
+  for (auto& [address, b] : by_address)
+    if (b.until > now) out.push_back(std::move(b));
+  return out;
+}
+
+std::vector<store::ValidatedRecord> StateWriter::active_validated(TimePoint now) const {
+  std::map<std::string, store::ValidatedRecord> by_address;
+  if (auto saved = store_.active_validated(now); saved.ok())
+    for (auto& v : *saved) by_address[v.address] = std::move(v);
+  for (const auto& change : queue_) {
+    if (const auto* v = std::get_if<store::ValidatedRecord>(&change)) by_address[v->address] = *v;
+    if (const auto* f = std::get_if<RemoveValidation>(&change)) by_address.erase(f->address);
+  }
+  std::vector<store::ValidatedRecord> out;
+  for (auto& [address, v] : by_address)
+    if (v.until > now) out.push_back(std::move(v));
+  return out;
+}
+
+}  // namespace pbxwall::daemon
