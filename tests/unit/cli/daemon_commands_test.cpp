@@ -281,6 +281,37 @@ TEST_F(DaemonCommandsTest, StatusAddsTheDaemonsCounts) {
   EXPECT_FALSE(j["daemon"].contains("ok"));
 }
 
+TEST_F(DaemonCommandsTest, StatusRaisesTheStateDatabaseAlarm) {
+  serve_line(json{{"ok", true}, {"blocked", 1}, {"table", true},
+                  {"state", {{"ok", false}, {"unsaved", 7}, {"dropped", 0}, {"error", "database or disk is full"},
+                             {"recovered_blocks", 4}, {"recovered_validated", 0},
+                             {"set_aside", {{"path", "/var/lib/pbxwall/state.db.broken-20261202T004700Z"},
+                                            {"why", "empty file (0 bytes)"}}}}}}
+                 .dump());
+  EXPECT_EQ(run({"status"}), kExitOk) << err_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("state database: NOT SAVING: 7 changes wait in memory and are retried every second "
+                                    "(database or disk is full)\n"));
+  EXPECT_THAT(out_.str(), HasSubstr("state database: was damaged at start (empty file (0 bytes)), moved to "
+                                    "/var/lib/pbxwall/state.db.broken-20261202T004700Z\n"));
+  EXPECT_THAT(out_.str(), HasSubstr("4 blocks and 0 validations read back from the kernel sets at start"));
+}
+
+TEST_F(DaemonCommandsTest, StatusIsQuietAboutAHealthyStateDatabase) {
+  serve_line(json{{"ok", true}, {"blocked", 0}, {"table", true},
+                  {"state", {{"ok", true}, {"unsaved", 0}, {"recovered_blocks", 0}, {"recovered_validated", 0}}}}
+                 .dump());
+  EXPECT_EQ(run({"status"}), kExitOk) << err_.str();
+  EXPECT_THAT(out_.str(), Not(HasSubstr("state database")));
+}
+
+TEST_F(DaemonCommandsTest, BlockThatIsNotSavedWarns) {
+  serve_line(R"j({"ok":true,"addr":"192.0.2.99","saved":false,"warning":"not saved in the state database (full)","until":)j" +
+             std::to_string(kSomeTime) + "}");
+  EXPECT_EQ(run({"block", "192.0.2.99"}), kExitOk) << err_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("192.0.2.99 blocked until"));
+  EXPECT_THAT(err_.str(), HasSubstr("pbxwall: warning: not saved in the state database (full)"));
+}
+
 TEST_F(DaemonCommandsTest, ReloadStartStopAndTrustGoThroughTheDaemon) {
   serve_line(R"({"ok":true})");
   EXPECT_EQ(run({"reload"}), kExitOk) << err_.str();

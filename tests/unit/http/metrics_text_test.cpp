@@ -32,7 +32,11 @@ json daemon_metrics() {
           {"reloads", 3u},
           {"refused_reloads", 1u},
           {"dns_refreshes", 12u},
-          {"dns_failures", 2u}};
+          {"dns_failures", 2u},
+          {"store_failures", 6u},
+          {"store_unsaved", 300u},
+          {"store_dropped", 0u},
+          {"store_alarm", 1}};
 }
 
 TEST(MetricsText, EveryListedMetricIsThereWithItsType) {
@@ -78,6 +82,13 @@ TEST(MetricsText, EveryListedMetricIsThereWithItsType) {
   EXPECT_EQ(m.value("pbxwall_web_requests_total"), 10);
   EXPECT_EQ(m.value("pbxwall_web_failed_logins_total"), 2);
   EXPECT_EQ(m.value("pbxwall_web_rate_limited_logins_total"), 1);
+  EXPECT_EQ(m.types.at("pbxwall_store_alarm"), "gauge");
+  EXPECT_EQ(m.types.at("pbxwall_store_unsaved"), "gauge");
+  EXPECT_EQ(m.types.at("pbxwall_store_write_failures_total"), "counter");
+  EXPECT_EQ(m.value("pbxwall_store_alarm"), 1);
+  EXPECT_EQ(m.value("pbxwall_store_unsaved"), 300);
+  EXPECT_EQ(m.value("pbxwall_store_write_failures_total"), 6);
+  EXPECT_EQ(m.value("pbxwall_store_dropped_total"), 0);
 }
 
 // A daemon that could not answer (or answered garbage) still gives valid text with every
