@@ -238,6 +238,24 @@ void print_daemon_status(Context& ctx, const json& s) {
     ctx.o() << "  decisions by rule: " << (line.empty() ? "none yet" : line) << "\n";
   }
   print_state_status(ctx, s.value("state", json()));
+  const auto ami = s.find("ami");
+  if (ami != s.end() && ami->is_object()) {
+    const std::string state = ami->value("state", "");
+    const std::string where = ami->value("username", "") + "@" + ami->value("endpoint", "");
+    if (state == "disabled") {
+      ctx.o() << "  AMI: off ([ami] enabled = false)\n";
+    } else if (state == "ready") {
+      ctx.o() << "  AMI: logged in as " << where << ", " << text_of(*ami, "events") << " events, "
+              << text_of(*ami, "validations") << " registrations learnt, " << text_of(*ami, "forgets")
+              << " removals\n";
+    } else {
+      ctx.o() << "  AMI: NOT logged in as " << where << " (" << state << ")";
+      if (ami->contains("problem")) ctx.o() << ": " << ami->value("problem", "");
+      if (ami->value("login_failures", 0) > 0 && ami->value("logins", 0) == 0)
+        ctx.o() << " — check [ami] username and secret against Asterisk's manager.conf";
+      ctx.o() << "\n";
+    }
+  }
 }
 
 std::optional<std::chrono::seconds> parse_duration(std::string_view text) {

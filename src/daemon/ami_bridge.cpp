@@ -141,10 +141,13 @@ Result<AmiSettings, std::string> load_ami_settings(const std::string& path) {
 // ---- the bridge ------------------------------------------------------------------------------
 
 AmiBridge::AmiBridge(asio::io_context& io, Firewall& firewall, ami::ClientSettings settings, Log log)
-    : io_(io), firewall_(firewall), log_(std::move(log)), flush_pending_(std::make_shared<bool>(false)) {
+    : io_(io), firewall_(firewall), log_(std::move(log)), flush_pending_(std::make_shared<bool>(false)),
+      endpoint_(settings.host + ":" + std::to_string(settings.port)), username_(settings.username) {
   client_ = std::make_unique<ami::Client>(
       io, std::move(settings), [this](const ami::Event& e) { on_event(e); },
       [this](ami::ClientState state, std::string_view reason) {
+        if (state == ami::ClientState::ready) last_problem_.clear();
+        else if (state == ami::ClientState::waiting_to_retry) last_problem_ = std::string(reason);
         if (!log_) return;
         if (state == ami::ClientState::ready) log_(6, "AMI: logged in, reading security and registration events");
         else if (state == ami::ClientState::waiting_to_retry)
@@ -158,6 +161,24 @@ AmiBridge::~AmiBridge() {
 }
 
 void AmiBridge::start() { client_->start(); }
+
+nlohmann::json AmiBridge::status_json() const {
+  const auto& c = client_->counters();
+  nlohmann::json j = {{"state", ami::to_string(client_->state())},
+                      {"endpoint", endpoint_},
+                      {"username", username_},
+                      {"logins", c.logins},
+                      {"login_failures", c.login_failures},
+                      {"connect_failures", c.connect_failures},
+                      {"disconnects", c.disconnects},
+                      {"events", c.events},
+                      {"security_fed", counters_.security_fed},
+                      {"validations", counters_.validations},
+                      {"validations_merged", counters_.validations_merged},
+                      {"forgets", counters_.forgets}};
+  if (!last_problem_.empty()) j["problem"] = last_problem_;
+  return j;
+}
 void AmiBridge::stop() { client_->stop(); }
 
 void AmiBridge::schedule_flush() {
@@ -209,7 +230,9 @@ void AmiBridge::on_contact(const ami::ContactStatusEvent& e) {
   // is the NAT's address. A host name (WebRTC's "*.invalid") leaves the address seen in Via.
   const std::optional<IpAddress> addr = e.uri_address ? e.uri_address : e.via_address;
   switch (e.state) {
+    // Asterisk 22 reports a new contact without qualify as NonQualified (it sends no Created).
     case ContactState::created:
+    case ContactState::non_qualified:
     case ContactState::reachable:
     case ContactState::updated: {
       if (!addr) {
@@ -238,7 +261,7 @@ void AmiBridge::on_contact(const ami::ContactStatusEvent& e) {
       return;
     }
     default:
-      return;  // unreachable or unqualified: the registration stands until removed
+      return;  // unreachable or unknown: the registration stands until removed
   }
 }
 

@@ -5,6 +5,8 @@
 // validate and forget addresses. The Firewall merges both with what its packet path sees.
 #pragma once
 
+#include <nlohmann/json.hpp>
+
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -68,6 +70,9 @@ class AmiBridge {
 
   const AmiBridgeCounters& counters() const { return counters_; }
   const ami::Client& client() const { return *client_; }
+  // The link for `status`: state, the reason of the last failure (empty once logged in),
+  // where it connects and as whom, the client's and the bridge's counters.
+  nlohmann::json status_json() const;
 
  private:
   void on_security(const ami::SecurityEvent& e);
@@ -81,6 +86,9 @@ class AmiBridge {
   AmiBridgeCounters counters_;
   std::shared_ptr<bool> flush_pending_;  // shared with the posted flush, which may outlive us
   std::unique_ptr<ami::Client> client_;
+  std::string endpoint_;     // host:port
+  std::string username_;
+  std::string last_problem_;  // why the last connection or login failed; cleared when logged in
 };
 
 }  // namespace pbxwall::daemon

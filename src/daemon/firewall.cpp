@@ -406,6 +406,7 @@ json Firewall::status_json() {
           {"decisions", decisions},
           {"block_latency_seconds", block_latency_.json()}};
   add_state_status(answer);
+  if (status_listener_) status_listener_(answer);
   return answer;
 }
 

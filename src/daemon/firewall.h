@@ -114,6 +114,8 @@ class Firewall {
   // Called after every successful reload, whoever asked for it (SIGHUP, the control socket,
   // the web UI's edits): the daemon re-reads its PBX integration and [ami] there.
   void set_reload_listener(std::function<void()> listener) { reload_listener_ = std::move(listener); }
+  // Adds what the daemon's other parts report (the AMI link) to the status reply.
+  void set_status_listener(std::function<void(nlohmann::json&)> listener) { status_listener_ = std::move(listener); }
   const model::Policy* policy() const;
   const FirewallCounters& counters() const { return counters_; }
   const StateWriterHealth& state_health() const { return writes_.health(); }
@@ -231,6 +233,7 @@ class Firewall {
   std::vector<store::EventRecord> pending_events_;
   EventSink event_sink_;
   std::function<void()> reload_listener_;
+  std::function<void(nlohmann::json&)> status_listener_;
   FirewallCounters counters_;
   std::optional<ruleset::DiscoveredPorts> discovered_;
   std::vector<Cidr> trunks_;  // sorted

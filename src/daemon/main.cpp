@@ -205,6 +205,10 @@ int run(const Options& o) {
     log(6, "AMI: connecting to " + settings->client.host + ":" + std::to_string(settings->client.port));
   };
   configure_ami();
+  firewall.set_status_listener([&ami, &ami_settings](nlohmann::json& status) {
+    if (ami) status["ami"] = ami->status_json();
+    else if (ami_settings) status["ami"] = {{"state", "disabled"}};
+  });
   // Every successful reload (SIGHUP, `pbxwall reload`, the web UI's edits) also reads the PBX
   // configuration again with the new [pbx]/[vpn] settings and applies a changed [ami].
   firewall.set_reload_listener([&] {

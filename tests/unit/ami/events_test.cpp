@@ -65,6 +65,40 @@ TEST(AmiEvents, SecurityEventsFromATranscript) {
   EXPECT_EQ(std::get<SecurityEvent>(r.events[8]).request_type, "NEW");
 }
 
+// Recorded from Asterisk 22.10.1 (tests/lab/asterisk-ami --record): phone B's wrong password,
+// phone A's registration, an unknown user, the IAX2 peer 400 registered and released, 302
+// over TCP registered and gone with its connection.
+TEST(AmiEvents, WhatAsterisk22Sends) {
+  auto r = interpret_transcript("asterisk22-session.txt");
+  EXPECT_TRUE(r.problems.empty());
+  std::vector<std::string> security, contacts, peers;
+  for (const auto& e : r.events) {
+    if (const auto* s = std::get_if<SecurityEvent>(&e)) security.push_back(describe(*s));
+    if (const auto* c = std::get_if<ContactStatusEvent>(&e))
+      contacts.push_back(c->status + " " + c->aor + " " + (c->uri_address ? c->uri_address->str() : "-") + " " +
+                         std::to_string(c->uri_port));
+    if (const auto* p = std::get_if<PeerStatusEvent>(&e))
+      peers.push_back(p->channel_type + " " + p->peer + " " + p->status + " " +
+                      (p->address ? p->address->str() : "-"));
+  }
+  EXPECT_THAT(security, ElementsAre("SuccessfulAuth AMI pbxwall tcp 127.0.0.1 60058",
+                                    "ChallengeSent PJSIP 333 udp 198.51.100.11 5060",
+                                    "ChallengeResponseFailed PJSIP 333 udp 198.51.100.11 5060",
+                                    "ChallengeSent PJSIP 300 udp 198.51.100.10 5060",
+                                    "SuccessfulAuth PJSIP 300 udp 198.51.100.10 5060",
+                                    "InvalidAccountID PJSIP 999 udp 192.0.2.66 5060",
+                                    "ChallengeSent PJSIP <unknown> udp 192.0.2.66 5060",
+                                    "ChallengeSent PJSIP 302 tcp 198.51.100.11 5062",
+                                    "SuccessfulAuth PJSIP 302 tcp 198.51.100.11 5062"));
+  // Asterisk 22: a new contact without qualify is NonQualified (no Created); it is Removed
+  // when its TCP connection closes.
+  EXPECT_THAT(contacts, ElementsAre("NonQualified 300 198.51.100.10 5060", "NonQualified 302 198.51.100.11 5062",
+                                    "Removed 302 198.51.100.11 5062"));
+  // chan_iax2's Address carries no port; PJSIP peers report Reachable without an address.
+  EXPECT_THAT(peers, ElementsAre("PJSIP 300 Reachable -", "IAX2 400 Registered 198.51.100.10",
+                                 "IAX2 400 Unregistered -", "PJSIP 302 Reachable -", "PJSIP 302 Unreachable -"));
+}
+
 TEST(AmiEvents, RegistrationEventsFromATranscript) {
   auto r = interpret_transcript("registrations.txt");
   EXPECT_TRUE(r.problems.empty());

@@ -273,6 +273,22 @@ TEST_F(AmiBridgeTest, PhonesBehindOneAddressAndChanSipPeers) {
   EXPECT_EQ(bridge.counters().validations, 3u);
 }
 
+// The events Asterisk 22.10.1 sent in the lab (tests/data/ami/asterisk22-session.txt): 300
+// registered over UDP and 400 over IAX2 from 198.51.100.10, 302 over TCP from 198.51.100.11
+// until its connection closed.
+TEST_F(AmiBridgeTest, Asterisk22RegistrationsAreLearntAndForgotten) {
+  std::ifstream in(std::string(PBXWALL_TEST_DATA) + "/ami/asterisk22-session.txt", std::ios::binary);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ASSERT_FALSE(text.empty());
+  text.erase(0, text.find("\r\n") + 2);  // the banner (events_of gives its own)
+  auto& bridge = offline_bridge();
+  feed(text);
+  EXPECT_TRUE(validated(*IpAddress::parse("198.51.100.10"))) << "300's NonQualified contact";
+  EXPECT_FALSE(validated(*IpAddress::parse("198.51.100.11"))) << "302 removed with its TCP connection";
+  EXPECT_EQ(bridge.counters().validations, 3u);  // 300, IAX2 400, 302
+  EXPECT_EQ(bridge.counters().forgets, 1u);      // 302; 400's release leaves 300 registered there
+}
+
 TEST_F(AmiBridgeTest, RegistrationsOutsideAllowFromAreBlockedNotValidated) {
   firewall_.reset();
   start("[users.\"301\"]\nallow_from = [\"198.51.100.0/24\"]\n[users.\"401\"]\nallow_from = [\"2001:db8:1::/48\"]\n");
