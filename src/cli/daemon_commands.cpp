@@ -214,7 +214,7 @@ static void print_state_status(Context& ctx, const json& st) {
   if (!st.is_object()) return;
   if (st.value("ok", true) == false)
     ctx.o() << "  state database: NOT SAVING: " << text_of(st, "unsaved")
-            << " changes wait in memory and are retried every second (" << st.value("error", std::string()) << ")"
+            << " changes wait in memory and are retried (" << st.value("error", std::string()) << ")"
             << (st.value("dropped", 0) > 0 ? "; " + text_of(st, "dropped") + " dropped" : std::string()) << "\n";
   if (st.contains("set_aside") && st["set_aside"].is_object())
     ctx.o() << "  state database: was damaged at start (" << st["set_aside"].value("why", std::string()) << "), moved to "

@@ -118,7 +118,7 @@ void Firewall::add_state_warnings(json& warnings) const {
   if (!h.ok || h.unsaved > 0) {
     std::string text = std::to_string(h.unsaved) + " changes (blocks, validations, events) are not saved in the state database";
     if (!h.error.empty()) text += ": " + h.error;
-    text += ". They are in effect in the kernel and kept in memory; the daemon retries every second. Free disk space "
+    text += ". They are in effect in the kernel and kept in memory; they are written as soon as the database accepts them. Free disk space "
             "under the state directory (or fix its file system) before pbxwalld is restarted.";
     if (h.dropped > 0) text += " " + std::to_string(h.dropped) + " older changes were dropped already.";
     warnings.push_back({{"kind", "state_not_saved"}, {"unsaved", h.unsaved}, {"dropped", h.dropped}, {"text", text}});

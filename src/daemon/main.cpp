@@ -254,7 +254,7 @@ int run(const Options& o) {
     const bool failing = !h.ok;
     if (failing && !state_failing)
       log(3, "state database " + o.state + ": writes fail (" + h.error + "); " + std::to_string(h.unsaved) +
-                 " changes kept in memory and retried every second");
+                 " changes kept in memory and retried");
     if (!failing && state_failing) log(5, "state database " + o.state + ": writing again, the waiting changes are saved");
     state_failing = failing;
   };

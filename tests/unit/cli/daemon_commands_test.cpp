@@ -289,7 +289,7 @@ TEST_F(DaemonCommandsTest, StatusRaisesTheStateDatabaseAlarm) {
                                             {"why", "empty file (0 bytes)"}}}}}}
                  .dump());
   EXPECT_EQ(run({"status"}), kExitOk) << err_.str();
-  EXPECT_THAT(out_.str(), HasSubstr("state database: NOT SAVING: 7 changes wait in memory and are retried every second "
+  EXPECT_THAT(out_.str(), HasSubstr("state database: NOT SAVING: 7 changes wait in memory and are retried "
                                     "(database or disk is full)\n"));
   EXPECT_THAT(out_.str(), HasSubstr("state database: was damaged at start (empty file (0 bytes)), moved to "
                                     "/var/lib/pbxwall/state.db.broken-20261202T004700Z\n"));
