@@ -62,10 +62,11 @@ bool Firewall::on_pbx_registration(const IpAddress& addr, const std::string& use
                                             : now + settings.default_registration;
   const TimePoint until = end + settings.registration_grace;
   // Validated already (by the packet path or an earlier event) for this user and about as
-  // long: one validation, not two.
+  // long, or the PBX gave no end (Asterisk 22's ContactStatus carries no RegExpire; the
+  // packet path read the expiry from the PBX's answer): one validation, not two.
   const auto source = engine_->source(addr);
   if (source && source->state == responsive::SourceState::validated && source->user == user && source->until &&
-      *source->until + settings.registration_grace >= until && !pbx_word_.forgotten.count(addr))
+      (!ends || *source->until + settings.registration_grace >= until) && !pbx_word_.forgotten.count(addr))
     return false;
   if (source && source->state == responsive::SourceState::blocked) return false;  // the engine's block stands
   // The engine holds the validation too, so that it expires it (a forget decision) and its own

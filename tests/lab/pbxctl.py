@@ -68,6 +68,9 @@ def sentence(event, names):
     if action == "flag":
         return f"FLAGGED    {who}{user}: {why}, not blocked — {reason}"
     if action == "forget":
+        # The PBX's own word (AMI) carries its reason: "contact ... removed by the PBX".
+        if event.get("rule") == "registration" and reason:
+            why = reason
         return f"FORGOTTEN  {who}{user}: {why}"
     if action == "unblock":
         return f"UNBLOCKED  {who}: {reason}"

@@ -235,6 +235,22 @@ TEST_F(AmiBridgeTest, ARegistrationSeenByPacketsAndByThePbxIsOneValidation) {
   EXPECT_EQ(events_of_kind("validate", "198.51.100.10"), 2u);
 }
 
+// Asterisk 22 reports the new contact as NonQualified without RegExpire: the validation the
+// packets took (with the PBX's own expiry) stands, no second one.
+TEST_F(AmiBridgeTest, ARegistrationSeenByPacketsAndAnAsterisk22ContactIsOneValidation) {
+  auto& bridge = offline_bridge();
+  inbound(kPacketPhone, phone_register(1, false));
+  outbound(kPacketPhone, pbx_answer(1, 401));
+  inbound(kPacketPhone, phone_register(2, true));
+  outbound(kPacketPhone, pbx_answer(2, 200));
+  firewall_->flush();
+  ASSERT_TRUE(validated(kPacketPhone));
+  feed(contact_status("NonQualified", "300", "sip:300@198.51.100.10:5060"));
+  EXPECT_EQ(bridge.counters().validations_merged, 1u);
+  EXPECT_EQ(bridge.counters().validations, 0u);
+  EXPECT_EQ(events_of_kind("validate", "198.51.100.10"), 1u);
+}
+
 TEST_F(AmiBridgeTest, FailedAttemptsSeenByPacketsAreCountedOnce) {
   auto& bridge = offline_bridge();
   // Three wrong passwords: below the guessing threshold of 4. Counted twice they would block.
