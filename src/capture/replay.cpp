@@ -147,7 +147,7 @@ struct Replay::Impl {
 
   Impl(std::vector<IpAddress> pbx_addrs, const ReplayOptions& o, DecisionSink s)
       : options(o), pbx(std::move(pbx_addrs)), sink(std::move(s)), decoder(o.limits),
-        tap({o.sip_ports, o.iax_ports}, o.max_tcp_framers), engine(o.settings, o.never_block, o.allow_from) {}
+        tap({o.sip_ports, o.iax_ports}, o.max_tcp_framers), engine(o.settings, o.never_block, o.allow_from, o.known_user) {}
 
   ReplayOptions options;
   std::vector<IpAddress> pbx;

@@ -27,6 +27,7 @@ struct ReplayOptions {
   responsive::Settings settings;
   responsive::Engine::NeverBlock never_block;  // null: none
   responsive::Engine::AllowFrom allow_from;    // [users] allow_from; null: anywhere
+  responsive::Engine::KnownUser known_user;    // the PBX's accounts ([pbx] accounts); null: not known
   DecoderLimits limits;
   std::size_t max_tcp_framers = 65536;  // SIP framers for TCP streams (oldest dropped beyond)
 };

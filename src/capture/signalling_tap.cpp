@@ -66,7 +66,18 @@ void SignallingTap::sip_datagram(const Packet& p, const responsive::PacketMeta& 
     ++stats_.keepalives;
     return;
   }
-  sip_result(sip::parse(p.payload), meta, sink);
+  const std::string_view bytes(reinterpret_cast<const char*>(p.payload.data()), p.payload.size());
+  auto m = sip::parse_datagram(bytes);
+  if (!m.ok() && m.error().anomaly == sip::Anomaly::truncated_header_section &&
+      bytes.find('\n') != std::string_view::npos) {
+    // Headers that end with the datagram, without the empty line: the PBX reads them, so the
+    // engine does too, from a copy with the empty line added (valid until the next packet).
+    unterminated_.assign(bytes);
+    unterminated_ += "\r\n\r\n";
+    m = sip::parse_datagram(unterminated_);
+    if (m.ok()) m.value().anomalies.add(sip::Anomaly::unterminated_header_section);
+  }
+  sip_result(m, meta, sink);
 }
 
 void SignallingTap::iax_datagram(const Packet& p, const responsive::PacketMeta& meta, const Sink& sink) {

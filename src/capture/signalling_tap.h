@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <list>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -67,6 +68,7 @@ class SignallingTap {
   std::unordered_map<StreamKey, Stream, StreamKeyHash> streams_;
   std::list<StreamKey> streams_by_age_;  // most recently used first
   SignallingStats stats_;
+  std::string unterminated_;  // a datagram whose headers lack the empty line, with it added
 };
 
 }  // namespace pbxwall::capture

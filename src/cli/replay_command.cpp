@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <memory>
 #include <ostream>
+#include <set>
 
 #include "capture/replay.h"
 #include "capture/replay_format.h"
@@ -65,6 +66,12 @@ bool load_settings(Context& ctx, bool config_given, capture::ReplayOptions& opti
     }
     auto users = std::make_shared<const daemon::UserServices>(std::move(integration->users));
     options.allow_from = [users](std::string_view user) { return users->allow_from(user); };
+    // The PBX's accounts, as pbxwalld knows them from [pbx] accounts.
+    if (!integration->pbx.accounts.empty()) {
+      auto accounts = std::make_shared<const std::set<std::string, std::less<>>>(integration->pbx.accounts.begin(),
+                                                                                  integration->pbx.accounts.end());
+      options.known_user = [accounts](std::string_view user) -> std::optional<bool> { return accounts->count(user) > 0; };
+    }
   }
   return true;
 }

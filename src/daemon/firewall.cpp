@@ -120,7 +120,14 @@ std::unique_ptr<responsive::Engine> Firewall::make_engine() {
   // reload's trunks, zones and [users] apply without a new engine.
   return std::make_unique<responsive::Engine>(
       loaded_->settings, [this](const IpAddress& a) { return never_block(a); },
-      [this](std::string_view user) { return integration().users.allow_from(user); });
+      [this](std::string_view user) { return integration().users.allow_from(user); },
+      [this](std::string_view user) { return known_account(user); });
+}
+
+std::optional<bool> Firewall::known_account(std::string_view user) const {
+  const auto& accounts = integration().pbx.accounts;
+  if (accounts.empty()) return std::nullopt;
+  return std::binary_search(accounts.begin(), accounts.end(), user, std::less<>{});
 }
 
 void Firewall::enforce_allow_from(TimePoint now) {

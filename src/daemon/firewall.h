@@ -184,6 +184,8 @@ class Firewall {
   void record_event(const responsive::Decision& d, TimePoint now);
   bool never_block(const IpAddress& addr) const;
   bool is_trunk(const IpAddress& addr) const;
+  // Whether the PBX has the account `user` ([pbx] accounts); nullopt when no list is known.
+  std::optional<bool> known_account(std::string_view user) const;
   void rebuild_tap();
   // A validation grants the user's services to its address; forget and block take them away.
   void grant_for(const responsive::Decision& d, TimePoint now);

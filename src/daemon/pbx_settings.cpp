@@ -1,5 +1,6 @@
 #include "daemon/pbx_settings.h"
 
+#include <algorithm>
 #include <set>
 
 namespace pbxwall::daemon {
@@ -105,7 +106,20 @@ Result<IntegrationSettings, Diagnostics> integration_from_toml(const toml::table
 
   if (const auto* node = root.get("pbx")) {
     if (const auto* t = node->as_table()) {
-      r.only_keys(*t, "pbx", {"asterisk_root", "enabled", "dns_min_refresh", "dns_max_refresh", "dns_servers", "debounce_ms"});
+      r.only_keys(*t, "pbx",
+                  {"asterisk_root", "enabled", "dns_min_refresh", "dns_max_refresh", "dns_servers", "debounce_ms", "accounts"});
+      if (const auto* n = t->get("accounts")) {
+        const auto* arr = n->as_array();
+        if (!arr) r.error(*n, "pbx.accounts", "expected an array of account names, e.g. [\"300\", \"301\"]");
+        else
+          for (const auto& item : *arr) {
+            const auto* name = item.as_string();
+            if (!name || name->get().empty()) r.error(item, "pbx.accounts", "expected a non-empty account name (a string)");
+            else out.pbx.accounts.push_back(name->get());
+          }
+        std::sort(out.pbx.accounts.begin(), out.pbx.accounts.end());  // looked up by binary search
+        out.pbx.accounts.erase(std::unique(out.pbx.accounts.begin(), out.pbx.accounts.end()), out.pbx.accounts.end());
+      }
       if (auto v = r.string_at(*t, "asterisk_root", "pbx")) out.pbx.asterisk_root = *v;
       out.pbx.enabled = r.bool_at(*t, "enabled", "pbx");
       if (auto v = r.seconds_at(*t, "dns_min_refresh", "pbx", 1, 86400)) out.pbx.dns_min_refresh = *v;

@@ -28,6 +28,10 @@ struct PbxSettings {
   Duration dns_max_refresh = std::chrono::hours(1);
   std::string dns_servers;  // "127.0.0.1:53,[2001:db8::53]:53"; empty: /etc/resolv.conf
   Duration debounce = std::chrono::milliseconds(500);
+  // The PBX's accounts (extensions, auth usernames, IAX2 peers) for a PBX whose configuration
+  // pbxwall does not read (Kamailio, a remote registrar), added to those it discovers. Empty
+  // with nothing discovered: not known. Sorted, without duplicates.
+  std::vector<std::string> accounts;
 };
 
 // Services per extension. `default_services` apply to every extension without its own entry

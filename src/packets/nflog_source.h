@@ -36,7 +36,9 @@ struct PacketView {
 };
 
 struct NflogOptions {
-  std::uint32_t copy_range = 4096;           // bytes of each packet copied (SIP fits)
+  // Whole packets (an IP datagram is at most 65,535 bytes): the PBX reads a SIP message to its
+  // end, so a copy cut short would leave padding past the cut unread.
+  std::uint32_t copy_range = 65535;
   int receive_buffer_bytes = 8 * 1024 * 1024;
   // drain() returns after this many messages even if more are pending, so that a flood cannot
   // keep the event loop in one call; the descriptor stays readable.

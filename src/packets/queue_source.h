@@ -37,7 +37,9 @@ struct QueuedPacket {
 enum class Verdict : std::uint8_t { accept, drop };
 
 struct QueueOptions {
-  std::uint32_t copy_range = 4096;
+  // Whole packets (an IP datagram is at most 65,535 bytes): the PBX reads a SIP message to its
+  // end, so a copy cut short would leave padding past the cut unread.
+  std::uint32_t copy_range = 65535;
   std::uint32_t max_queued = 4096;  // packets waiting in the kernel before fail-open applies
   int receive_buffer_bytes = 8 * 1024 * 1024;
   std::size_t max_messages_per_drain = 4096;

@@ -19,10 +19,11 @@ std::uint64_t table_salt(const void* self) {
 
 }  // namespace
 
-Engine::Impl::Impl(Settings s, NeverBlock nb, AllowFrom af)
+Engine::Impl::Impl(Settings s, NeverBlock nb, AllowFrom af, KnownUser ku)
     : settings(std::move(s)),
       never_block(std::move(nb)),
       allow_from(std::move(af)),
+      known_user(std::move(ku)),
       table(settings.max_sources, table_salt(this)),
       names(settings.max_sources),
       fingerprints(settings.fingerprints) {
@@ -33,6 +34,7 @@ Engine::Impl::Impl(Settings s, NeverBlock nb, AllowFrom af)
   }
   flood_shape = detail::bucket_shape(settings.flood.count, settings.flood.window.count());
   guess_shape = detail::bucket_shape(settings.guessing.count, settings.guessing.window.count());
+  flood_port_shape = detail::bucket_shape(settings.flood_port.count, settings.flood_port.window.count());
   const std::int64_t window = settings.enumeration.window.count();
   enum_fail_weight = std::max<std::int64_t>(1, window / settings.enumeration.count);
   enum_unanswered_weight = std::max<std::int64_t>(1, window / settings.enumeration_unanswered);
@@ -47,6 +49,18 @@ Engine::Impl::Impl(Settings s, NeverBlock nb, AllowFrom af)
   counters.table_ceiling = table.ceiling();
   nets.resize(std::clamp<std::size_t>(std::bit_ceil(std::max<std::size_t>(settings.max_sources / 4, 1)), 16, 4096));
   net_salt = table_salt(this) ^ 0x2545f4914f6cdd1dull;
+  if (settings.extension_alarm_sources > 0) alarms.resize(1024);
+}
+
+Engine::Impl::UserAlarm& Engine::Impl::alarm_of(std::uint32_t user) {
+  std::uint64_t h = (std::uint64_t{user} ^ net_salt) * 0x9e3779b97f4a7c15ull;
+  h ^= h >> 31;
+  UserAlarm& a = alarms[static_cast<std::size_t>(h) & (alarms.size() - 1)];
+  if (a.user != user) {
+    a = UserAlarm{};
+    a.user = user;
+  }
+  return a;
 }
 
 Engine::Impl::NetRecord* Engine::Impl::net_of(const IpAddress& addr, bool create) {
@@ -141,9 +155,18 @@ void Engine::Impl::clear_rule_state(SourceRecord& r) {
     r.fail_tat[i] = 0;
     r.failures[i] = r.burst_failures[i] = 0;
     r.burst_start_s[i] = 0;
-    r.user_flags[i] &= detail::user_flag::registered;
+    r.user_flags[i] &= detail::user_flag::registered | detail::user_flag::accepted;
   }
   r.flags &= static_cast<std::uint8_t>(~detail::record_flag::flagged);
+  r.last_fail_us = 0;
+  r.last_fail_port = 0;
+  r.last_fail_slot = 0;
+  r.fast_run = 0;
+  r.loop_run = 0;
+  r.last_fail_call = r.last_fail_cseq = 0;
+  for (auto& c : r.conversations) c = {};
+  r.flood_port_tat = 0;
+  r.flood_port_of = 0;
 }
 
 int Engine::Impl::user_slot(SourceRecord& r, std::uint32_t hash, bool create) {
@@ -163,6 +186,8 @@ int Engine::Impl::user_slot(SourceRecord& r, std::uint32_t hash, bool create) {
   }
   r.cursors = static_cast<std::uint8_t>((r.cursors & 0xf0u) | ((pick + 1) % detail::kUserSlots));
   r.user_hash[pick] = hash;
+  for (auto& c : r.conversations)
+    if (c.slot == pick) c = {};
   r.fail_tat[pick] = 0;
   r.failures[pick] = r.burst_failures[pick] = 0;
   r.burst_start_s[pick] = 0;
@@ -263,8 +288,9 @@ void Engine::Impl::flag(Step& s, std::string_view user, std::string reason) {
 
 // ---------------------------------------------------------------------------------------------
 
-Engine::Engine(Settings settings, NeverBlock never_block, AllowFrom allow_from)
-    : impl_(std::make_unique<Impl>(std::move(settings), std::move(never_block), std::move(allow_from))) {}
+Engine::Engine(Settings settings, NeverBlock never_block, AllowFrom allow_from, KnownUser known_user)
+    : impl_(std::make_unique<Impl>(std::move(settings), std::move(never_block), std::move(allow_from),
+                                   std::move(known_user))) {}
 Engine::~Engine() = default;
 
 std::size_t Engine::observe(const Observation& obs, TimePoint now, std::vector<Decision>& out) {

@@ -27,7 +27,7 @@ enum class Outcome : std::uint8_t {
 };
 
 struct Engine::Impl {
-  Impl(Settings settings, NeverBlock never_block, AllowFrom allow_from);
+  Impl(Settings settings, NeverBlock never_block, AllowFrom allow_from, KnownUser known_user);
 
   // One observation being handled.
   struct Step {
@@ -50,7 +50,21 @@ struct Engine::Impl {
   bool check_fingerprint(Step& s, const SipRequest& r);
   bool rate_request(Step& s);  // flood bucket; true if the source got blocked
   void probe_call(Step& s, std::string_view destination);
-  void wrong_password(Step& s, std::uint32_t user);
+  // `call` and `port` name the conversation the failure came in (Call-ID hash and remote
+  // port; call 0 when not known, as for the PBX's security events).
+  void wrong_password(Step& s, std::uint32_t user, std::uint32_t call, std::uint32_t cseq, std::uint16_t port);
+  // Rule 3's view of a failure's conversation: true when it is a device retrying a
+  // registration that failed before, at a phone's pace, from a port no other one uses.
+  bool device_retry(Step& s, int slot, std::uint32_t call, std::uint16_t port);
+  // Rule 3: the run of quick failures from one port; true if it blocked the source. `loop` is
+  // set when the failure continues one registration's quick loop (same Call-ID, higher CSeq).
+  bool fast_failure(Step& s, int slot, std::uint32_t user, std::uint32_t call, std::uint32_t cseq, std::uint16_t port,
+                    bool& loop);
+  // Rule 12: counts a failure for `user` across sources; true if it blocked the source.
+  bool extension_alarm(Step& s, int slot, std::uint32_t user);
+  // Rule 2 with the PBX's accounts: a request for a name the PBX does not have.
+  void check_known_user(Step& s, std::string_view target, std::uint32_t user, bool call);
+  bool rate_port(Step& s, std::uint16_t port);  // flood_port bucket; true if blocked
   void unknown_user(Step& s, std::uint32_t user);
   void unanswered_challenge(Step& s, std::uint32_t user);
   static bool credentials_pending(const detail::SourceRecord& rec, std::uint32_t user);
@@ -84,13 +98,14 @@ struct Engine::Impl {
   Settings settings;
   NeverBlock never_block;
   AllowFrom allow_from;
+  KnownUser known_user;
   detail::SourceTable table;
   detail::NameCache names;
   detail::FingerprintMatcher fingerprints;
   Counters counters;
   std::int64_t latest_us = 0;  // the latest "now" the engine was given (for snapshots)
 
-  detail::BucketShape flood_shape, guess_shape;
+  detail::BucketShape flood_shape, guess_shape, flood_port_shape;
   std::int64_t enum_fail_weight = 0, enum_unanswered_weight = 0, enum_capacity = 0;
   std::uint32_t fingerprint_step = 0;  // first ladder step at least as long as fingerprint_block
 
@@ -113,6 +128,18 @@ struct Engine::Impl {
     std::uint32_t members[8] = {};   // address hashes counted in the current run
   };
   std::vector<NetRecord> nets;
+
+  // Rule 12: failures per extension across sources, direct-mapped by a salted hash of the
+  // username hash (a newer extension on the same slot replaces an older one).
+  struct UserAlarm {
+    std::uint32_t user = 0;          // username hash; 0 = free
+    std::uint8_t count = 0;          // distinct sources in the current window
+    std::uint32_t first_s = 0;       // first failure of the window
+    std::uint32_t until_s = 0;       // end of the alarm; 0: none
+    std::uint32_t sources[8] = {};   // address tags counted in the window
+  };
+  std::vector<UserAlarm> alarms;
+  UserAlarm& alarm_of(std::uint32_t user);
   std::uint64_t net_salt = 0;
   NetRecord* net_of(const IpAddress& addr, bool create);
   std::int64_t memory_s() const { return settings.escalation_memory.count() / 1'000'000; }

@@ -63,6 +63,9 @@ Observation from_sip(const sip::Message& m, const PacketMeta& meta) {
     r.auth_response_present = c.has_response;
     r.auth_user = c.username;
     r.user_agent = m.user_agent;
+    r.user_agent_last = m.user_agent_last;
+    for (std::size_t a = 0; a < static_cast<std::size_t>(sip::Anomaly::count_); ++a)
+      if (sip::is_evasive(static_cast<sip::Anomaly>(a)) && m.anomalies.has(static_cast<sip::Anomaly>(a))) ++r.evasions;
     r.call_id = m.call_id;
     r.cseq = m.cseq;
     r.expires = expiry_of(m);

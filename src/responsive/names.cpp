@@ -41,6 +41,7 @@ const char* rule_name(Rule r) {
     case Rule::manual: return "manual";
     case Rule::address_rotation: return "address-rotation";
     case Rule::outside_allow_from: return "outside-allow-from";
+    case Rule::extension_alarm: return "extension-alarm";
     case Rule::count_: break;
   }
   return "unknown";
@@ -99,6 +100,13 @@ std::string validate(const Settings& s) {
   for (auto d : s.block_ladder)
     if (!positive(d)) return "block_ladder durations must be positive";
   if (s.ipv6_rotation_sources > 8) return "ipv6_rotation_sources must be between 0 (off) and 8";
+  if (s.flood_port.count < 1 || !positive(s.flood_port.window)) return "flood_port needs a count >= 1 and a positive window";
+  if (s.guessing_fast_failures == 1 || s.guessing_fast_failures > 255)
+    return "guessing_fast_failures must be 0 (off) or between 2 and 255";
+  if (!positive(s.guessing_fast_gap)) return "guessing_fast_gap must be positive";
+  if (s.extension_alarm_sources > 8) return "extension_alarm_sources must be between 0 (off) and 8";
+  if (!positive(s.extension_alarm_window)) return "extension_alarm_window must be positive";
+  if (!positive(s.extension_alarm_hold)) return "extension_alarm_hold must be positive";
   return {};
 }
 

@@ -65,6 +65,9 @@ struct SipRequest {
   bool auth_response_present = false;
   std::string_view auth_user;      // username of the credentials; empty when none
   std::string_view user_agent;
+  std::string_view user_agent_last;  // the last of several User-Agent headers (else empty)
+  // Grammar a PBX forgives but no phone breaks (sip::is_evasive): how many kinds of it.
+  std::uint8_t evasions = 0;
   std::string_view call_id;
   std::uint32_t cseq = 0;
   // Expiry asked for: the first Contact's expires parameter, else the Expires header. A
@@ -165,6 +168,7 @@ enum class Rule : std::uint8_t {
   manual,              // block()/unblock() from an operator
   address_rotation,    // 10: several addresses of one IPv6 /64 blocked: block the /64
   outside_allow_from,  // 11: an extension registered from outside its allow_from networks
+  extension_alarm,     // 12: a new source failing for an extension many sources attack
   count_
 };
 const char* rule_name(Rule r);  // "fingerprint", "user-enumeration", ...
@@ -213,6 +217,10 @@ struct Settings {
 
   // 3. password guessing: credentials for one username rejected.
   Threshold guessing{4, std::chrono::seconds(60)};
+  // ... this many in a row from one source port, each within guessing_fast_gap of the last:
+  // a phone waits for its retry timer after a failure, a tool answers at once. 0: off.
+  std::uint32_t guessing_fast_failures = 3;
+  Duration guessing_fast_gap = std::chrono::seconds(1);
 
   // 4. call probing: unauthenticated INVITE / IAX NEW, none ever authenticated.
   std::uint32_t probing_destinations = 3;   // distinct destinations
@@ -221,6 +229,9 @@ struct Settings {
 
   // 5. flood: requests (and malformed packets) from an unvalidated source.
   Threshold flood{50, std::chrono::seconds(5)};
+  // ... and requests without credentials from one source port of a source whose credentials
+  // were never accepted (a device behind NAT has a port of its own).
+  Threshold flood_port{10, std::chrono::seconds(5)};
 
   // 6. validation.
   Duration registration_grace = std::chrono::seconds(60);
@@ -239,6 +250,14 @@ struct Settings {
   // each within escalation_memory of the previous, the whole /64 is blocked (its length
   // follows block_ladder, escalating per /64). 0 turns the rule off; at most 8.
   std::uint32_t ipv6_rotation_sources = 3;
+
+  // 12. extension alarm: when this many distinct unvalidated sources had credentials for one
+  // extension rejected within extension_alarm_window, the extension is under attack: until
+  // extension_alarm_hold after its last failure, a further source failing for it is blocked at
+  // its first wrong password. 0 turns the rule off; at most 8.
+  std::uint32_t extension_alarm_sources = 5;
+  Duration extension_alarm_window = std::chrono::minutes(10);
+  Duration extension_alarm_hold = std::chrono::hours(1);
 };
 
 // Checks ranges (counts ≥ 1, windows > 0, non-empty ladder...). Empty string when valid.
@@ -273,6 +292,11 @@ struct Counters {
   std::uint64_t while_blocked = 0;         // observations of blocked sources (no decision)
   std::uint64_t never_block_spared = 0;    // blocks not taken because of never_block
   std::uint64_t from_pbx_requests = 0;     // requests sent by the PBX (not rated)
+  std::uint64_t unknown_users = 0;         // requests for a username the PBX does not have
+  std::uint64_t fast_failures = 0;         // wrong passwords within guessing_fast_gap of the last
+  std::uint64_t device_retries = 0;        // wrong passwords retried by a known conversation
+  std::uint64_t extension_alarms = 0;      // alarms raised on an extension (rule 12)
+  std::uint64_t evasive_requests = 0;      // requests with grammar no phone breaks
   std::size_t table_size = 0;
   std::size_t table_ceiling = 0;
 };
@@ -285,11 +309,17 @@ class Engine {
   // The networks `user` may register from (rule 11); empty: anywhere. The span is read during
   // the call only.
   using AllowFrom = std::function<std::span<const Cidr>(std::string_view user)>;
+  // Whether the PBX has an account `user` (an extension, an auth username, an IAX2 peer):
+  // true or false when the PBX's configuration says, nullopt when it is not known.
+  using KnownUser = std::function<std::optional<bool>(std::string_view user)>;
 
   // `never_block` names trusted and trunk addresses (rule 9); null means none. `allow_from`
   // gives the extensions' allowed networks (rule 11); null means every extension anywhere.
+  // `known_user` tells the PBX's accounts (rule 2 counts a request for any other name as an
+  // unknown user at once, whatever the PBX answers); null means not known.
   // `settings` must pass validate() (settings_from_toml checks it); the engine aborts otherwise.
-  explicit Engine(Settings settings, NeverBlock never_block = nullptr, AllowFrom allow_from = nullptr);
+  explicit Engine(Settings settings, NeverBlock never_block = nullptr, AllowFrom allow_from = nullptr,
+                  KnownUser known_user = nullptr);
   ~Engine();
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;

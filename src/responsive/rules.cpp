@@ -20,11 +20,22 @@ namespace {
 // Usernames in decisions come from the network: printable ASCII only, and bounded.
 constexpr std::size_t kMaxUserText = 64;
 
+// Quick failures one registration may loop through before it is more than a phone's loop
+// (baresip 1.0: 15).
+constexpr std::uint8_t kDeviceLoop = 20;
+
 std::uint16_t saturate16(std::uint32_t v) { return static_cast<std::uint16_t>(std::min<std::uint32_t>(v, 0xffff)); }
 
 std::string in_seconds(std::uint32_t from_s, std::uint32_t now_s) {
   const std::uint32_t elapsed = now_s > from_s ? now_s - from_s : 0;
   return "in " + std::to_string(std::max<std::uint32_t>(elapsed, 1)) + " s";
+}
+
+std::uint16_t remote_port(const PacketMeta& m) { return m.dir == Direction::to_pbx ? m.sport : m.dport; }
+
+std::uint32_t source_tag(const IpAddress& a) {
+  const auto h = static_cast<std::uint32_t>(IpAddressHash{}(a));
+  return h == 0 ? 1 : h;
 }
 
 bool is_international(std::string_view number, const std::vector<std::string>& prefixes) {
@@ -38,13 +49,16 @@ bool is_international(std::string_view number, const std::vector<std::string>& p
 bool Engine::Impl::check_fingerprint(Step& s, const SipRequest& r) {
   SourceRecord& rec = s.rec;
   // The same User-Agent and display name as last time were checked already.
-  std::uint32_t h = name_hash(r.user_agent) ^ (name_hash(r.from_display) * 31u) ^ (name_hash(r.via_host) * 131u);
+  std::uint32_t h = name_hash(r.user_agent) ^ (name_hash(r.from_display) * 31u) ^ (name_hash(r.via_host) * 131u) ^
+                    (name_hash(r.user_agent_last) * 257u);
   if (h == 0) h = 1;  // 0 means "nothing checked yet"
   if (h == rec.fingerprint_hash) return false;
   rec.fingerprint_hash = h;
   std::string reason;
   if (auto p = fingerprints.match(r.user_agent); !p.empty()) {
     reason = "attack tool fingerprint: User-Agent " + detail::printable(r.user_agent, 60);
+  } else if (auto l = fingerprints.match(r.user_agent_last); !l.empty()) {
+    reason = "attack tool fingerprint: User-Agent " + detail::printable(r.user_agent_last, 60) + " (behind another User-Agent)";
   } else if (auto q = fingerprints.match(r.from_display); !q.empty()) {
     reason = "attack tool fingerprint: From name " + detail::printable(r.from_display, 60);
   } else if (settings.fingerprint_loopback_via && detail::is_loopback_host(r.via_host) && !detail::is_loopback(rec.addr)) {
@@ -64,6 +78,33 @@ bool Engine::Impl::rate_request(Step& s) {
                     "request flood: " + std::to_string(settings.flood.count) + " requests or more within " +
                         detail::human_duration(settings.flood.window.count()),
                     false);
+}
+
+bool Engine::Impl::rate_port(Step& s, std::uint16_t port) {
+  SourceRecord& rec = s.rec;
+  if (!rated(rec) || (rec.flags & record_flag::authenticated)) return false;
+  if (port != rec.flood_port_of) {  // another device behind the same address, or a new socket
+    rec.flood_port_of = port;
+    rec.flood_port_tat = 0;
+  }
+  if (!detail::pour(rec.flood_port_tat, s.now_us, flood_port_shape.weight_us, flood_port_shape.capacity_us)) return false;
+  return take_block(s, Rule::flood, {},
+                    "request flood: " + std::to_string(settings.flood_port.count) + " requests without credentials within " +
+                        detail::human_duration(settings.flood_port.window.count()) + " from port " + std::to_string(port) +
+                        ", none ever authenticated",
+                    false);
+}
+
+void Engine::Impl::check_known_user(Step& s, std::string_view target, std::uint32_t user, bool call) {
+  SourceRecord& rec = s.rec;
+  if (!known_user || user == 0 || !rated(rec)) return;
+  // A call to a number that is no account is the probing rule's business once the caller
+  // authenticated; before, the dialled number is all the PBX identifies it by.
+  if (call && (rec.flags & record_flag::authenticated)) return;
+  const std::optional<bool> exists = known_user(target);
+  if (!exists || *exists) return;
+  ++counters.unknown_users;
+  unknown_user(s, user);
 }
 
 void Engine::Impl::probe_call(Step& s, std::string_view destination) {
@@ -113,7 +154,114 @@ bool Engine::Impl::count_username(Step& s, std::uint32_t user, std::int64_t weig
                     false);
 }
 
-void Engine::Impl::wrong_password(Step& s, std::uint32_t user) {
+bool Engine::Impl::device_retry(Step& s, int slot, std::uint32_t call, std::uint16_t port) {
+  SourceRecord& rec = s.rec;
+  if (call == 0) return false;
+  detail::Conversation* mine = nullptr;
+  bool port_shared = false;  // another Call-ID failing from the same port: not one device
+  for (auto& c : rec.conversations) {
+    if (c.call == 0) continue;
+    if (c.call == call && c.port == port && c.slot == slot) mine = &c;
+    else if (c.port == port) port_shared = true;
+  }
+  const std::int64_t pace_s = settings.guessing.window.count() / settings.guessing.count / 1'000'000;
+  const bool retry = mine && !port_shared && std::int64_t{s.now_s} - mine->last_s >= std::max<std::int64_t>(pace_s, 1);
+  if (!mine) {
+    mine = &rec.conversations[0];
+    for (auto& c : rec.conversations)
+      if (c.call == 0 || c.last_s < mine->last_s) {
+        mine = &c;
+        if (c.call == 0) break;
+      }
+    *mine = detail::Conversation{call, s.now_s, port, static_cast<std::uint8_t>(slot)};
+  }
+  mine->last_s = s.now_s;
+  return retry;
+}
+
+// A softphone whose credentials are refused may answer each new 401 at once with the same
+// credentials, within one registration (Debian's baresip 1.0 sends 15 in 70 ms, then waits
+// 45-60 s): a loop of the same Call-ID with rising CSeq numbers, bounded by the phone. A tool
+// opens a new Call-ID per guess or sends its guesses with the CSeq number of the last
+// (svcrack); those quick failures make the run that blocks.
+bool Engine::Impl::fast_failure(Step& s, int slot, std::uint32_t user, std::uint32_t call, std::uint32_t cseq,
+                                std::uint16_t port, bool& loop) {
+  SourceRecord& rec = s.rec;
+  const bool quick = rec.last_fail_us != 0 && rec.last_fail_port == port && rec.last_fail_slot == slot &&
+                     s.now_us - rec.last_fail_us < settings.guessing_fast_gap.count();
+  loop = quick && call != 0 && call == rec.last_fail_call && cseq > rec.last_fail_cseq;
+  if (loop) {
+    rec.loop_run = static_cast<std::uint8_t>(std::min(rec.loop_run + 1, 255));
+  } else {
+    rec.loop_run = 1;
+    rec.fast_run = quick ? static_cast<std::uint8_t>(std::min(rec.fast_run + 1, 255)) : 1;
+  }
+  rec.last_fail_us = s.now_us;
+  rec.last_fail_call = call;
+  rec.last_fail_cseq = cseq;
+  rec.last_fail_port = port;
+  rec.last_fail_slot = static_cast<std::uint8_t>(slot);
+  if (quick && !loop) ++counters.fast_failures;
+  if (settings.guessing_fast_failures == 0 || !rated(rec)) return false;
+  const std::string name = names.lookup(user);
+  if (loop && rec.loop_run > kDeviceLoop)
+    return take_block(s, Rule::password_guessing, name,
+                      std::to_string(rec.loop_run) + " wrong passwords for user " + name + " in one registration, each within " +
+                          detail::human_duration(settings.guessing_fast_gap.count()) +
+                          " of the last: longer than any phone's retry loop",
+                      false);
+  if (loop || rec.fast_run < settings.guessing_fast_failures) return false;
+  return take_block(s, Rule::password_guessing, name,
+                    std::to_string(rec.fast_run) + " wrong passwords for user " + name + " from port " +
+                        std::to_string(port) + ", each within " +
+                        detail::human_duration(settings.guessing_fast_gap.count()) +
+                        " of the last: a phone waits for its retry timer",
+                    false);
+}
+
+bool Engine::Impl::extension_alarm(Step& s, int slot, std::uint32_t user) {
+  SourceRecord& rec = s.rec;
+  const std::uint32_t needed = settings.extension_alarm_sources;
+  if (needed == 0 || user == 0 || alarms.empty() || !rated(rec)) return false;
+  if (rec.user_flags[slot] & user_flag::accepted) return false;  // it logged in as this user before
+  if (never_block && never_block(rec.addr)) return false;        // trusted networks and trunks
+  UserAlarm& a = alarm_of(user);
+  const std::int64_t hold_us = settings.extension_alarm_hold.count();
+  const std::string window = detail::human_duration(settings.extension_alarm_window.count());
+  if (a.until_s != 0 && s.now_us < us_of(a.until_s)) {
+    a.until_s = ceil_s(s.now_us + hold_us);  // the attack goes on: so does the alarm
+    const std::string name = names.lookup(user);
+    return take_block(s, Rule::extension_alarm, name,
+                      "wrong password for extension " + name + " while it is under attack from many addresses (" +
+                          std::to_string(needed) + " or more within " + window + ")",
+                      false);
+  }
+  if (a.first_s == 0 || std::int64_t{s.now_s} - a.first_s > settings.extension_alarm_window.count() / 1'000'000) {
+    a.count = 0;
+    a.first_s = s.now_s;
+    std::fill(std::begin(a.sources), std::end(a.sources), 0u);
+  }
+  const std::uint32_t tag = source_tag(rec.addr);
+  const auto known = std::begin(a.sources) + std::min<std::size_t>(a.count, 8);
+  if (std::find(std::begin(a.sources), known, tag) == known) {
+    if (a.count < 8) a.sources[a.count] = tag;
+    if (a.count < 255) ++a.count;
+  }
+  if (a.count < needed) return false;
+  ++counters.extension_alarms;
+  const std::uint32_t counted = a.count;
+  a.until_s = ceil_s(s.now_us + hold_us);
+  a.count = 0;
+  a.first_s = 0;
+  std::fill(std::begin(a.sources), std::end(a.sources), 0u);
+  const std::string name = names.lookup(user);
+  return take_block(s, Rule::extension_alarm, name,
+                    std::to_string(counted) + " addresses failed to authenticate as " + name + " within " + window +
+                        ": extension under attack, each further one is blocked at its first wrong password",
+                    false);
+}
+
+void Engine::Impl::wrong_password(Step& s, std::uint32_t user, std::uint32_t call, std::uint32_t cseq, std::uint16_t port) {
   SourceRecord& rec = s.rec;
   const int i = user_slot(rec, user, true);
   if (i < 0) return;
@@ -125,9 +273,21 @@ void Engine::Impl::wrong_password(Step& s, std::uint32_t user) {
     rec.burst_start_s[i] = s.now_s;
   }
   rec.burst_failures[i] = saturate16(rec.burst_failures[i] + 1u);
-  const bool overflow = detail::pour(rec.fail_tat[i], s.now_us, guess_shape.weight_us, guess_shape.capacity_us);
+  // A device retrying its own registration at a phone's pace weighs a quarter: three devices
+  // sharing an extension behind one NAT address, each retrying every 20 s, stay below the
+  // bucket's drain rate, as one phone does.
+  // ... and a phone's quick loop within one registration weighs 1/16 (one loop, one failure).
+  const bool retry = device_retry(s, i, call, port);
+  bool loop = false;
+  if (fast_failure(s, i, user, call, cseq, port, loop)) return;
+  if (retry || loop) ++counters.device_retries;
+  const std::int64_t weight = loop    ? std::max<std::int64_t>(1, guess_shape.weight_us / 16)
+                              : retry ? std::max<std::int64_t>(1, guess_shape.weight_us / 4)
+                                      : guess_shape.weight_us;
+  const bool overflow = detail::pour(rec.fail_tat[i], s.now_us, weight, guess_shape.capacity_us);
   if (rated(rec)) {
     if (first && count_username(s, user, enum_fail_weight)) return;
+    if (extension_alarm(s, i, user)) return;
     if (overflow) {
       const std::string name = names.lookup(user);
       take_block(s, Rule::password_guessing, name,
@@ -137,8 +297,8 @@ void Engine::Impl::wrong_password(Step& s, std::uint32_t user) {
       return;
     }
   }
-  // Rule 7: failures spaced at a phone's retry pace (each one finds the bucket drained) never
-  // block; after a few they are worth an admin's look.
+  // Rule 7: failures spaced at a phone's retry pace (each one finds the rule 3 bucket drained)
+  // never block; after a few they are worth an admin's look.
   if (rec.burst_failures[i] != 1 || rec.failures[i] < settings.misconfigured_after) return;
   const std::int64_t reflag_s = settings.reflag_interval.count() / 1'000'000;
   if ((rec.flags & record_flag::flagged) && std::int64_t{s.now_s} - rec.last_flag_s < reflag_s) return;
@@ -196,9 +356,10 @@ void Engine::Impl::unanswered_challenge(Step& s, std::uint32_t user) {
 void Engine::Impl::credentials_accepted(Step& s, std::uint32_t user) {
   SourceRecord& rec = s.rec;
   rec.flags |= record_flag::authenticated;
-  if (const int i = user_slot(rec, user, false); i >= 0) {
+  if (const int i = user_slot(rec, user, true); i >= 0) {
     rec.failures[i] = rec.burst_failures[i] = 0;
     rec.fail_tat[i] = 0;
+    rec.user_flags[i] |= user_flag::accepted;
   }
 }
 
@@ -206,6 +367,10 @@ void Engine::Impl::on_outcome(Step& s, const Pending& p, Outcome o, std::string_
                               std::optional<std::uint32_t> granted_expires) {
   const bool credentialed = (p.flags & pending_flag::credentialed) != 0;
   SourceRecord& rec = s.rec;
+  // The conversation a failure came in: SIP Call-ID and the remote's port (IAX2 call numbers
+  // change with every registration attempt, so they say nothing of a device).
+  const std::uint32_t call = (p.flags & pending_flag::iax) ? 0 : p.key;
+  const std::uint16_t port = remote_port(s.obs.meta);
   switch (o) {
     case Outcome::accepted: {
       if (credentialed) credentials_accepted(s, p.user);
@@ -237,12 +402,12 @@ void Engine::Impl::on_outcome(Step& s, const Pending& p, Outcome o, std::string_
       if (credentialed) credentials_accepted(s, p.user);
       return;
     case Outcome::challenged:
-      if (credentialed) wrong_password(s, p.user);
+      if (credentialed) wrong_password(s, p.user, call, p.cseq, port);
       else if (credentials_pending(rec, p.user)) challenge_beside_credentials(s, p.user);
       else unanswered_challenge(s, p.user);
       return;
     case Outcome::rejected:
-      if (credentialed) wrong_password(s, p.user);
+      if (credentialed) wrong_password(s, p.user, call, p.cseq, port);
       else unknown_user(s, p.user);
       return;
     case Outcome::not_found:
@@ -286,6 +451,11 @@ void Engine::Impl::on_sip_request(Step& s, const SipRequest& r) {
   }
   if (check_fingerprint(s, r) || rate_request(s)) return;
   if (r.method == SipMethod::ack || r.method == SipMethod::cancel) return;  // never challenged
+  if (r.evasions) ++counters.evasive_requests;
+  if (!r.has_credentials && rate_port(s, remote_port(s.obs.meta))) return;
+  // Grammar no phone breaks weighs two more requests in the port's bucket each time.
+  for (int extra = 0; r.evasions && extra < 2; ++extra)
+    if (rate_port(s, remote_port(s.obs.meta))) return;
   SourceRecord& rec = s.rec;
   const std::uint32_t key = name_hash(r.call_id);
   const detail::RequestKind kind = request_kind(r);
@@ -308,6 +478,8 @@ void Engine::Impl::on_sip_request(Step& s, const SipRequest& r) {
   if (credentialed && kind == detail::RequestKind::register_ && outside_allow_from(rec.addr, target))
     p.flags |= pending_flag::outside_allow_from;
   add_pending(rec, p);
+  if (kind != detail::RequestKind::unregister) check_known_user(s, target, user, kind == detail::RequestKind::invite);
+  if (rec.state == SourceState::blocked) return;
   if (kind == detail::RequestKind::invite && !credentialed) probe_call(s, r.uri_user);
 }
 
@@ -364,6 +536,8 @@ void Engine::Impl::on_iax(Step& s, const IaxFrame& f) {
           p.flags |= pending_flag::outside_allow_from;
         if (Pending* old = find_pending(rec, key, 0, true)) *old = p;
         else add_pending(rec, p);
+        if (f.command != IaxCommand::regrel) check_known_user(s, target, p.user, f.command == IaxCommand::new_);
+        if (rec.state == SourceState::blocked) return;
         if (f.command == IaxCommand::new_) probe_call(s, f.called_number);
         return;
       }
@@ -424,14 +598,17 @@ void Engine::Impl::on_security_event(Step& s, const SecurityEvent& e) {
   const std::uint32_t user = e.account.empty() ? 0 : name_hash(e.account);
   if (user) names.remember(user, e.account);
   switch (e.kind) {
-    case SecurityEventKind::auth_failed: wrong_password(s, user); break;
+    case SecurityEventKind::auth_failed: wrong_password(s, user, 0, 0, s.obs.meta.sport); break;
     case SecurityEventKind::unknown_account: unknown_user(s, user); break;
     case SecurityEventKind::auth_ok: credentials_accepted(s, user); break;
   }
 }
 
 void Engine::Impl::on_malformed(Step& s) {
-  if (s.obs.meta.dir == Direction::to_pbx) rate_request(s);
+  // A packet on a signalling port that cannot be read is no free pass: it counts in both flood
+  // buckets, like a request without credentials (no phone sends them in a row).
+  if (s.obs.meta.dir != Direction::to_pbx) return;
+  if (!rate_request(s)) rate_port(s, s.obs.meta.sport);
 }
 
 }  // namespace pbxwall::responsive

@@ -194,6 +194,14 @@ const std::map<std::string, Setter, std::less<>>& setters() {
       {"enumeration_unanswered", count_key(&Settings::enumeration_unanswered, 1, 10000)},
       {"guessing_failures", threshold_count(&Settings::guessing, 10000)},
       {"guessing_window", threshold_window(&Settings::guessing)},
+      {"guessing_fast_failures",
+       [](Reader& r, const toml::node& n, const std::string& key, Settings& s) {
+         if (auto c = r.count(n, key, 0, 255)) {
+           if (*c == 1) r.error(n.source(), key, "must be 0 (off) or between 2 and 255");
+           else s.guessing_fast_failures = static_cast<std::uint32_t>(*c);
+         }
+       }},
+      {"guessing_fast_gap", duration_key(&Settings::guessing_fast_gap)},
       {"probing_destinations", count_key(&Settings::probing_destinations, 1, 255)},
       {"probing_international", count_key(&Settings::probing_international, 1, 255)},
       {"international_prefixes",
@@ -202,6 +210,8 @@ const std::map<std::string, Setter, std::less<>>& setters() {
        }},
       {"flood_requests", threshold_count(&Settings::flood, 1'000'000)},
       {"flood_window", threshold_window(&Settings::flood)},
+      {"flood_port_requests", threshold_count(&Settings::flood_port, 1'000'000)},
+      {"flood_port_window", threshold_window(&Settings::flood_port)},
       {"registration_grace", duration_key(&Settings::registration_grace, true)},
       {"default_registration", duration_key(&Settings::default_registration)},
       {"misconfigured_after", count_key(&Settings::misconfigured_after, 1, 65535)},
@@ -215,6 +225,9 @@ const std::map<std::string, Setter, std::less<>>& setters() {
        }},
       {"escalation_memory", duration_key(&Settings::escalation_memory)},
       {"ipv6_rotation_sources", count_key(&Settings::ipv6_rotation_sources, 0, 8)},
+      {"extension_alarm_sources", count_key(&Settings::extension_alarm_sources, 0, 8)},
+      {"extension_alarm_window", duration_key(&Settings::extension_alarm_window)},
+      {"extension_alarm_hold", duration_key(&Settings::extension_alarm_hold)},
   };
   return table;
 }

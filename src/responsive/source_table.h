@@ -23,6 +23,7 @@ inline constexpr std::size_t kUserSlots = 3;     // usernames followed per sourc
 inline constexpr std::size_t kPendingSlots = 3;  // requests awaiting the PBX's answer
 inline constexpr std::size_t kProbeSlots = 3;    // dialled numbers remembered (distinctness)
 inline constexpr std::size_t kFirstNames = 3;    // names quoted in an enumeration reason
+inline constexpr std::size_t kConversations = 3; // failing registrations (Call-ID, port) followed
 inline constexpr std::size_t kUserNameBytes = kSourceUserBytes;
 
 // What a pending request asked for.
@@ -57,7 +58,17 @@ namespace user_flag {
 inline constexpr std::uint8_t failed = 1;      // counted once as a failing username
 inline constexpr std::uint8_t challenged = 2;  // counted once as a challenged username
 inline constexpr std::uint8_t registered = 4;  // has a registration in force
+inline constexpr std::uint8_t accepted = 8;    // credentials accepted at least once (rule 12)
 }  // namespace user_flag
+
+// One device's failing registration: phones keep one Call-ID and one source port per
+// registration and retry it at their timer's pace (rule 3).
+struct Conversation {
+  std::uint32_t call = 0;    // Call-ID hash; 0 = free
+  std::uint32_t last_s = 0;  // its latest failure
+  std::uint16_t port = 0;    // remote port
+  std::uint8_t slot = 0;     // user slot
+};
 
 // Times are microseconds since the epoch (int64) where rules need precision, and whole
 // seconds since the epoch (uint32, good until 2106) where they do not.
@@ -99,10 +110,25 @@ struct SourceRecord {
   std::uint32_t while_blocked = 0;
 
   Pending pending[kPendingSlots];
+
+  // Rule 3, the shape of the failures: the latest one, the run of quick ones from one port,
+  // and the conversations they came in.
+  std::int64_t last_fail_us = 0;
+  std::uint32_t last_fail_call = 0;   // its Call-ID hash
+  std::uint32_t last_fail_cseq = 0;   // and CSeq number
+  std::uint16_t last_fail_port = 0;
+  std::uint8_t last_fail_slot = 0;
+  std::uint8_t fast_run = 0;          // quick failures in a row, not one registration's loop
+  std::uint8_t loop_run = 0;          // quick failures in a row within one registration
+  Conversation conversations[kConversations];
+  // Rule 5 per port: requests without credentials from flood_port_of.
+  std::int64_t flood_port_tat = 0;
+  std::uint16_t flood_port_of = 0;
+
   std::uint8_t user_len = 0;
   char user[kUserNameBytes] = {};  // the registered user (truncated)
 };
-static_assert(sizeof(SourceRecord) <= 240, "keep a tracked source within 256 bytes with index and queue");
+static_assert(sizeof(SourceRecord) <= 320, "keep a tracked source within 336 bytes with index and queue");
 
 class SourceTable {
  public:

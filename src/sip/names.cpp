@@ -82,6 +82,11 @@ const char* anomaly_name(Anomaly a) {
     case Anomaly::missing_content_length: return "missing_content_length";
     case Anomaly::body_longer_than_content_length: return "body_longer_than_content_length";
     case Anomaly::folded_header_line: return "folded_header_line";
+    case Anomaly::unterminated_header_section: return "unterminated_header_section";
+    case Anomaly::content_length_beyond_datagram: return "content_length_beyond_datagram";
+    case Anomaly::cseq_method_differs: return "cseq_method_differs";
+    case Anomaly::repeated_user_agent: return "repeated_user_agent";
+    case Anomaly::unbracketed_ipv6_uri: return "unbracketed_ipv6_uri";
     case Anomaly::count_: break;
   }
   return "unknown_anomaly";

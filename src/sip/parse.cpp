@@ -1,4 +1,5 @@
 // parse(): start line, one pass over the header lines, body by Content-Length.
+#include <algorithm>
 #include <cstring>
 
 #include "sip/sip.h"
@@ -19,7 +20,38 @@ struct StartLineError {
   const char* reason;
 };
 
-std::optional<StartLineError> parse_start_line(std::string_view line, Message* m) {
+bool is_hex_or_colon(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || c == ':' || c == '.';
+}
+
+// sip:user@2001:db8::1;params: an IPv6 host written without brackets (RFC 3261 wants [ ]),
+// which Kamailio and Asterisk read as the address. No port can be told apart, so none is.
+bool parse_unbracketed_ipv6_uri(std::string_view text, Uri* out) {
+  *out = Uri{};
+  out->whole = text;
+  const std::size_t colon = text.find(':');
+  if (colon == std::string_view::npos) return false;
+  out->scheme = text.substr(0, colon);
+  if (!iequals(out->scheme, "sip") && !iequals(out->scheme, "sips")) return false;
+  std::string_view rest = text.substr(colon + 1);
+  const std::size_t at = rest.find('@');
+  if (at != std::string_view::npos) {
+    out->user = rest.substr(0, std::min(rest.find(':'), at));
+    if (out->user.empty()) return false;
+    rest = rest.substr(at + 1);
+  }
+  const std::string_view host = rest.substr(0, std::min(rest.find(';'), rest.find('?')));
+  std::size_t colons = 0;
+  for (char c : host) {
+    if (!is_hex_or_colon(c)) return false;
+    colons += c == ':';
+  }
+  if (colons < 2) return false;
+  out->host = host;
+  return true;
+}
+
+std::optional<StartLineError> parse_start_line(std::string_view line, Message* m, bool datagram) {
   if (line.size() >= 4 && iequals_both(line.substr(0, 4), "sip/")) {
     m->is_request = false;
     std::size_t sp = line.find(' ');
@@ -50,8 +82,13 @@ std::optional<StartLineError> parse_start_line(std::string_view line, Message* m
     return StartLineError{Anomaly::bad_request_line, "request line does not end with a SIP version"};
   if (!iequals_both(version, "sip/2.0")) return StartLineError{Anomaly::bad_sip_version, "SIP version is not SIP/2.0"};
   std::string_view uri = line.substr(sp1 + 1, sp2 - sp1 - 1);
-  if (!parse_uri(uri, &m->request_uri))
+  if (!parse_uri(uri, &m->request_uri)) {
+    if (datagram && parse_unbracketed_ipv6_uri(uri, &m->request_uri)) {
+      m->anomalies.add(Anomaly::unbracketed_ipv6_uri);
+      return std::nullopt;
+    }
     return StartLineError{Anomaly::bad_request_uri, "request URI is not a URI"};
+  }
   return std::nullopt;
 }
 
@@ -162,7 +199,12 @@ std::optional<StartLineError> take_header(const HeaderLine& h, Message* m, Seen*
       }
       break;
     case HeaderId::user_agent:
+      // Every one is kept for judging: a harmless first one may hide a tool's second one.
       if (!seen->user_agent) m->user_agent = v;
+      else {
+        m->user_agent_last = v;
+        m->anomalies.add(Anomaly::repeated_user_agent);
+      }
       seen->user_agent = true;
       break;
     case HeaderId::server:
@@ -202,7 +244,7 @@ std::optional<StartLineError> take_header(const HeaderLine& h, Message* m, Seen*
 }
 
 // Fills m (which starts empty); returns the error that makes the bytes not a message, if any.
-std::optional<ParseError> fill(std::string_view bytes, Message& m) {
+std::optional<ParseError> fill(std::string_view bytes, Message& m, bool datagram) {
   std::size_t start = 0;
   while (start < bytes.size() && (bytes[start] == '\r' || bytes[start] == '\n')) ++start;
   if (start >= bytes.size()) return error(Anomaly::empty_message, "no message, only line breaks", 0);
@@ -211,7 +253,8 @@ std::optional<ParseError> fill(std::string_view bytes, Message& m) {
   if (nl_pos == std::string_view::npos)
     return error(Anomaly::truncated_header_section, "start line has no end", bytes.size(), ParseError::incomplete);
   std::size_t line_end = nl_pos > start && bytes[nl_pos - 1] == '\r' ? nl_pos - 1 : nl_pos;
-  if (auto e = parse_start_line(bytes.substr(start, line_end - start), &m)) return error(e->anomaly, e->reason, start);
+  if (auto e = parse_start_line(bytes.substr(start, line_end - start), &m, datagram))
+    return error(e->anomaly, e->reason, start);
 
   const std::size_t headers_start = nl_pos + 1;
   HeaderCursor cursor(bytes.substr(headers_start));
@@ -236,15 +279,20 @@ std::optional<ParseError> fill(std::string_view bytes, Message& m) {
   if (!m.from.present) return error(Anomaly::missing_from, "no From", body_start);
   if (!m.to.present) return error(Anomaly::missing_to, "no To", body_start);
   if (m.via_count == 0) return error(Anomaly::missing_via, "no Via", body_start);
-  if (m.is_request && !same(m.cseq_method_token, m.method_token))
-    return error(Anomaly::cseq_method_mismatch, "CSeq method differs from the request method", start);
+  if (m.is_request && !same(m.cseq_method_token, m.method_token)) {
+    if (!datagram) return error(Anomaly::cseq_method_mismatch, "CSeq method differs from the request method", start);
+    m.anomalies.add(Anomaly::cseq_method_differs);
+  }
 
   const std::size_t available = bytes.size() - body_start;
   std::size_t body_size = available;
   if (m.content_length) {
-    if (*m.content_length > available)
-      return error(Anomaly::truncated_body, "body shorter than Content-Length", bytes.size(), ParseError::incomplete);
-    body_size = *m.content_length;
+    if (*m.content_length > available) {
+      if (!datagram)
+        return error(Anomaly::truncated_body, "body shorter than Content-Length", bytes.size(), ParseError::incomplete);
+      m.anomalies.add(Anomaly::content_length_beyond_datagram);
+    }
+    body_size = std::min<std::size_t>(*m.content_length, available);
     if (body_size < available) m.anomalies.add(Anomaly::body_longer_than_content_length);
   } else {
     m.anomalies.add(Anomaly::missing_content_length);
@@ -260,13 +308,30 @@ Result<Message, ParseError> parse(std::string_view bytes) {
   // The message is built in place in the one result object that is returned, so its ~1 KiB
   // is not copied again on the way out.
   Result<Message, ParseError> result{Message{}};
-  if (auto e = fill(bytes, result.value())) result = fail(*e);
+  if (auto e = fill(bytes, result.value(), false)) result = fail(*e);
   return result;
+}
+
+Result<Message, ParseError> parse_datagram(std::string_view bytes) {
+  Result<Message, ParseError> result{Message{}};
+  if (auto e = fill(bytes, result.value(), true)) result = fail(*e);
+  return result;
+}
+
+bool is_evasive(Anomaly a) {
+  switch (a) {
+    case Anomaly::unterminated_header_section:
+    case Anomaly::content_length_beyond_datagram:
+    case Anomaly::cseq_method_differs:
+    case Anomaly::repeated_user_agent:
+    case Anomaly::unbracketed_ipv6_uri: return true;
+    default: return false;
+  }
 }
 
 std::optional<ParseError> parse_into(std::string_view bytes, Message& out) {
   out = Message{};
-  return fill(bytes, out);
+  return fill(bytes, out, false);
 }
 
 Result<Message, ParseError> parse(std::span<const std::uint8_t> bytes) {

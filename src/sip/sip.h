@@ -87,6 +87,13 @@ enum class Anomaly : std::uint8_t {
   missing_content_length,  // allowed on UDP; on TCP the framer assumes 0
   body_longer_than_content_length,  // extra bytes after the body in a datagram
   folded_header_line,
+  // non-fatal, what a PBX reads in a datagram although it breaks the grammar (parse_datagram);
+  // no phone sends them, so they are evidence against the sender
+  unterminated_header_section,     // no empty line after the headers: they end with the datagram
+  content_length_beyond_datagram,  // Content-Length larger than the body: the body is the rest
+  cseq_method_differs,             // CSeq method differs from the request line's
+  repeated_user_agent,             // more than one User-Agent header
+  unbracketed_ipv6_uri,            // request-URI host an IPv6 address without [ ]
   count_  // number of anomalies; keep last
 };
 
@@ -202,7 +209,8 @@ struct Message {
   Contact contact;
   std::optional<std::uint32_t> expires;  // Expires header
   std::optional<std::uint32_t> max_forwards;
-  std::string_view user_agent;
+  std::string_view user_agent;       // the first User-Agent header
+  std::string_view user_agent_last;  // the last one when there are several (else empty)
   std::string_view server;
   Credentials authorization;
   Credentials proxy_authorization;
@@ -229,6 +237,17 @@ struct Message {
 // incomplete message. Without Content-Length the body is the rest of the buffer.
 Result<Message, ParseError> parse(std::string_view bytes);
 Result<Message, ParseError> parse(std::span<const std::uint8_t> bytes);
+
+// Parses one UDP datagram as a PBX reads it (Kamailio and Asterisk answer all of these): a
+// Content-Length larger than the body, a CSeq method other than the request's and an IPv6
+// request-URI host without brackets are accepted, each recorded as its anomaly
+// (content_length_beyond_datagram, cseq_method_differs, unbracketed_ipv6_uri). Headers without
+// the empty line ending them fail with truncated_header_section as in parse(); the caller
+// that can copy the datagram appends the empty line and records unterminated_header_section.
+Result<Message, ParseError> parse_datagram(std::string_view bytes);
+
+// True for the anomalies parse_datagram() accepts and phones do not send.
+bool is_evasive(Anomaly a);
 
 // The same parse into a message the caller owns and reuses, for a loop that parses packet
 // after packet: it saves copying the ~1 KiB Message into a Result. Returns the error, or

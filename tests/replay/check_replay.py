@@ -9,6 +9,8 @@ for a variant such as "svcrack:no-fingerprints") to:
                                       fast), and the PBX must have sent it at most that many
                                       answers up to the block (counted in the capture itself,
                                       at the time of the first block decision)
+  "max_requests": {addr: n}           and it must have sent at most n requests up to and
+                                      including the one that got it blocked
   "validated":  {addr: user}          each must get a validate decision for that user
   "flagged":    {addr: user}          each must get a flag decision for that user
   "never_blocked": [addr, ...]        no block decision may name these
@@ -94,6 +96,10 @@ def check(name, expect, decisions, summary, messages):
         if answered > max_answers:
             failures.append(f"attacker {addr} got {answered} answers before its block "
                             f"(at most {max_answers} allowed)")
+        max_requests = expect.get("max_requests", {}).get(addr)
+        if max_requests is not None and sent > max_requests:
+            failures.append(f"attacker {addr} sent {sent} requests up to its block "
+                            f"(at most {max_requests} allowed)")
 
     for kind, action in (("validated", "validate"), ("flagged", "flag")):
         for addr, user in expect.get(kind, {}).items():

@@ -21,6 +21,8 @@ struct Seen {
   ObservationKind kind;
   Direction dir;
   std::string call_id;  // SIP requests only
+  std::string user_agent_last = {};
+  int evasions = 0;
 };
 
 class Tap : public ::testing::Test {
@@ -39,7 +41,11 @@ class Tap : public ::testing::Test {
     p.stream_end = end;
     tap.feed(p, dir, [&](const responsive::Observation& obs) {
       Seen s{obs.kind(), obs.meta.dir, ""};
-      if (const auto* r = std::get_if<responsive::SipRequest>(&obs.body)) s.call_id = std::string(r->call_id);
+      if (const auto* r = std::get_if<responsive::SipRequest>(&obs.body)) {
+        s.call_id = std::string(r->call_id);
+        s.user_agent_last = std::string(r->user_agent_last);
+        s.evasions = r->evasions;
+      }
       seen.push_back(s);
     });
   }
@@ -66,6 +72,27 @@ TEST_F(Tap, UdpSipRequestsAndAnswersKeepTheirDirection) {
   EXPECT_EQ(seen[1].kind, ObservationKind::sip_response);
   EXPECT_EQ(seen[1].dir, Direction::from_pbx);
   EXPECT_EQ(tap.stats().sip_messages, 2u);
+}
+
+TEST_F(Tap, DatagramsAreReadAsThePbxReadsThem) {
+  const std::string ok = request("c1");
+  const std::size_t end = ok.find("\r\n\r\n");
+  ASSERT_NE(end, std::string::npos);
+  feed(ok.substr(0, end + 2));  // headers without the empty line
+  std::string two_agents = ok;
+  two_agents.insert(end + 2, "User-Agent: friendly-scanner\r\n");
+  feed(two_agents);
+  std::string padded = ok;
+  padded.insert(end + 2, "X-Padding: " + std::string(9000, 'a') + "\r\n");
+  feed(padded);
+  ASSERT_EQ(seen.size(), 3u);
+  for (const auto& s : seen) EXPECT_EQ(s.kind, ObservationKind::sip_request);
+  EXPECT_EQ(seen[0].call_id, "c1");
+  EXPECT_EQ(seen[0].evasions, 1);
+  EXPECT_EQ(seen[1].user_agent_last, "friendly-scanner");
+  EXPECT_EQ(seen[1].evasions, 1);
+  EXPECT_EQ(seen[2].evasions, 0) << "a long datagram is read whole; length alone is no evidence";
+  EXPECT_EQ(tap.stats().malformed, 0u);
 }
 
 TEST_F(Tap, KeepalivesAreCountedNotObservedAndGarbageIsMalformed) {

@@ -55,6 +55,7 @@ struct Request {
   std::string from_display;
   std::string via_host = "198.51.100.7";
   std::optional<std::uint32_t> expires;
+  std::uint16_t port = 5060;  // the remote's port
 };
 
 // Drives an engine with a simulated clock and collects every decision.
@@ -62,8 +63,9 @@ class EngineFixture : public ::testing::Test {
  protected:
   explicit EngineFixture(Settings s = {}) : engine_(std::make_unique<Engine>(std::move(s))) {}
 
-  void reset(Settings s = {}, Engine::NeverBlock nb = nullptr, Engine::AllowFrom af = nullptr) {
-    engine_ = std::make_unique<Engine>(std::move(s), std::move(nb), std::move(af));
+  void reset(Settings s = {}, Engine::NeverBlock nb = nullptr, Engine::AllowFrom af = nullptr,
+             Engine::KnownUser ku = nullptr) {
+    engine_ = std::make_unique<Engine>(std::move(s), std::move(nb), std::move(af), std::move(ku));
   }
   Engine& engine() { return *engine_; }
 
@@ -96,7 +98,9 @@ class EngineFixture : public ::testing::Test {
     q.cseq = r.cseq;
     q.expires = r.expires;
     q.via_host = strings_.keep(r.via_host);
-    return feed(Observation{to_pbx(from), q});
+    PacketMeta m = to_pbx(from);
+    m.sport = r.port;
+    return feed(Observation{m, q});
   }
 
   std::vector<Decision> response(const IpAddress& to, const Request& r, int status,
@@ -109,17 +113,22 @@ class EngineFixture : public ::testing::Test {
     s.has_challenge = status == 401 || status == 407;
     s.to_user = strings_.keep(r.method == SipMethod::register_ ? r.user : r.user);
     s.expires = expires;
-    return feed(Observation{from_pbx(to), s});
+    PacketMeta m = from_pbx(to);
+    m.dport = r.port;
+    return feed(Observation{m, s});
   }
 
   // A phone's registration: REGISTER without credentials → 401 → REGISTER with credentials
   // → `final_status` (200 with `expires`, or 401/403 for a wrong password).
+  // A new Call-ID each time unless `call_id` is given (a device retrying its registration).
   std::vector<Decision> register_cycle(const IpAddress& phone, const std::string& user, int final_status,
-                                       std::uint32_t expires = 3600) {
+                                       std::uint32_t expires = 3600, std::uint16_t port = 5060,
+                                       const std::string& call_id = {}) {
     std::vector<Decision> out;
     Request r;
     r.user = user;
-    r.call_id = "reg-" + user + "-" + std::to_string(++cycle_);
+    r.port = port;
+    r.call_id = call_id.empty() ? "reg-" + user + "-" + std::to_string(++cycle_) : call_id;
     r.cseq = 1;
     r.expires = expires;
     append(out, request(phone, r));

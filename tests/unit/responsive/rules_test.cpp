@@ -118,7 +118,11 @@ TEST_F(Enumeration, RepeatingOneUnknownUsernameIsNotEnumeration) {
 TEST_F(Enumeration, UnansweredChallengesNinePassTenthBlocks) {
   // A registrar that challenges every username alike (alwaysauthreject): the scanner never
   // answers a challenge.
-  for (int i = 0; i < 9; ++i) EXPECT_TRUE(probe(kScanner, std::to_string(200 + i), 401).empty()) << i;
+  // 300 ms apart: slower than rule 5's per-port limit, which would stop them at the 10th too.
+  for (int i = 0; i < 9; ++i) {
+    EXPECT_TRUE(probe(kScanner, std::to_string(200 + i), 401).empty()) << i;
+    advance(300ms);
+  }
   auto ds = probe(kScanner, "209", 401);
   ASSERT_EQ(count(ds, Action::block), 1);
   EXPECT_EQ(find(ds, Action::block)->rule, Rule::user_enumeration);
@@ -175,7 +179,10 @@ TEST_F(Guessing, ThreeWrongPasswordsPassTheFourthBlocks) {
 }
 
 TEST_F(Guessing, Answered403CountsLike401) {
-  for (int i = 0; i < 3; ++i) EXPECT_EQ(count(register_cycle(kScanner, "100", 403), Action::block), 0);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(count(register_cycle(kScanner, "100", 403), Action::block), 0);
+    advance(1s);
+  }
   EXPECT_EQ(count(register_cycle(kScanner, "100", 403), Action::block), 1);
 }
 
@@ -263,14 +270,17 @@ TEST_F(Probing, ASourceThatAuthenticatedOnceIsNotProbing) {
 using Flood = EngineFixture;
 
 TEST_F(Flood, FortyNineRequestsPassTheFiftiethBlocks) {
+  // From a port each: devices behind one address, below the per-port limit.
   Request r;
   r.method = SipMethod::options;
   r.user_agent = "";
   for (int i = 0; i < 49; ++i) {
     r.call_id = "o" + std::to_string(i);
+    r.port = static_cast<std::uint16_t>(10000 + i);
     EXPECT_TRUE(request(kScanner, r).empty()) << i;
   }
   r.call_id = "o49";
+  r.port = 20000;
   auto ds = request(kScanner, r);
   ASSERT_EQ(ds.size(), 1u);
   EXPECT_EQ(ds[0].rule, Rule::flood);
@@ -278,19 +288,34 @@ TEST_F(Flood, FortyNineRequestsPassTheFiftiethBlocks) {
 }
 
 TEST_F(Flood, SteadyTenPerSecondNeverBlocks) {
+  // Twenty devices behind one address, each at its own port, one request every 2 s each.
   Request r;
   r.method = SipMethod::options;
   for (int i = 0; i < 2000; ++i) {
     r.call_id = "o" + std::to_string(i);
+    r.port = static_cast<std::uint16_t>(10000 + i % 20);
     EXPECT_TRUE(request(kScanner, r).empty()) << i;
     advance(100ms);
   }
 }
 
 TEST_F(Flood, MalformedPacketsCount) {
-  for (int i = 0; i < 49; ++i) EXPECT_TRUE(feed(Observation{to_pbx(kScanner), Malformed{Protocol::sip, "bad"}}).empty());
-  EXPECT_EQ(count(feed(Observation{to_pbx(kScanner), Malformed{Protocol::sip, "bad"}}), Action::block), 1);
+  // From a port each: the 50 per 5 s bucket.
+  auto from_port = [&](int port) {
+    PacketMeta m = to_pbx(kScanner);
+    m.sport = static_cast<std::uint16_t>(port);
+    return feed(Observation{m, Malformed{Protocol::sip, "bad"}});
+  };
+  for (int i = 0; i < 49; ++i) EXPECT_TRUE(from_port(10000 + i).empty());
+  EXPECT_EQ(count(from_port(20000), Action::block), 1);
   EXPECT_EQ(engine().counters().observations[static_cast<int>(ObservationKind::malformed)], 50u);
+}
+
+TEST_F(Flood, MalformedPacketsFromOnePortBlockAtTheTenth) {
+  for (int i = 0; i < 9; ++i) EXPECT_TRUE(feed(Observation{to_pbx(kScanner), Malformed{Protocol::sip, "bad"}}).empty()) << i;
+  auto ds = feed(Observation{to_pbx(kScanner), Malformed{Protocol::sip, "bad"}});
+  ASSERT_EQ(count(ds, Action::block), 1);
+  EXPECT_EQ(find(ds, Action::block)->rule, Rule::flood);
 }
 
 }  // namespace

@@ -61,6 +61,13 @@ misconfigured_after = 5
 reflag_interval = "6h"
 block_ladder = ["10m", "1h30m", "3d"]
 escalation_memory = "48h"
+guessing_fast_failures = 4
+guessing_fast_gap = "500ms"
+flood_port_requests = 20
+flood_port_window = "10s"
+extension_alarm_sources = 8
+extension_alarm_window = "30m"
+extension_alarm_hold = "2h"
 )");
   ASSERT_TRUE(s.ok()) << s.error().front().str();
   EXPECT_EQ(s->max_sources, 5000u);
@@ -84,6 +91,25 @@ escalation_memory = "48h"
   EXPECT_EQ(s->reflag_interval, 6h);
   EXPECT_EQ(s->block_ladder, (std::vector<Duration>{10min, 90min, 72h}));
   EXPECT_EQ(s->escalation_memory, 48h);
+  EXPECT_EQ(s->guessing_fast_failures, 4u);
+  EXPECT_EQ(s->guessing_fast_gap, 500ms);
+  EXPECT_EQ(s->flood_port.count, 20u);
+  EXPECT_EQ(s->flood_port.window, 10s);
+  EXPECT_EQ(s->extension_alarm_sources, 8u);
+  EXPECT_EQ(s->extension_alarm_window, 30min);
+  EXPECT_EQ(s->extension_alarm_hold, 2h);
+}
+
+TEST(SettingsToml, BehaviourRulesCanBeTurnedOffButNotHalfWay) {
+  auto off = load("[responsive]\nguessing_fast_failures = 0\nextension_alarm_sources = 0\n");
+  ASSERT_TRUE(off.ok()) << off.error().front().str();
+  EXPECT_EQ(off->guessing_fast_failures, 0u);
+  EXPECT_EQ(off->extension_alarm_sources, 0u);
+  auto bad = load("[responsive]\nguessing_fast_failures = 1\nextension_alarm_sources = 9\n");
+  ASSERT_FALSE(bad.ok());
+  ASSERT_EQ(bad.error().size(), 2u);
+  EXPECT_EQ(bad.error()[0].str(), "pbxwall.toml:2:26: error: responsive.guessing_fast_failures: must be 0 (off) or between 2 and 255");
+  EXPECT_EQ(bad.error()[1].str(), "pbxwall.toml:3:27: error: responsive.extension_alarm_sources: must be between 0 and 8");
 }
 
 TEST(SettingsToml, ErrorsNameFileLineColumnAndKey) {

@@ -595,5 +595,70 @@ TEST(SipParse, AnomalyNamesAreDistinct) {
   EXPECT_LT(static_cast<unsigned>(Anomaly::count_), 64u);  // AnomalySet is one 64-bit word
 }
 
+// ---- parse_datagram: what a PBX reads although it breaks the grammar ---------------------------
+
+Message datagram_ok(const std::string& input) {
+  const std::string& text = keep(input);
+  auto r = parse_datagram(text);
+  if (!r.ok()) {
+    ADD_FAILURE() << "parse_datagram failed: " << r.error().reason;
+    return Message{};
+  }
+  return *r;
+}
+
+TEST(SipDatagram, ContentLengthBeyondTheDatagramTakesTheRest) {
+  Message m = datagram_ok(with(kRegister, "Content-Length: 0\r\n\r\n", "Content-Length: 500\r\n\r\nhello"));
+  EXPECT_EQ(m.body, "hello");
+  EXPECT_TRUE(m.anomalies.has(Anomaly::content_length_beyond_datagram));
+  EXPECT_TRUE(is_evasive(Anomaly::content_length_beyond_datagram));
+}
+
+TEST(SipDatagram, CseqMethodOtherThanTheRequestsIsRead) {
+  Message m = datagram_ok(with(kRegister, "CSeq: 42 REGISTER", "CSeq: 42 INVITE"));
+  EXPECT_EQ(m.method, Method::register_);
+  EXPECT_TRUE(m.anomalies.has(Anomaly::cseq_method_differs));
+  EXPECT_EQ(parse_error(with(kRegister, "CSeq: 42 REGISTER", "CSeq: 42 INVITE")).anomaly, Anomaly::cseq_method_mismatch)
+      << "parse() of a framed message stays strict";
+}
+
+TEST(SipDatagram, EveryUserAgentIsKept) {
+  Message m = datagram_ok(with(kRegister, "User-Agent: Yealink SIP-T46S\r\n",
+                               "User-Agent: Yealink SIP-T46S\r\nUser-Agent: friendly-scanner\r\n"));
+  EXPECT_EQ(m.user_agent, "Yealink SIP-T46S");
+  EXPECT_EQ(m.user_agent_last, "friendly-scanner");
+  EXPECT_TRUE(m.anomalies.has(Anomaly::repeated_user_agent));
+  EXPECT_EQ(parse_ok(with(kRegister, "User-Agent: Yealink SIP-T46S\r\n", "User-Agent: a\r\nuser-agent: b\r\n")).user_agent_last, "b");
+}
+
+TEST(SipDatagram, UnbracketedIpv6RequestUriHostIsTheAddress) {
+  Message m = datagram_ok(with(with(kRegister, "REGISTER sip:pbx.example.com SIP/2.0", "OPTIONS sip:100@2001:db8:1::1 SIP/2.0"),
+                               "CSeq: 42 REGISTER", "CSeq: 42 OPTIONS"));
+  EXPECT_EQ(m.method, Method::options);
+  EXPECT_EQ(m.request_uri.user, "100");
+  EXPECT_EQ(m.request_uri.host, "2001:db8:1::1");
+  EXPECT_TRUE(m.anomalies.has(Anomaly::unbracketed_ipv6_uri));
+  EXPECT_EQ(parse_error(with(kRegister, "REGISTER sip:pbx.example.com SIP/2.0", "REGISTER sip:100@2001:db8:1::1 SIP/2.0")).anomaly,
+            Anomaly::bad_request_uri);
+  auto garbage = parse_datagram(keep(with(kRegister, "REGISTER sip:pbx.example.com SIP/2.0", "REGISTER sip:100@zz:yy:xx SIP/2.0")));
+  ASSERT_FALSE(garbage.ok());
+  EXPECT_EQ(garbage.error().anomaly, Anomaly::bad_request_uri);
+}
+
+TEST(SipDatagram, HeadersWithoutTheEmptyLineAreStillIncomplete) {
+  // The caller that can copy appends the empty line (capture::SignallingTap does).
+  auto r = parse_datagram(keep(with(kRegister, "Content-Length: 0\r\n\r\n", "Content-Length: 0\r\n")));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().anomaly, Anomaly::truncated_header_section);
+}
+
+TEST(SipDatagram, AWellFormedMessageHasNoEvasiveAnomaly) {
+  Message m = datagram_ok(kRegister);
+  for (std::size_t a = 0; a < static_cast<std::size_t>(Anomaly::count_); ++a)
+    if (is_evasive(static_cast<Anomaly>(a))) {
+      EXPECT_FALSE(m.anomalies.has(static_cast<Anomaly>(a))) << anomaly_name(static_cast<Anomaly>(a));
+    }
+}
+
 }  // namespace
 }  // namespace pbxwall::sip
