@@ -82,8 +82,9 @@ int run_cli(const std::vector<std::string>& args, Context& ctx);
 
 // Command families (one file each).
 void add_check_command(CLI::App& app, Context& ctx);      // check, show ruleset
-void add_firewall_commands(CLI::App& app, Context& ctx);  // start, stop, reload, status, confirm
+void add_firewall_commands(CLI::App& app, Context& ctx);  // start, stop, restart, reload, status, confirm
 void add_network_commands(CLI::App& app, Context& ctx);   // trust, untrust, list
+void add_switch_commands(CLI::App& app, Context& ctx);    // on, off
 void add_listing_commands(CLI::App& app, Context& ctx);   // zones, services
 void add_guard_command(CLI::App& app, Context& ctx);      // __rollback-guard (internal)
 void add_daemon_commands(CLI::App& app, Context& ctx);    // block, unblock, events (pbxwalld)

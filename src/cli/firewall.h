@@ -46,6 +46,10 @@ enum class ApplyKind { start, reload };
 // starts the rollback guard, then applies; on failure nothing changes. Sets ctx.exit_status.
 void apply_configuration(Context& ctx, const model::LoadedConfig& config, ApplyKind kind);
 
+// Validates the edited configuration text, writes it (keeping .bak) and applies it: through
+// pbxwalld when it runs, else directly when the table is loaded. `what` is the sentence said.
+void commit_edit(Context& ctx, const std::string& edited, const std::string& what);
+
 // Stops a pending rollback guard and forgets the pending change (confirm, stop).
 void cancel_pending(const RunDir& run_dir, const PendingChange& pending);
 

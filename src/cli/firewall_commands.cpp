@@ -196,6 +196,12 @@ void add_firewall_commands(CLI::App& app, Context& ctx) {
   reload->callback([&ctx, no_safe_mode] { run_start(ctx, ApplyKind::reload, *no_safe_mode); });
   app.add_subcommand("stop", "Remove table inet pbxwall (other tables are left alone)")
       ->callback([&ctx] { run_stop(ctx); });
+  auto* restart = app.add_subcommand("restart", "Stop, then start (through pbxwalld when it runs)");
+  restart->add_flag("--no-safe-mode", *no_safe_mode, "Apply without the rollback guard");
+  restart->callback([&ctx, no_safe_mode] {
+    run_stop(ctx);
+    if (ctx.exit_status == kExitOk) run_start(ctx, ApplyKind::start, *no_safe_mode);
+  });
   app.add_subcommand("status", "On/off, pending safe-mode change, networks per zone, counters")
       ->callback([&ctx] { run_status(ctx); });
   app.add_subcommand("confirm", "Keep the ruleset applied in safe mode (cancels the rollback)")

@@ -10,9 +10,7 @@
 #include "model/model.h"
 
 namespace pbxwall::cli {
-namespace {
 
-// Validates the edited text, writes it (keeping .bak), and re-applies if running.
 void commit_edit(Context& ctx, const std::string& edited, const std::string& what) {
   auto config = validate_text(ctx, edited);
   if (!config) return;
@@ -32,6 +30,8 @@ void commit_edit(Context& ctx, const std::string& edited, const std::string& wha
   if (*running) apply_configuration(ctx, *config, ApplyKind::reload);
   else ctx.o() << "the firewall is not running; `pbxwall start` applies the configuration\n";
 }
+
+namespace {
 
 std::optional<std::string> read_config_text(Context& ctx) {
   auto text = read_text_file(ctx.config_path);

@@ -1,8 +1,11 @@
 // The `pbxwall` application: global options, the command families, and the mapping of
 // CLI11's parse errors to exit statuses.
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdlib>
 #include <iostream>
+#include <string_view>
+#include <vector>
 
 #include "cli/commands.h"
 #include "kernel/kernel.h"
@@ -16,6 +19,66 @@ kernel::RulesetApplier& Context::kernel() {
   }
   return *applier;
 }
+
+namespace {
+
+// Edit distance of two short words: insertions, deletions, substitutions and swaps of two
+// neighbouring letters ("stauts" is one edit from "status") each count one.
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
+  for (std::size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (std::size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  }
+  return d[a.size()][b.size()];
+}
+
+// The command word of `args` (args[0] is the program name): the first word that is neither an
+// option nor the value of a global option that takes one. Empty when there is none.
+std::string command_word(const std::vector<std::string>& args) {
+  for (std::size_t i = 1; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--config" || a == "--run-dir") {
+      ++i;
+      continue;
+    }
+    if (!a.empty() && a[0] == '-') continue;
+    return a;
+  }
+  return "";
+}
+
+// "unknown command 'restrat'; did you mean 'restart'?" when `word` names no command of `app`.
+bool report_unknown_command(const CLI::App& app, const std::string& word, Context& ctx) {
+  if (word.empty()) return false;
+  std::string best;
+  std::size_t best_distance = 0;
+  std::string known;
+  for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
+    const std::string& name = sub->get_name();
+    if (name == word) return false;
+    if (name.starts_with("__")) continue;  // internal commands are neither listed nor suggested
+    known += (known.empty() ? "" : ", ") + name;
+    const std::size_t d = edit_distance(word, name);
+    if (best.empty() || d < best_distance) {
+      best = name;
+      best_distance = d;
+    }
+  }
+  ctx.e() << "pbxwall: unknown command '" << word << "'";
+  // A near miss: at most two edits, and fewer than the word has letters.
+  if (!best.empty() && best_distance <= 2 && best_distance < word.size())
+    ctx.e() << "; did you mean '" << best << "'?\n";
+  else
+    ctx.e() << " (commands: " << known << ")\n";
+  return true;
+}
+
+}  // namespace
 
 int run_cli(const std::vector<std::string>& args, Context& ctx) {
   if (ctx.out == nullptr) ctx.out = &std::cout;
@@ -40,6 +103,7 @@ int run_cli(const std::vector<std::string>& args, Context& ctx) {
   add_check_command(app, ctx);
   add_firewall_commands(app, ctx);
   add_network_commands(app, ctx);
+  add_switch_commands(app, ctx);
   add_listing_commands(app, ctx);
   add_guard_command(app, ctx);
   add_daemon_commands(app, ctx);
@@ -52,6 +116,8 @@ int run_cli(const std::vector<std::string>& args, Context& ctx) {
 #ifdef PBXWALL_HAVE_PASSWD
   add_passwd_command(app, ctx);
 #endif
+
+  if (report_unknown_command(app, command_word(args), ctx)) return kExitInvalid;
 
   std::vector<std::string> reversed(args.rbegin(), args.rend());
   if (!reversed.empty()) reversed.pop_back();  // program name

@@ -361,5 +361,46 @@ TEST_F(CliTest, UsageErrorsExitTwoAndHelpExitsZero) {
   EXPECT_THAT(out_.str(), HasSubstr("--zone"));
 }
 
+TEST_F(CliTest, UnknownCommandIsNamedWithASuggestion) {
+  EXPECT_EQ(run({"restrat"}), kExitInvalid);
+  EXPECT_THAT(err_.str(), HasSubstr("unknown command 'restrat'; did you mean 'restart'?"));
+  EXPECT_EQ(run({"--json", "stauts"}), kExitInvalid);
+  EXPECT_THAT(err_.str(), HasSubstr("unknown command 'stauts'; did you mean 'status'?"));
+  EXPECT_EQ(run({"frobnicate"}), kExitInvalid);
+  EXPECT_THAT(err_.str(), HasSubstr("unknown command 'frobnicate' (commands: "));
+  EXPECT_THAT(err_.str(), HasSubstr("restart"));
+  EXPECT_THAT(err_.str(), Not(HasSubstr("__")));
+  EXPECT_THAT(err_.str(), Not(HasSubstr("A subcommand is required")));
+}
+
+TEST_F(CliTest, OffAndOnSetFirewallEnabledAndApply) {
+  ASSERT_EQ(run({"start"}), kExitOk) << err_.str();
+  EXPECT_EQ(run({"off"}), kExitOk) << err_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("firewall switched off"));
+  EXPECT_THAT(read(config_), HasSubstr("enabled = false"));
+  EXPECT_THAT(read(config_), HasSubstr("# the office"));
+  ASSERT_EQ(kernel_.applied.size(), 2u);
+  EXPECT_THAT(kernel_.applied.back(), HasSubstr("everything is accepted"));
+
+  EXPECT_EQ(run({"off"}), kExitOk) << err_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("already off"));
+  EXPECT_EQ(kernel_.applied.size(), 2u);
+
+  EXPECT_EQ(run({"on"}), kExitOk) << err_.str();
+  EXPECT_THAT(read(config_), HasSubstr("enabled = true"));
+  ASSERT_EQ(kernel_.applied.size(), 3u);
+  EXPECT_THAT(kernel_.applied.back(), Not(HasSubstr("everything is accepted")));
+}
+
+TEST_F(CliTest, RestartStopsThenStarts) {
+  ASSERT_EQ(run({"start"}), kExitOk) << err_.str();
+  EXPECT_EQ(run({"restart"}), kExitOk) << err_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("pbxwall stopped"));
+  ASSERT_EQ(kernel_.applied.size(), 3u);
+  EXPECT_FALSE(kernel::script_defines_table(kernel_.applied[1]));
+  EXPECT_TRUE(kernel::script_defines_table(kernel_.applied[2]));
+  EXPECT_NE(kernel_.table, "");
+}
+
 }  // namespace
 }  // namespace pbxwall::cli

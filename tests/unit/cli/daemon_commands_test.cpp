@@ -326,6 +326,19 @@ TEST_F(DaemonCommandsTest, ReloadStartStopAndTrustGoThroughTheDaemon) {
   EXPECT_EQ(cmds, (std::vector<std::string>{"reload", "start", "stop", "reload"}));
 }
 
+TEST_F(DaemonCommandsTest, OffOnAndRestartGoThroughTheDaemon) {
+  serve_line(R"({"ok":true})");
+  EXPECT_EQ(run({"off"}), kExitOk) << err_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("firewall switched off"));
+  EXPECT_THAT(out_.str(), HasSubstr("pbxwalld applied the configuration"));
+  EXPECT_EQ(run({"on"}), kExitOk) << err_.str();
+  EXPECT_EQ(run({"restart"}), kExitOk) << err_.str();
+  EXPECT_TRUE(kernel_.applied.empty());
+  std::vector<std::string> cmds;
+  for (const auto& r : server_->parsed_requests()) cmds.push_back(r["cmd"]);
+  EXPECT_EQ(cmds, (std::vector<std::string>{"reload", "reload", "stop", "start"}));
+}
+
 TEST_F(DaemonCommandsTest, InvalidConfigurationIsNotSentToTheDaemon) {
   std::ofstream(config_, std::ios::trunc) << "[networks]\n\"192.0.2.0/24\" = \"nowhere\"\n";
   serve_line(R"({"ok":true})");
