@@ -1,35 +1,94 @@
 // `pbxwall discover`: what the PBX's own configuration says about its ports and trunks, each
-// item with the file and line it came from.
+// item with the file and line it came from. The Asterisk directory is --asterisk-root, else the
+// configuration's [pbx] asterisk_root (as pbxwalld reads it), else /etc/asterisk.
 #include <CLI/CLI.hpp>
 #include <filesystem>
 #include <memory>
 #include <system_error>
 
+#include "base/plural.h"
 #include "cli/commands.h"
+#include "cli/firewall.h"
+#include "daemon/pbx_settings.h"
 #include "pbx/pbx.h"
 
 namespace pbxwall::cli {
+namespace {
+
+// Where discover looks, and why there ("--asterisk-root", "[pbx] asterisk_root in F", "the
+// default"); nullopt (the configuration's errors printed, exit 2) when the file cannot be read.
+struct Where {
+  std::string root;
+  std::string why;
+};
+
+std::optional<Where> asterisk_root(Context& ctx, const std::string& option_root, bool option_given,
+                                   bool config_given) {
+  if (option_given) return Where{option_root, "--asterisk-root"};
+  const Where fallback{pbx::kDefaultAsteriskRoot, "the default"};
+  std::error_code ec;
+  if (!config_given && !std::filesystem::exists(ctx.config_path, ec)) return fallback;
+  auto loaded = model::load_file(ctx.config_path);
+  if (!loaded.ok()) {
+    print_diagnostics(ctx, loaded.error());
+    ctx.e() << "pbxwall discover: " << ctx.config_path << " is invalid; `pbxwall check` shows why\n";
+    ctx.exit_status = kExitInvalid;
+    return std::nullopt;
+  }
+  if (!loaded->table) return fallback;
+  auto integration = daemon::integration_from_toml(*loaded->table, loaded->source_name, loaded->policy);
+  if (!integration.ok()) {
+    print_diagnostics(ctx, integration.error());
+    ctx.exit_status = kExitInvalid;
+    return std::nullopt;
+  }
+  if (!(*loaded->table)["pbx"]["asterisk_root"]) return fallback;
+  return Where{integration->pbx.asterisk_root, "[pbx] asterisk_root in " + ctx.config_path};
+}
+
+bool found_nothing(const pbx::Discovery& d) {
+  return d.signalling.empty() && d.web.empty() && d.ami.empty() && d.trunks.empty();
+}
+
+}  // namespace
 
 void add_discover_command(CLI::App& app, Context& ctx) {
   auto root = std::make_shared<std::string>(pbx::kDefaultAsteriskRoot);
   auto* cmd = app.add_subcommand(
       "discover",
       "Read the Asterisk/FreePBX configuration and print the signalling, RTP, web and AMI ports and the "
-      "trunk hosts it names, each with its file:line (--json for programs). Exit status 2 if the "
-      "configuration has errors");
-  cmd->add_option("--asterisk-root", *root, "Asterisk configuration directory")->capture_default_str();
-  cmd->callback([&ctx, root] {
+      "trunk hosts it names, each with its file:line (--json for programs). Exit status 1 if nothing is "
+      "found, 2 if the configuration has errors");
+  auto* root_option =
+      cmd->add_option("--asterisk-root", *root,
+                      "Asterisk configuration directory (default: [pbx] asterisk_root of the configuration)")
+          ->capture_default_str();
+  const CLI::Option* config_option = app.get_option("--config");
+  cmd->callback([&ctx, root, root_option, config_option] {
+    const auto where = asterisk_root(ctx, *root, root_option->count() > 0, config_option->count() > 0);
+    if (!where) return;
     std::error_code ec;
-    if (!std::filesystem::is_directory(*root, ec)) {
-      ctx.e() << "pbxwall discover: " << *root << ": not a directory\n";
+    if (!std::filesystem::is_directory(where->root, ec)) {
+      ctx.e() << "pbxwall discover: " << where->root << " (" << where->why << "): not a directory\n";
       ctx.exit_status = kExitFailure;
       return;
     }
     pbx::DiskFileSystem fs;
-    const auto found = pbx::discover(fs, *root);
+    const auto found = pbx::discover(fs, where->root);
     ctx.o() << (ctx.json ? pbx::discovery_to_json(found) : pbx::discovery_to_text(found));
     ctx.o().flush();
-    ctx.exit_status = has_errors(found.diagnostics) ? kExitInvalid : kExitOk;
+    if (has_errors(found.diagnostics)) {
+      ctx.exit_status = kExitInvalid;
+    } else if (found_nothing(found)) {
+      ctx.e() << "pbxwall discover: found no port and no trunk in the Asterisk configuration under " << where->root
+              << " (" << where->why << "); "
+              << (found.files_read.empty() ? "no configuration file there"
+                                           : "read " + counted(static_cast<std::int64_t>(found.files_read.size()), "file"))
+              << "; set [pbx] asterisk_root or --asterisk-root to the directory holding pjsip.conf or sip.conf\n";
+      ctx.exit_status = kExitFailure;
+    } else {
+      ctx.exit_status = kExitOk;
+    }
   });
 }
 

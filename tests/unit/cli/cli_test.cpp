@@ -402,5 +402,35 @@ TEST_F(CliTest, RestartStopsThenStarts) {
   EXPECT_NE(kernel_.table, "");
 }
 
+TEST_F(CliTest, DiscoverReadsTheConfiguredAsteriskRoot) {
+  const std::string root = dir_ + "/asterisk";
+  fs::create_directories(root);
+  std::ofstream(root + "/pjsip.conf") << "[transport-udp]\ntype=transport\nprotocol=udp\nbind=0.0.0.0:5160\n";
+  write_config(std::string(kConfig) + "\n[pbx]\nasterisk_root = \"" + root + "\"\n");
+  EXPECT_EQ(run({"discover"}), kExitOk) << err_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("Asterisk configuration under " + root));
+  EXPECT_THAT(out_.str(), HasSubstr("5160"));
+
+  // An explicit --asterisk-root wins over the configuration.
+  const std::string empty = dir_ + "/empty";
+  fs::create_directories(empty);
+  EXPECT_EQ(run({"discover", "--asterisk-root", empty}), kExitFailure);
+  EXPECT_THAT(err_.str(), HasSubstr("found no port and no trunk in the Asterisk configuration under " + empty +
+                                    " (--asterisk-root); no configuration file there"));
+}
+
+TEST_F(CliTest, DiscoverFindingNothingSaysWhereItLookedAndFails) {
+  const std::string root = dir_ + "/asterisk";
+  fs::create_directories(root);
+  write_config(std::string(kConfig) + "\n[pbx]\nasterisk_root = \"" + root + "\"\n");
+  EXPECT_EQ(run({"discover"}), kExitFailure);
+  EXPECT_THAT(err_.str(), HasSubstr("under " + root + " ([pbx] asterisk_root in " + config_ + ")"));
+  EXPECT_EQ(run({"discover"}), kExitFailure);
+
+  write_config(std::string(kConfig) + "\n[pbx]\nasterisk_root = \"" + dir_ + "/nowhere\"\n");
+  EXPECT_EQ(run({"discover"}), kExitFailure);
+  EXPECT_THAT(err_.str(), HasSubstr(dir_ + "/nowhere ([pbx] asterisk_root in " + config_ + "): not a directory"));
+}
+
 }  // namespace
 }  // namespace pbxwall::cli
