@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 #include <ostream>
 
+#include "base/plural.h"
 #include "cli/commands.h"
 #include "cli/firewall.h"
 #include "daemon/daemon_config.h"
@@ -45,10 +46,10 @@ void run_check(Context& ctx) {
     }
   }
   const auto& p = config->policy;
-  ctx.o() << ctx.config_path << ": OK (" << p.networks.size() << " networks, "
-          << p.interfaces.size() << " interfaces, " << p.services.size() << " services"
-          << (config->warnings.empty() ? "" : ", " + std::to_string(config->warnings.size()) + " warnings")
-          << ")\n";
+  auto count = [](std::size_t n, const char* what) { return counted(static_cast<std::int64_t>(n), what); };
+  ctx.o() << ctx.config_path << ": OK (" << count(p.networks.size(), "network") << ", "
+          << count(p.interfaces.size(), "interface") << ", " << count(p.services.size(), "service")
+          << (config->warnings.empty() ? "" : ", " + count(config->warnings.size(), "warning")) << ")\n";
 }
 
 void run_show_ruleset(Context& ctx, bool live) {

@@ -9,6 +9,7 @@
 #include <ostream>
 
 #include "base/address.h"
+#include "base/plural.h"
 #include "cli/commands.h"
 #include "cli/control_client.h"
 #include "cli/daemon_link.h"
@@ -26,6 +27,13 @@ std::string text_of(const json& object, const char* key) {
   if (it == object.end() || it->is_null()) return "-";
   if (it->is_string()) return it->get<std::string>().empty() ? "-" : it->get<std::string>();
   return it->dump();
+}
+
+// "1 block", "4 blocks" from a number field of an answer; the field as text otherwise.
+std::string counted_of(const json& object, const char* key, std::string_view singular, std::string_view plural = {}) {
+  if (object.is_object() && object.contains(key) && object[key].is_number_integer())
+    return counted(object[key].get<std::int64_t>(), singular, plural);
+  return text_of(object, key) + " " + (plural.empty() ? std::string(singular) + "s" : std::string(plural));
 }
 
 std::string pad(const std::string& s, std::size_t width) {
@@ -213,15 +221,16 @@ void run_daemon_list(Context& ctx, const std::string& what) {
 static void print_state_status(Context& ctx, const json& st) {
   if (!st.is_object()) return;
   if (st.value("ok", true) == false)
-    ctx.o() << "  state database: NOT SAVING: " << text_of(st, "unsaved")
-            << " changes wait in memory and are retried (" << st.value("error", std::string()) << ")"
+    ctx.o() << "  state database: NOT SAVING: " << counted_of(st, "unsaved", "change")
+            << (st.value("unsaved", 0) == 1 ? " waits in memory and is retried (" : " wait in memory and are retried (")
+            << st.value("error", std::string()) << ")"
             << (st.value("dropped", 0) > 0 ? "; " + text_of(st, "dropped") + " dropped" : std::string()) << "\n";
   if (st.contains("set_aside") && st["set_aside"].is_object())
     ctx.o() << "  state database: was damaged at start (" << st["set_aside"].value("why", std::string()) << "), moved to "
             << st["set_aside"].value("path", std::string()) << "\n";
   if (st.value("recovered_blocks", 0) > 0 || st.value("recovered_validated", 0) > 0)
-    ctx.o() << "  state database: " << text_of(st, "recovered_blocks") << " blocks and " << text_of(st, "recovered_validated")
-            << " validations read back from the kernel sets at start\n";
+    ctx.o() << "  state database: " << counted_of(st, "recovered_blocks", "block") << " and "
+            << counted_of(st, "recovered_validated", "validation") << " read back from the kernel sets at start\n";
 }
 
 void print_daemon_status(Context& ctx, const json& s) {
@@ -245,9 +254,9 @@ void print_daemon_status(Context& ctx, const json& s) {
     if (state == "disabled") {
       ctx.o() << "  AMI: off ([ami] enabled = false)\n";
     } else if (state == "ready") {
-      ctx.o() << "  AMI: logged in as " << where << ", " << text_of(*ami, "events") << " events, "
-              << text_of(*ami, "validations") << " registrations learnt, " << text_of(*ami, "forgets")
-              << " removals\n";
+      ctx.o() << "  AMI: logged in as " << where << ", " << counted_of(*ami, "events", "event") << ", "
+              << counted_of(*ami, "validations", "registration") << " learnt, " << counted_of(*ami, "forgets", "removal")
+              << "\n";
     } else {
       ctx.o() << "  AMI: NOT logged in as " << where << " (" << state << ")";
       if (ami->contains("problem")) ctx.o() << ": " << ami->value("problem", "");

@@ -8,6 +8,7 @@
 #include <ostream>
 #include <regex>
 
+#include "base/plural.h"
 #include "cli/commands.h"
 #include "cli/daemon_link.h"
 #include "cli/firewall.h"
@@ -176,7 +177,7 @@ void run_status(Context& ctx) {
   if (!counters.empty()) {
     ctx.o() << "counters:";
     for (const auto& c : counters)
-      ctx.o() << " " << c.name << " " << c.packets << " packets (" << c.bytes << " bytes)"
+      ctx.o() << " " << c.name << " " << counted(c.packets, "packet") << " (" << counted(c.bytes, "byte") << ")"
               << (&c == &counters.back() ? "\n" : ",");
   }
   if (daemon) print_daemon_status(ctx, *daemon);

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "daemon/config_edit.h"
+#include "base/plural.h"
 #include "daemon/firewall.h"
 #include "pbx/pbx.h"
 
@@ -267,7 +268,7 @@ json Firewall::overview_json(const json& request) {
       if (warnings.size() > 20) break;
       warnings.push_back({{"kind", "failing_extension"}, {"addr", f.address}, {"user", f.user},
                           {"text", "Extension " + f.user + " keeps failing with a wrong password from " + f.address + " (" +
-                                       std::to_string(f.count) + " times): " + f.reason}});
+                                       counted(f.count, "time") + "): " + f.reason}});
     }
   }
   if (loaded_config()) {

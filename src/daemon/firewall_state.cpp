@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "daemon/firewall.h"
+#include "base/plural.h"
 #include "kernel/set_listing.h"
 
 namespace pbxwall::daemon {
@@ -25,8 +26,7 @@ Duration left_of(const kernel::ListedElement& e, Duration fallback) {
 }
 
 std::string recovery_text(const KernelRecovery& r) {
-  return std::to_string(r.blocks) + (r.blocks == 1 ? " block" : " blocks") + " and " + std::to_string(r.validated) +
-         (r.validated == 1 ? " validation" : " validations") + " read back from the kernel sets";
+  return counted(r.blocks, "block") + " and " + counted(r.validated, "validation") + " read back from the kernel sets";
 }
 
 }  // namespace
@@ -116,7 +116,7 @@ void Firewall::add_state_status(json& status) const {
 void Firewall::add_state_warnings(json& warnings) const {
   const auto& h = writes_.health();
   if (!h.ok || h.unsaved > 0) {
-    std::string text = std::to_string(h.unsaved) + " changes (blocks, validations, events) are not saved in the state database";
+    std::string text = counted(h.unsaved, "change") + " (blocks, validations, events) " + (h.unsaved == 1 ? "is" : "are") + " not saved in the state database";
     if (!h.error.empty()) text += ": " + h.error;
     text += ". They are in effect in the kernel and kept in memory; they are written as soon as the database accepts them. Free disk space "
             "under the state directory (or fix its file system) before pbxwalld is restarted.";

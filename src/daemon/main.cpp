@@ -14,6 +14,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "daemon/ami_bridge.h"
+#include "base/plural.h"
 #include "daemon/control_server.h"
 #include "daemon/firewall.h"
 #include "daemon/pbx_live.h"
@@ -89,8 +90,8 @@ int run(const Options& o) {
     return 1;
   }
   if (const auto& r = firewall.kernel_recovery(); r.blocks > 0 || r.validated > 0)
-    log(4, "state database " + o.state + ": " + std::to_string(r.blocks) + " blocks and " + std::to_string(r.validated) +
-               " validations it lacked were read back from the kernel sets of table inet pbxwall");
+    log(4, "state database " + o.state + ": " + counted(r.blocks, "block") + " and " + counted(r.validated, "validation") +
+               " it lacked were read back from the kernel sets of table inet pbxwall");
   const bool inline_path = firewall.packet_path() != ruleset::PacketPath::log_group;
   const auto groups = firewall.log_groups();  // input, output
   auto nflog = packets::NflogSource::open(inline_path ? std::vector<std::uint16_t>{groups.back()} : groups);
@@ -253,8 +254,8 @@ int run(const Options& o) {
     const auto& h = firewall.state_health();
     const bool failing = !h.ok;
     if (failing && !state_failing)
-      log(3, "state database " + o.state + ": writes fail (" + h.error + "); " + std::to_string(h.unsaved) +
-                 " changes kept in memory and retried");
+      log(3, "state database " + o.state + ": writes fail (" + h.error + "); " + counted(h.unsaved, "change") +
+                 " kept in memory and retried");
     if (!failing && state_failing) log(5, "state database " + o.state + ": writing again, the waiting changes are saved");
     state_failing = failing;
   };

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "base/plural.h"
 #include "daemon/vpn_clients.h"
 #include "pbx/discovery.h"
 
@@ -143,7 +144,7 @@ void PbxLive::push_trunks() {
     log_(3, s.error());
   } else if (firewall_.trunks() != before) {
     ++counters_.trunk_updates;
-    log_(6, "trunks: " + std::to_string(firewall_.trunks().size()) + " networks");
+    log_(6, "trunks: " + counted(static_cast<std::int64_t>(firewall_.trunks().size()), "network"));
   }
 }
 

@@ -121,7 +121,7 @@ TEST_F(CliTest, CheckShowsWarningsButSucceeds) {
   write_config("[services.ssh]\nzones = [\"internet\"]\n");
   EXPECT_EQ(run({"check"}), kExitOk);
   EXPECT_THAT(err_.str(), HasSubstr("warning"));
-  EXPECT_THAT(out_.str(), HasSubstr("1 warnings"));
+  EXPECT_THAT(out_.str(), HasSubstr(", 1 warning)"));
 }
 
 TEST_F(CliTest, CheckFailsWhenNftablesRejectsTheRuleset) {
@@ -430,6 +430,13 @@ TEST_F(CliTest, DiscoverFindingNothingSaysWhereItLookedAndFails) {
   write_config(std::string(kConfig) + "\n[pbx]\nasterisk_root = \"" + dir_ + "/nowhere\"\n");
   EXPECT_EQ(run({"discover"}), kExitFailure);
   EXPECT_THAT(err_.str(), HasSubstr(dir_ + "/nowhere ([pbx] asterisk_root in " + config_ + "): not a directory"));
+}
+
+TEST_F(CliTest, CheckCountsInTheSingular) {
+  write_config("[interfaces]\neth0 = \"internet\"\n\n[networks]\n\"198.51.100.0/24\" = \"trusted\"\n");
+  EXPECT_EQ(run({"check"}), kExitOk) << err_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("OK (1 network, 1 interface, "));
+  EXPECT_THAT(out_.str(), Not(HasSubstr("1 networks")));
 }
 
 }  // namespace

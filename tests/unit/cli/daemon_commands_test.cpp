@@ -296,6 +296,19 @@ TEST_F(DaemonCommandsTest, StatusRaisesTheStateDatabaseAlarm) {
   EXPECT_THAT(out_.str(), HasSubstr("4 blocks and 0 validations read back from the kernel sets at start"));
 }
 
+TEST_F(DaemonCommandsTest, StatusCountsInTheSingular) {
+  serve_line(json{{"ok", true}, {"blocked", 1}, {"table", true},
+                  {"state", {{"ok", false}, {"unsaved", 1}, {"dropped", 0}, {"error", "disk full"},
+                             {"recovered_blocks", 1}, {"recovered_validated", 1}}},
+                  {"ami", {{"state", "ready"}, {"username", "pbxwall"}, {"endpoint", "127.0.0.1:5038"},
+                           {"events", 1}, {"validations", 1}, {"forgets", 1}}}}
+                 .dump());
+  EXPECT_EQ(run({"status"}), kExitOk) << err_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("NOT SAVING: 1 change waits in memory and is retried (disk full)"));
+  EXPECT_THAT(out_.str(), HasSubstr("1 block and 1 validation read back"));
+  EXPECT_THAT(out_.str(), HasSubstr("1 event, 1 registration learnt, 1 removal\n"));
+}
+
 TEST_F(DaemonCommandsTest, StatusIsQuietAboutAHealthyStateDatabase) {
   serve_line(json{{"ok", true}, {"blocked", 0}, {"table", true},
                   {"state", {{"ok", true}, {"unsaved", 0}, {"recovered_blocks", 0}, {"recovered_validated", 0}}}}
