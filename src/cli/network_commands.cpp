@@ -1,6 +1,7 @@
 // `pbxwall trust | untrust | list`: edit and show the [networks] section.
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
+#include <cctype>
 #include <ostream>
 
 #include "cli/commands.h"
@@ -41,6 +42,21 @@ std::optional<std::string> read_config_text(Context& ctx) {
   return text;
 }
 
+// The [networks] entry denoting the same network as `target` (canonical CIDR, or the same
+// hostname whatever its case and final dot); null when there is none.
+const model::NetworkEntry* entry_for(const model::Policy& policy, const std::string& target) {
+  const auto cidr = Cidr::parse(target);
+  std::string host;
+  if (!cidr) {
+    for (char c : target) host += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (!host.empty() && host.back() == '.') host.pop_back();
+  }
+  for (const auto& n : policy.networks) {
+    if (cidr ? (n.cidr && *n.cidr == *cidr) : (!n.cidr && !host.empty() && n.hostname == host)) return &n;
+  }
+  return nullptr;
+}
+
 void run_trust(Context& ctx, const std::string& target, const std::string& zone_text) {
   auto zone = model::parse_zone(zone_text);
   if (!zone) {
@@ -51,6 +67,14 @@ void run_trust(Context& ctx, const std::string& target, const std::string& zone_
   }
   auto text = read_config_text(ctx);
   if (!text) return;
+  // The same entry again: the file (and its .bak) stay as they are.
+  if (auto current = model::load_string(*text, ctx.config_path); current.ok()) {
+    const auto* entry = entry_for(current->policy, target);
+    if (entry != nullptr && entry->zone == *zone) {
+      ctx.o() << target << " is already in zone " << model::zone_name(*zone) << "; nothing to do\n";
+      return;
+    }
+  }
   auto edited = model::set_network(*text, target, *zone);
   if (!edited) {
     ctx.e() << "pbxwall: " << target << ": " << edited.error() << "\n";

@@ -402,6 +402,27 @@ TEST_F(CliTest, RestartStopsThenStarts) {
   EXPECT_NE(kernel_.table, "");
 }
 
+TEST_F(CliTest, CheckCountsInTheSingular) {
+  write_config("[interfaces]\neth0 = \"internet\"\n\n[networks]\n\"198.51.100.0/24\" = \"trusted\"\n");
+  EXPECT_EQ(run({"check"}), kExitOk) << err_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("OK (1 network, 1 interface, "));
+  EXPECT_THAT(out_.str(), Not(HasSubstr("1 networks")));
+}
+
+TEST_F(CliTest, TrustingAnEntryAgainChangesNothing) {
+  const std::string before = read(config_);
+  EXPECT_EQ(run({"trust", "198.51.100.0/24"}), kExitOk) << err_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("198.51.100.0/24 is already in zone trusted; nothing to do"));
+  EXPECT_EQ(run({"trust", "2001:DB8:10::/48", "--zone", "other"}), kExitOk) << err_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("is already in zone other; nothing to do"));
+  EXPECT_EQ(read(config_), before);
+  EXPECT_FALSE(fs::exists(config_ + ".bak"));
+  // Another zone is a change.
+  EXPECT_EQ(run({"trust", "198.51.100.0/24", "--zone", "local"}), kExitOk) << err_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("is now in zone local"));
+  EXPECT_EQ(read(config_ + ".bak"), before);
+}
+
 TEST_F(CliTest, DiscoverReadsTheConfiguredAsteriskRoot) {
   const std::string root = dir_ + "/asterisk";
   fs::create_directories(root);
@@ -430,13 +451,6 @@ TEST_F(CliTest, DiscoverFindingNothingSaysWhereItLookedAndFails) {
   write_config(std::string(kConfig) + "\n[pbx]\nasterisk_root = \"" + dir_ + "/nowhere\"\n");
   EXPECT_EQ(run({"discover"}), kExitFailure);
   EXPECT_THAT(err_.str(), HasSubstr(dir_ + "/nowhere ([pbx] asterisk_root in " + config_ + "): not a directory"));
-}
-
-TEST_F(CliTest, CheckCountsInTheSingular) {
-  write_config("[interfaces]\neth0 = \"internet\"\n\n[networks]\n\"198.51.100.0/24\" = \"trusted\"\n");
-  EXPECT_EQ(run({"check"}), kExitOk) << err_.str();
-  EXPECT_THAT(out_.str(), HasSubstr("OK (1 network, 1 interface, "));
-  EXPECT_THAT(out_.str(), Not(HasSubstr("1 networks")));
 }
 
 }  // namespace
