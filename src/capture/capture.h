@@ -77,6 +77,7 @@ struct DecoderLimits {
   std::size_t max_tcp_streams = 65536;           // stream directions tracked (LRU beyond)
   std::size_t max_tcp_out_of_order_segments = 64;  // per stream direction
   std::size_t max_tcp_out_of_order_bytes = 256u << 10;  // per stream direction
+  std::size_t max_tcp_buffered_bytes = 16u << 20;  // out-of-order bytes of all streams together
   Duration tcp_idle_timeout = std::chrono::minutes(10);
 };
 
@@ -97,6 +98,8 @@ struct DecoderStats {
   std::uint64_t tcp_out_of_order = 0;     // segments buffered ahead of a hole
   std::uint64_t tcp_gaps = 0;             // holes given up on (bytes lost)
   std::uint64_t tcp_stream_evictions = 0; // streams dropped (LRU or idle)
+  std::uint64_t tcp_buffer_evictions = 0; // streams dropped, least recently used, over max_tcp_buffered_bytes
+  std::uint64_t tcp_buffered_bytes = 0;   // out-of-order bytes held now
 };
 
 class FragmentTable;

@@ -23,8 +23,16 @@ bool looks_like_tls(std::span<const std::uint8_t> b) { return b.size() >= 3 && b
 
 }  // namespace
 
-SignallingTap::SignallingTap(SignallingPorts ports, std::size_t max_streams)
-    : ports_(std::move(ports)), max_streams_(std::max<std::size_t>(max_streams, 1)) {}
+SignallingTap::SignallingTap(SignallingPorts ports, std::size_t max_streams, std::size_t max_buffered_bytes)
+    : ports_(std::move(ports)),
+      max_streams_(std::max<std::size_t>(max_streams, 1)),
+      max_buffered_bytes_(max_buffered_bytes) {}
+
+void SignallingTap::drop(std::unordered_map<StreamKey, Stream, StreamKeyHash>::iterator it) {
+  stats_.buffered_bytes -= it->second.framer.buffered();
+  streams_by_age_.erase(it->second.age);
+  streams_.erase(it);
+}
 
 bool SignallingTap::is_signalling(const Packet& p) const {
   if (p.transport == Transport::udp && (has_port(ports_.iax, p.dport) || has_port(ports_.iax, p.sport))) return true;
@@ -105,8 +113,7 @@ void SignallingTap::sip_stream(const Packet& p, const responsive::PacketMeta& me
   if (it == streams_.end()) {
     if (p.payload.empty()) return;
     if (streams_.size() >= max_streams_) {
-      streams_.erase(streams_by_age_.back());
-      streams_by_age_.pop_back();
+      drop(streams_.find(streams_by_age_.back()));
       ++stats_.stream_evictions;
     }
     streams_by_age_.push_front(key);
@@ -121,16 +128,29 @@ void SignallingTap::sip_stream(const Packet& p, const responsive::PacketMeta& me
   }
   Stream& s = it->second;
   if (!s.tls) {
+    stats_.buffered_bytes -= s.framer.buffered();
     if (p.stream_gap) s.framer.reset();
     s.framer.feed(p.payload);
     while (auto m = s.framer.next()) {
       sip_result(*m, meta, sink);
       if (!m->ok() && s.framer.broken()) s.framer.reset();
     }
+    stats_.buffered_bytes += s.framer.buffered();
   }
   if (p.stream_end) {
-    streams_by_age_.erase(s.age);
-    streams_.erase(it);
+    drop(it);
+    return;
+  }
+  // Over the ceiling: the least recently used streams holding bytes go first, this one last.
+  // Streams holding none keep their state (a TLS stream stays known as one).
+  auto age = streams_by_age_.end();
+  while (stats_.buffered_bytes > max_buffered_bytes_ && age != streams_by_age_.begin()) {
+    --age;
+    auto victim = streams_.find(*age);
+    if (victim->second.framer.buffered() == 0) continue;
+    age = std::next(age);  // drop() erases the list entry before it
+    drop(victim);
+    ++stats_.buffer_evictions;
   }
 }
 

@@ -32,15 +32,23 @@ struct SignallingStats {
   std::uint64_t tls_streams = 0;    // TCP streams carrying TLS (not decodable, skipped)
   std::uint64_t not_signalling = 0; // fed packets on no SIP or IAX2 port
   std::uint64_t stream_evictions = 0;  // TCP framers dropped, least recently used, at the limit
+  std::uint64_t buffer_evictions = 0;  // TCP framers dropped, least recently used, over the byte ceiling
+  std::uint64_t buffered_bytes = 0;    // bytes of partial SIP messages held by all framers now
 };
+
+// Bytes of partial SIP-over-TCP messages held by all stream directions together. One stream may
+// declare a 1 MB body (the framer's limit); thousands of them must not take the daemon's memory.
+inline constexpr std::size_t kDefaultMaxBufferedStreamBytes = 32u << 20;
 
 class SignallingTap {
  public:
   using Sink = std::function<void(const responsive::Observation&)>;
 
-  // At most `max_streams` TCP stream directions are framed at once; beyond, the least
-  // recently used one is dropped (its next bytes start a fresh framer).
-  explicit SignallingTap(SignallingPorts ports, std::size_t max_streams = 4096);
+  // At most `max_streams` TCP stream directions are framed at once, holding at most
+  // `max_buffered_bytes` of partial messages together; beyond either, the least recently used
+  // streams are dropped (their next bytes start a fresh framer).
+  explicit SignallingTap(SignallingPorts ports, std::size_t max_streams = 4096,
+                         std::size_t max_buffered_bytes = kDefaultMaxBufferedStreamBytes);
 
   // Whether either port of `p` is a SIP port, or an IAX2 port over UDP.
   bool is_signalling(const Packet& p) const;
@@ -61,10 +69,12 @@ class SignallingTap {
   void sip_datagram(const Packet& p, const responsive::PacketMeta& meta, const Sink& sink);
   void sip_stream(const Packet& p, const responsive::PacketMeta& meta, const Sink& sink);
   void iax_datagram(const Packet& p, const responsive::PacketMeta& meta, const Sink& sink);
+  void drop(std::unordered_map<StreamKey, Stream, StreamKeyHash>::iterator it);
   void sip_result(const Result<sip::Message, sip::ParseError>& m, const responsive::PacketMeta& meta, const Sink& sink);
 
   SignallingPorts ports_;
   std::size_t max_streams_;
+  std::size_t max_buffered_bytes_;
   std::unordered_map<StreamKey, Stream, StreamKeyHash> streams_;
   std::list<StreamKey> streams_by_age_;  // most recently used first
   SignallingStats stats_;

@@ -22,6 +22,7 @@ std::size_t StreamKeyHash::operator()(const StreamKey& k) const noexcept {
 }
 
 void TcpStreams::remove(Lru::iterator it) {
+  stats_.tcp_buffered_bytes -= it->waiting_bytes;
   index_.erase(it->key);
   lru_.erase(it);
 }
@@ -65,7 +66,20 @@ void TcpStreams::buffer(Stream& s, std::uint32_t seq, std::span<const std::uint8
   }
   ++stats_.tcp_out_of_order;
   s.waiting_bytes += data.size();
+  stats_.tcp_buffered_bytes += data.size();
   s.waiting.insert(pos, Segment{seq, std::vector<std::uint8_t>(data.begin(), data.end()), fin});
+}
+
+void TcpStreams::shed(Lru::iterator keep) {
+  while (stats_.tcp_buffered_bytes > limits_.max_tcp_buffered_bytes) {
+    auto victim = std::prev(lru_.end());
+    if (victim == keep) {
+      if (victim == lru_.begin()) return;  // alone: its own per-stream limits apply
+      victim = std::prev(victim);
+    }
+    ++stats_.tcp_buffer_evictions;
+    remove(victim);
+  }
 }
 
 bool TcpStreams::drain(Stream& s, std::vector<std::uint8_t>& out) {
@@ -83,6 +97,7 @@ bool TcpStreams::drain(Stream& s, std::vector<std::uint8_t>& out) {
     }
     fin = fin || w.fin;
     s.waiting_bytes -= w.data.size();
+    stats_.tcp_buffered_bytes -= w.data.size();
     s.waiting.erase(s.waiting.begin());
   }
   return fin;
@@ -109,6 +124,7 @@ TcpStreams::Delivery TcpStreams::segment(const StreamKey& key, TimePoint t, std:
       s.isn = seq;
       s.next = seq + 1;
       s.waiting.clear();
+      stats_.tcp_buffered_bytes -= s.waiting_bytes;
       s.waiting_bytes = 0;
     }
     seq += 1;  // data on a SYN (TCP Fast Open) starts after it
@@ -123,6 +139,7 @@ TcpStreams::Delivery TcpStreams::segment(const StreamKey& key, TimePoint t, std:
   if (dist > 0) {
     if (data.empty() && !fin) return d;
     buffer(s, seq, data, fin);
+    shed(it);
     if (s.waiting.size() <= limits_.max_tcp_out_of_order_segments &&
         s.waiting_bytes <= limits_.max_tcp_out_of_order_bytes)
       return d;

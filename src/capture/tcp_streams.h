@@ -1,6 +1,7 @@
 // TCP stream reassembly per direction (src, sport -> dst, dport): delivers each byte once and
 // in order; segments ahead of a hole wait in a bounded buffer; retransmitted bytes are dropped.
-// Streams are kept in LRU order with a fixed ceiling and an idle timeout in packet time.
+// Streams are kept in LRU order with a fixed ceiling and an idle timeout in packet time; the
+// out-of-order bytes of all streams together have a ceiling too (LRU streams dropped beyond).
 #pragma once
 
 #include <cstdint>
@@ -65,6 +66,8 @@ class TcpStreams {
   void remove(Lru::iterator it);
   // Appends waiting segments that have become contiguous; returns true if a FIN was reached.
   bool drain(Stream& s, std::vector<std::uint8_t>& out);
+  // Over max_tcp_buffered_bytes: drops the least recently used streams other than `keep`.
+  void shed(Lru::iterator keep);
   void buffer(Stream& s, std::uint32_t seq, std::span<const std::uint8_t> data, bool fin);
 
   const DecoderLimits& limits_;

@@ -410,6 +410,9 @@ json Firewall::status_json() {
           {"sources_tracked", c.table_size},
           {"sources_ceiling", c.table_ceiling},
           {"evictions", c.evictions},
+          {"tcp_segments", decoder_.stats().tcp_segments},
+          {"stream_buffered_bytes", decoder_.stats().tcp_buffered_bytes + (tap_ ? tap_->stats().buffered_bytes : 0)},
+          {"stream_buffer_evictions", decoder_.stats().tcp_buffer_evictions + (tap_ ? tap_->stats().buffer_evictions : 0)},
           {"decisions", decisions},
           {"block_latency_seconds", block_latency_.json()}};
   add_state_status(answer);

@@ -51,6 +51,9 @@ constexpr Plain kEngineAndKernel[] = {
     {"pbxwall_engine_sources", "gauge", "Sources tracked by the responsive engine.", "sources_tracked"},
     {"pbxwall_engine_sources_ceiling", "gauge", "Most sources the engine keeps before evicting.", "sources_ceiling"},
     {"pbxwall_engine_evictions_total", "counter", "Sources evicted from the engine's table.", "evictions"},
+    {"pbxwall_tcp_segments_total", "counter", "TCP segments on signalling ports decoded.", "tcp_segments"},
+    {"pbxwall_stream_buffered_bytes", "gauge", "Bytes held by TCP stream reassembly (out-of-order segments, partial SIP messages).", "stream_buffered_bytes"},
+    {"pbxwall_stream_buffer_evictions_total", "counter", "TCP streams dropped to keep reassembly under its byte ceiling.", "stream_buffer_evictions"},
     {"pbxwall_kernel_commits_total", "counter", "Batched kernel set updates sent.", "kernel_commits"},
     {"pbxwall_kernel_failures_total", "counter", "Kernel set updates refused.", "kernel_failures"},
     {"pbxwall_store_write_failures_total", "counter", "State database writes that failed (kept and retried).", "store_failures"},
@@ -102,7 +105,8 @@ std::string prometheus_text(const nlohmann::json& m, const WebCounters& web) {
   const std::pair<const char*, std::pair<const char*, std::uint64_t>> web_counters[] = {
       {"pbxwall_web_requests_total", {"Requests to the web server.", web.requests}},
       {"pbxwall_web_failed_logins_total", {"Web logins refused for a wrong password.", web.failed_logins}},
-      {"pbxwall_web_rate_limited_logins_total", {"Web logins refused by the rate limit.", web.rate_limited_logins}},
+      {"pbxwall_web_rate_limited_logins_total", {"Web logins answered 429 without a password check.", web.rate_limited_logins}},
+      {"pbxwall_web_password_checks_total", {"Passwords checked for web logins.", web.password_checks}},
   };
   for (const auto& [name, help_value] : web_counters) {
     header(o, name, "counter", help_value.first);

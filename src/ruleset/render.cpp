@@ -304,12 +304,19 @@ std::string enabled_table(const RenderInput& in) {
                      seconds(opt.flood_block) + " } " + counter_ref(kCounterFlood) + " drop");
   s.line("\t\t", "update @flood6 { ip6 saddr " + rate + " } add @blocked6 { ip6 saddr timeout " +
                      seconds(opt.flood_block) + " } " + counter_ref(kCounterFlood) + " drop");
+  // TCP reaches the daemon only on connections conntrack has seen answered: segments without a
+  // handshake (any source can forge those) are never given to the stream reassembly.
+  const std::string tcp_unanswered = "meta l4proto tcp ct state != established " + counter_ref(kCounterResponsive) + " accept";
   switch (opt.packet_path) {
     case PacketPath::log_group:
-      if (opt.log_group_input != 0) s.line("\t\t", "log group " + std::to_string(opt.log_group_input));
+      if (opt.log_group_input != 0) {
+        s.line("\t\t", tcp_unanswered);
+        s.line("\t\t", "log group " + std::to_string(opt.log_group_input));
+      }
       s.line("\t\t", counter_ref(kCounterResponsive) + " accept");
       break;
     case PacketPath::queue:
+      s.line("\t\t", tcp_unanswered);
       // The daemon's accept ends this hook's evaluation, so the packet is counted first.
       s.line("\t\t", counter_ref(kCounterResponsive) + " queue num " + std::to_string(opt.queue_num) + " bypass");
       break;

@@ -336,6 +336,35 @@ TEST(DecoderTcp, StreamsAreBoundedLeastRecentlyUsedFirst) {
   EXPECT_EQ(d.stats().tcp_stream_evictions, 6u);
 }
 
+// Out-of-order bytes of all streams together stay under max_tcp_buffered_bytes: the least
+// recently used stream goes, not the one that just sent, and a stream evicted that way picks up
+// again from its next segment.
+TEST(DecoderTcp, BufferedBytesHaveACeilingAcrossStreams) {
+  DecoderLimits limits;
+  limits.max_tcp_buffered_bytes = 100;
+  Decoder d(limits);
+  TcpFlow a, b, c;
+  a.sport = 40001;
+  b.sport = 40002;
+  c.sport = 40003;
+  for (const TcpFlow* f : {&a, &b, &c}) (void)must_decode(d, f->syn());
+  EXPECT_FALSE(must_decode(d, a.data(10, std::string(40, 'a'))));  // a hole of 10 bytes before each
+  EXPECT_FALSE(must_decode(d, b.data(10, std::string(40, 'b'))));
+  EXPECT_FALSE(must_decode(d, a.data(60, std::string(5, 'a'))));  // a is used again: b is the oldest
+  EXPECT_EQ(d.stats().tcp_buffered_bytes, 85u);
+  EXPECT_FALSE(must_decode(d, c.data(10, std::string(40, 'c'))));
+  EXPECT_EQ(d.stats().tcp_buffer_evictions, 1u);
+  EXPECT_EQ(d.stats().tcp_buffered_bytes, 85u);
+  EXPECT_EQ(d.tcp_streams(), 2u);
+  // a's hole fills: its bytes come out in order and leave the buffer.
+  EXPECT_EQ(deliver(d, a.data(0, std::string(10, 'x'))), std::string(10, 'x') + std::string(40, 'a'));
+  EXPECT_EQ(d.stats().tcp_buffered_bytes, 45u);
+  // b was dropped: its next segment starts a new stream picked up mid-way.
+  auto p = must_decode(d, b.data(0, std::string(10, 'y')));
+  ASSERT_TRUE(p);
+  EXPECT_TRUE(p->stream_gap);
+}
+
 TEST(DecoderTcp, SequenceNumbersWrapAround) {
   TcpFlow f;
   f.isn = 0xfffffffa;

@@ -173,6 +173,50 @@ TEST_F(Tap, TheLeastRecentlyUsedStreamIsDroppedAtTheLimit) {
   EXPECT_EQ(ids, (std::vector<std::string>{"c", "a", "malformed"}));
 }
 
+// Partial messages of all streams together stay under the byte ceiling: the least recently used
+// stream is dropped first, and one stream alone over the ceiling drops itself.
+TEST(TapCeiling, BufferedBytesHaveACeilingWithLeastRecentlyUsedEviction) {
+  SignallingTap tap{SignallingPorts{}, 100, 100};
+  std::vector<std::string> ids;
+  std::vector<std::string> payloads;  // alive while the tap reads them
+  auto feed = [&](const std::string& payload, std::uint16_t sport) {
+    Packet p;
+    p.src = kPhone;
+    p.dst = kPbx;
+    p.sport = sport;
+    p.dport = 5060;
+    p.transport = Transport::tcp;
+    p.payload = std::span(reinterpret_cast<const std::uint8_t*>(payload.data()), payload.size());
+    tap.feed(p, Direction::to_pbx, [&](const responsive::Observation& obs) {
+      const auto* r = std::get_if<responsive::SipRequest>(&obs.body);
+      ids.push_back(r ? std::string(r->call_id) : "malformed");
+    });
+  };
+  traffic::Request r;
+  r.call_id = "a";
+  const std::string a = traffic::request_text(r);
+  r.call_id = "b";
+  const std::string b = traffic::request_text(r);
+  r.call_id = "c";
+  const std::string c = traffic::request_text(r);
+  ASSERT_GT(a.size(), 100u);
+  feed(a.substr(0, 40), 1001);
+  feed(b.substr(0, 40), 1002);
+  feed(a.substr(40, 10), 1001);
+  EXPECT_EQ(tap.stats().buffered_bytes, 90u);
+  feed(c.substr(0, 40), 1003);  // 130 bytes: 1002, the least recently used, goes
+  EXPECT_EQ(tap.stats().buffer_evictions, 1u);
+  EXPECT_EQ(tap.stats().buffered_bytes, 90u);
+  feed(a.substr(50), 1001);  // a completes and leaves the buffer
+  EXPECT_EQ(tap.stats().buffered_bytes, 40u);
+  feed(b.substr(40), 1002);  // b's tail alone is no message
+  EXPECT_EQ(ids, (std::vector<std::string>{"a", "malformed"}));
+
+  feed(std::string(150, 'x'), 1004);  // one stream over the ceiling by itself
+  EXPECT_EQ(tap.stats().buffered_bytes, 0u);
+  EXPECT_EQ(tap.stats().buffer_evictions, 3u);  // 1003 (older), then 1004 itself
+}
+
 TEST_F(Tap, AStreamEndForgetsItsFramer) {
   const std::string a = request("a");
   feed(a.substr(0, 40), Transport::tcp, 1001, 5060, Direction::to_pbx, false, /*end=*/true);

@@ -95,5 +95,24 @@ TEST(PacketPath, EachPathRendersItsLastRule) {
   EXPECT_NE(e.find("counter name \"responsive\" accept"), std::string::npos) << e;
 }
 
+// TCP reaches the daemon only on answered connections: the rule that lets the rest of TCP pass
+// comes before the copy (log or queue), after the flood meter.
+TEST(PacketPath, OnlyEstablishedTcpIsCopiedToTheDaemon) {
+  const std::string rule = "meta l4proto tcp ct state != established counter name \"responsive\" accept";
+  RenderOptions log;
+  const auto l = responsive_chain(log);
+  ASSERT_NE(l.find(rule), std::string::npos) << l;
+  EXPECT_LT(l.find("update @flood6"), l.find(rule));
+  EXPECT_LT(l.find(rule), l.find("log group 1"));
+  RenderOptions queue;
+  queue.packet_path = PacketPath::queue;
+  const auto q = responsive_chain(queue);
+  ASSERT_NE(q.find(rule), std::string::npos) << q;
+  EXPECT_LT(q.find(rule), q.find("queue num"));
+  RenderOptions external;
+  external.packet_path = PacketPath::external;
+  EXPECT_EQ(responsive_chain(external).find("ct state"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace pbxwall::ruleset
