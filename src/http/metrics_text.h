@@ -12,6 +12,7 @@ struct WebCounters {
   std::uint64_t requests = 0;
   std::uint64_t failed_logins = 0;
   std::uint64_t rate_limited_logins = 0;
+  std::uint64_t password_checks = 0;
 };
 
 // Missing fields count as 0, so every metric name is always exposed.

@@ -2,8 +2,10 @@
 
 #include <httplib.h>
 
+#include <algorithm>
 #include <filesystem>
 
+#include "http/bounded_server.h"
 #include "http/password.h"
 
 namespace pbxwall::http {
@@ -37,6 +39,34 @@ std::string cookie_value(const httplib::Request& req, const std::string& name) {
 
 bool is_change(const std::string& method) { return method != "GET" && method != "HEAD" && method != "OPTIONS"; }
 
+// A body is read only when its length is declared, within the limit and not compressed:
+// chunked bodies, bodies read until the connection closes and compressed ones (their size
+// once inflated is unknown) are refused before a byte of them is read.
+bool refuse_body(const httplib::Request& req, httplib::Response& res) {
+  auto refuse = [&](int status, const std::string& message) {
+    send_error(res, status, message);
+    res.set_header("Connection", "close");
+    BoundedServer::close_after_answer();
+    return true;
+  };
+  if (req.has_header("Transfer-Encoding"))
+    return refuse(411, "Transfer-Encoding is not accepted: send the body with a Content-Length");
+  const std::string encoding = req.get_header_value("Content-Encoding");
+  if (!encoding.empty() && encoding != "identity") return refuse(415, "Content-Encoding " + encoding + " is not accepted");
+  const bool takes_body = req.method == "POST" || req.method == "PUT" || req.method == "PATCH";
+  if (!req.has_header("Content-Length")) {
+    if (takes_body) return refuse(411, "Content-Length required");
+    return false;
+  }
+  const std::string length = req.get_header_value("Content-Length");
+  const bool digits = !length.empty() && length.size() <= 12 &&
+                      std::all_of(length.begin(), length.end(), [](char c) { return c >= '0' && c <= '9'; });
+  if (!digits) return refuse(400, "Content-Length: not a number");
+  if (std::stoull(length) > kMaxBodyBytes)
+    return refuse(413, "body larger than " + std::to_string(kMaxBodyBytes / 1024) + " KB");
+  return false;
+}
+
 }  // namespace
 
 Result<json> parse_body(const std::string& body) {
@@ -52,7 +82,7 @@ Server::Server(WebSettings settings, DaemonCall call, const Clock& clock)
       call_(std::move(call)),
       clock_(clock),
       sessions_(clock, settings_.session_lifetime),
-      limiter_(clock, settings_.login_attempts_per_minute) {}
+      throttle_(clock, LoginThrottle::Limits{.checks_per_minute = settings_.login_attempts_per_minute}) {}
 
 Server::~Server() { stop(); }
 
@@ -105,26 +135,27 @@ bool Server::authorise(const httplib::Request& req, httplib::Response& res) {
 
 void Server::login(const httplib::Request& req, httplib::Response& res) {
   const std::string client = req.remote_addr;
-  if (!limiter_.allowed(client)) {
-    ++rate_limited_;
-    res.set_header("Retry-After", "60");
-    send_error(res, 429, "too many failed logins from " + client + "; wait a minute");
-    return;
-  }
   auto body = parse_body(req.body);
   if (!body.ok()) return send_error(res, 400, body.error());
   if (!body->contains("password") || !(*body)["password"].is_string())
     return send_error(res, 400, "password: expected a string");
   auto hash = read_password_file(settings_.password_file);
   if (!hash.ok()) return send_error(res, 503, hash.error());
-  if (!verify_password(*hash, (*body)["password"].get<std::string>())) {
-    limiter_.failed(client);
+  // Waits for this login's turn (after a growing delay when the address failed before).
+  if (throttle_.wait_turn(client) != LoginThrottle::Turn::check) {
+    ++rate_limited_;
+    res.set_header("Retry-After", "60");
+    send_error(res, 429, "too many logins are waiting for a password check; try again in a minute");
+    return;
+  }
+  const bool right = verify_password(*hash, (*body)["password"].get<std::string>());
+  throttle_.done(client, right);
+  if (!right) {
     ++failed_logins_;
     (void)call({{"cmd", "record"}, {"kind", "login_failed"}, {"addr", client}, {"user", "admin"},
                 {"reason", "wrong password for the web UI"}});
     return send_error(res, 401, "wrong password");
   }
-  limiter_.succeeded(client);
   const Session s = sessions_.open(client);
   const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(sessions_.lifetime()).count();
   res.set_header("Set-Cookie", std::string(kSessionCookie) + "=" + s.id + "; Path=/; HttpOnly; SameSite=Strict; Max-Age=" +
@@ -151,7 +182,7 @@ void Server::session_info(const httplib::Request& req, httplib::Response& res) {
 
 void Server::metrics(httplib::Response& res) {
   json m = call({{"cmd", "metrics"}});
-  WebCounters web{requests_.load(), failed_logins_.load(), rate_limited_.load()};
+  WebCounters web{requests_.load(), failed_logins_.load(), rate_limited_.load(), throttle_.checks()};
   res.status = m.value("ok", false) ? 200 : 503;
   res.set_content(prometheus_text(m, web), "text/plain; version=0.0.4");
 }
@@ -214,13 +245,14 @@ void Server::add(const std::string& method, const std::string& path, Handler han
 
 void Server::add_routes() {
   auto& s = *server_;
-  s.set_payload_max_length(64 * 1024);
+  s.set_payload_max_length(kMaxBodyBytes);
   s.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     ++requests_;
     res.set_header("X-Content-Type-Options", "nosniff");
     res.set_header("X-Frame-Options", "DENY");
     res.set_header("Referrer-Policy", "no-referrer");
     res.set_header("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'");
+    if (refuse_body(req, res)) return httplib::Server::HandlerResponse::Handled;
     const bool open = req.path == "/api/login" || req.path == "/api/session" || req.path == "/api/openapi.json";
     if (req.path.rfind("/api/", 0) == 0 && !open && !authorise(req, res)) return httplib::Server::HandlerResponse::Handled;
     return httplib::Server::HandlerResponse::Unhandled;
@@ -255,17 +287,22 @@ Status<std::string> Server::start() {
     auto tls = std::make_unique<httplib::SSLServer>(settings_.tls_cert.c_str(), settings_.tls_key.c_str());
     if (!tls->is_valid())
       return fail("web: cannot use the TLS certificate " + settings_.tls_cert + " and key " + settings_.tls_key);
+    const std::size_t workers = settings_.connections.workers;
+    tls->new_task_queue = [workers] { return new httplib::ThreadPool(workers); };
     server_ = std::move(tls);
   } else {
-    server_ = std::make_unique<httplib::Server>();
+    server_ = std::make_unique<BoundedServer>(settings_.connections);
   }
   routes_.clear();
   add_routes();
+  auto* bounded = dynamic_cast<BoundedServer*>(server_.get());
   int bound = 0;
   if (settings_.port == 0) {
-    bound = server_->bind_to_any_port(settings_.listen);
+    bound = bounded ? bounded->bind_any(settings_.listen) : server_->bind_to_any_port(settings_.listen);
   } else {
-    bound = server_->bind_to_port(settings_.listen, settings_.port) ? settings_.port : -1;
+    const bool ok = bounded ? bounded->bind(settings_.listen, settings_.port)
+                            : server_->bind_to_port(settings_.listen, settings_.port);
+    bound = ok ? settings_.port : -1;
   }
   if (bound <= 0)
     return fail("web: cannot listen on " + settings_.listen + " port " + std::to_string(settings_.port) +
@@ -282,6 +319,7 @@ Status<std::string> Server::start() {
 
 void Server::stop() {
   feed_.stop();
+  throttle_.stop();
   if (!thread_.joinable()) return;
   // A stop() that comes before the thread entered its listen loop is lost; asking again each
   // 10 ms until the loop has ended covers that start-up window.

@@ -85,7 +85,7 @@ class Server {
   DaemonCall call_;
   const Clock& clock_;
   SessionTable sessions_;
-  LoginLimiter limiter_;
+  LoginThrottle throttle_;
   EventFeed feed_;
   std::unique_ptr<httplib::Server> server_;
   std::vector<Route> routes_;

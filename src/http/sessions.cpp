@@ -45,35 +45,76 @@ void SessionTable::close(const std::string& id) {
   sessions_.erase(id);
 }
 
-void LoginLimiter::prune(std::deque<TimePoint>& times, TimePoint now) const {
-  while (!times.empty() && times.front() <= now - std::chrono::minutes(1)) times.pop_front();
-}
-
-bool LoginLimiter::allowed(const std::string& client) {
-  std::lock_guard lock(mutex_);
-  auto it = failures_.find(client);
-  if (it == failures_.end()) return true;
-  prune(it->second, clock_.now());
-  return static_cast<int>(it->second.size()) < per_minute_;
-}
-
-void LoginLimiter::failed(const std::string& client) {
-  std::lock_guard lock(mutex_);
-  const TimePoint now = clock_.now();
-  if (failures_.size() > 10000) {
-    for (auto it = failures_.begin(); it != failures_.end();) {
-      prune(it->second, now);
-      it = it->second.empty() ? failures_.erase(it) : std::next(it);
+LoginThrottle::Turn LoginThrottle::try_turn_locked(const std::string& client, TimePoint now) {
+  while (!checks_.empty() && checks_.front() <= now - std::chrono::minutes(1)) checks_.pop_front();
+  auto it = clients_.find(client);
+  if (it != clients_.end()) {
+    Client& c = it->second;
+    if (!c.checking && c.failures > 0 && now - c.last_failure > std::chrono::minutes(15)) c.failures = 0;
+    if (c.checking) return Turn::wait;
+    if (c.failures > limits_.free_failures) {
+      Duration delay = limits_.first_delay;
+      for (int i = limits_.free_failures + 1; i < c.failures && delay < limits_.max_delay; ++i) delay *= 2;
+      if (now < c.last_failure + std::min(delay, limits_.max_delay)) return Turn::wait;
     }
   }
-  auto& times = failures_[client];
-  prune(times, now);
-  times.push_back(now);
+  if (static_cast<int>(checks_.size()) >= limits_.checks_per_minute) return Turn::wait;
+  if (clients_.size() > 10000) {  // addresses whose failures are long past are forgotten
+    for (auto c = clients_.begin(); c != clients_.end();)
+      c = !c->second.checking && c->second.last_failure < now - std::chrono::hours(1) ? clients_.erase(c) : std::next(c);
+  }
+  clients_[client].checking = true;
+  checks_.push_back(now);
+  ++checks_total_;
+  return Turn::check;
 }
 
-void LoginLimiter::succeeded(const std::string& client) {
+LoginThrottle::Turn LoginThrottle::try_turn(const std::string& client) {
   std::lock_guard lock(mutex_);
-  failures_.erase(client);
+  return try_turn_locked(client, clock_.now());
+}
+
+LoginThrottle::Turn LoginThrottle::wait_turn(const std::string& client) {
+  std::unique_lock lock(mutex_);
+  const TimePoint start = clock_.now();
+  if (stopped_) return Turn::busy;
+  Turn turn = try_turn_locked(client, start);
+  if (turn != Turn::wait) return turn;
+  if (waiting_ >= limits_.max_waiting) return Turn::busy;
+  ++waiting_;
+  for (;;) {
+    // The clock is polled (tests drive a simulated one); done() wakes the waiters at once.
+    changed_.wait_for(lock, std::chrono::milliseconds(10));
+    const TimePoint now = clock_.now();
+    turn = try_turn_locked(client, now);
+    if (turn == Turn::wait && (now - start > limits_.max_wait || stopped_)) turn = Turn::busy;
+    if (turn != Turn::wait) break;
+  }
+  --waiting_;
+  return turn;
+}
+
+void LoginThrottle::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopped_ = true;
+  }
+  changed_.notify_all();
+}
+
+void LoginThrottle::done(const std::string& client, bool success) {
+  {
+    std::lock_guard lock(mutex_);
+    if (success) {
+      clients_.erase(client);
+    } else {
+      Client& c = clients_[client];
+      c.checking = false;
+      ++c.failures;
+      c.last_failure = clock_.now();
+    }
+  }
+  changed_.notify_all();
 }
 
 }  // namespace pbxwall::http

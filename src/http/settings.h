@@ -16,6 +16,17 @@ inline constexpr std::uint16_t kDefaultPort = 8485;  // not used by Asterisk, Fr
 inline constexpr const char* kDefaultPasswordFile = "/etc/pbxwall/web-password";
 inline constexpr const char* kDefaultWebRoot = "/usr/share/pbxwall/web";
 
+// What one connection may hold (not in the configuration file: the defaults suit every PBX).
+struct ConnectionLimits {
+  std::chrono::milliseconds request_timeout{10'000};  // request line, headers and body together
+  std::size_t max_request_bytes = 96 * 1024;          // head and body of one request, as read
+  std::size_t reading_per_client = 8;                 // connections of one address waiting for a request
+  std::size_t workers = 32;                           // threads answering connections
+  int listen_backlog = 128;
+};
+
+inline constexpr std::size_t kMaxBodyBytes = 64 * 1024;  // of any request, however it is framed
+
 struct WebSettings {
   bool enabled = true;
   std::string listen = "127.0.0.1";
@@ -26,6 +37,7 @@ struct WebSettings {
   std::string root = kDefaultWebRoot;  // the static files of the UI
   Duration session_lifetime = std::chrono::hours(8);
   int login_attempts_per_minute = 5;  // failed logins per client address before 429
+  ConnectionLimits connections;
 
   bool tls() const { return !tls_cert.empty() && !tls_key.empty(); }
 };

@@ -66,17 +66,51 @@ TEST(Sessions, ExpireAfterTheirLifetime) {
   EXPECT_FALSE(table.find(s.id).has_value());
 }
 
-TEST(LoginLimiter, FifthFailureInAMinuteBlocksUntilTheMinutePasses) {
+// Three failures are free; then each check of the address waits 1 s, 2 s, 4 s, ... after the
+// last failure; one check at a time per address; five checks a minute for everyone together.
+TEST(LoginThrottle, FailuresGrowTheAddresssDelayAndChecksHaveACeilingPerMinute) {
+  using Turn = LoginThrottle::Turn;
   SimulatedClock clock;
-  LoginLimiter limiter(clock, 5);
-  for (int i = 0; i < 5; ++i) {
-    EXPECT_TRUE(limiter.allowed("192.0.2.1"));
-    limiter.failed("192.0.2.1");
+  LoginThrottle throttle(clock, LoginThrottle::Limits{.checks_per_minute = 5});
+  const std::string a = "127.0.0.1", b = "192.0.2.7";
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_EQ(throttle.try_turn(a), Turn::check);
+    EXPECT_EQ(throttle.try_turn(a), Turn::wait);  // its own check is running
+    throttle.done(a, false);
   }
-  EXPECT_FALSE(limiter.allowed("192.0.2.1"));
-  EXPECT_TRUE(limiter.allowed("192.0.2.2"));
-  clock.advance(std::chrono::seconds(61));
-  EXPECT_TRUE(limiter.allowed("192.0.2.1"));
+  ASSERT_EQ(throttle.try_turn(a), Turn::check);  // the third failure was the last free one
+  throttle.done(a, false);
+  EXPECT_EQ(throttle.try_turn(a), Turn::wait);
+  clock.advance(std::chrono::milliseconds(999));
+  EXPECT_EQ(throttle.try_turn(a), Turn::wait);
+  clock.advance(std::chrono::milliseconds(1));
+  ASSERT_EQ(throttle.try_turn(a), Turn::check);  // 1 s after the fourth failure
+  throttle.done(a, false);
+  clock.advance(std::chrono::milliseconds(1999));
+  EXPECT_EQ(throttle.try_turn(a), Turn::wait);  // 2 s after the fifth
+  clock.advance(std::chrono::milliseconds(1));
+  // Five checks in this minute already: everyone waits, the other address too.
+  EXPECT_EQ(throttle.try_turn(a), Turn::wait);
+  EXPECT_EQ(throttle.try_turn(b), Turn::wait);
+  EXPECT_EQ(throttle.checks(), 5u);
+  clock.advance(std::chrono::seconds(60));
+  ASSERT_EQ(throttle.try_turn(b), Turn::check);
+  throttle.done(b, true);
+  ASSERT_EQ(throttle.try_turn(a), Turn::check);
+  throttle.done(a, true);  // the right password: the address starts over
+  ASSERT_EQ(throttle.try_turn(a), Turn::check);
+  throttle.done(a, false);
+}
+
+TEST(LoginThrottle, TheDelayStopsGrowingAtItsCeiling) {
+  using Turn = LoginThrottle::Turn;
+  SimulatedClock clock;
+  LoginThrottle throttle(clock, LoginThrottle::Limits{.checks_per_minute = 1000});
+  for (int i = 0; i < 20; ++i) {
+    clock.advance(std::chrono::seconds(30));
+    ASSERT_EQ(throttle.try_turn("127.0.0.1"), Turn::check) << "failure " << i;
+    throttle.done("127.0.0.1", false);
+  }
 }
 
 }  // namespace
