@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "base/address.h"
 #include "base/result.h"
 
 namespace CLI {
@@ -30,11 +31,13 @@ inline constexpr int kExitInvalid = 2;  // invalid configuration or command-line
 
 inline constexpr const char* kDefaultConfigPath = "/etc/pbxwall/pbxwall.toml";
 inline constexpr const char* kDefaultRunDir = "/run/pbxwall";
+inline constexpr const char* kDefaultStatePath = "/var/lib/pbxwall/state.db";  // pbxwalld's --state
 
 struct Context {
   // Global options (set by the parser before any command callback runs).
   std::string config_path = kDefaultConfigPath;  // --config
   std::string run_dir = kDefaultRunDir;          // --run-dir, env PBXWALL_RUN_DIR
+  std::string state_path = kDefaultStatePath;    // --state: read while pbxwalld is down
   bool json = false;                             // --json: machine-readable listings
   bool session_guard = true;                     // cleared by --no-session-guard
 
@@ -61,6 +64,9 @@ struct Context {
 
   // Environment lookup (SSH_CONNECTION, PBXWALL_RUN_DIR); tests replace it.
   std::function<const char*(const char*)> getenv;
+
+  // The addresses of this machine's interfaces (`block` refuses them). Empty: getifaddrs.
+  std::function<std::vector<IpAddress>()> local_addresses;
 
   std::ostream& o() const { return *out; }
   std::ostream& e() const { return *err; }

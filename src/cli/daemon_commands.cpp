@@ -8,11 +8,19 @@
 #include <limits>
 #include <ostream>
 
+#include <ifaddrs.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <filesystem>
+
 #include "base/address.h"
 #include "base/plural.h"
 #include "cli/commands.h"
 #include "cli/control_client.h"
 #include "cli/daemon_link.h"
+#include "store/store.h"
 
 namespace pbxwall::cli {
 namespace {
@@ -50,10 +58,47 @@ const json* items_of(Context& ctx, const json& answer) {
   return &*it;
 }
 
+std::vector<IpAddress> interface_addresses() {
+  std::vector<IpAddress> out;
+  ifaddrs* list = nullptr;
+  if (::getifaddrs(&list) != 0) return out;
+  for (const ifaddrs* i = list; i != nullptr; i = i->ifa_next) {
+    if (i->ifa_addr == nullptr) continue;
+    if (i->ifa_addr->sa_family == AF_INET) {
+      const auto* a = reinterpret_cast<const sockaddr_in*>(i->ifa_addr);
+      out.push_back(IpAddress::v4_bytes(reinterpret_cast<const std::uint8_t*>(&a->sin_addr)));
+    } else if (i->ifa_addr->sa_family == AF_INET6) {
+      const auto* a = reinterpret_cast<const sockaddr_in6*>(i->ifa_addr);
+      out.push_back(IpAddress::v6_bytes(reinterpret_cast<const std::uint8_t*>(&a->sin6_addr)));
+    }
+  }
+  ::freeifaddrs(list);
+  return out;
+}
+
+// Why `addr` must not be blocked (it is no remote host, or it is this machine), or empty.
+std::string not_blockable(Context& ctx, const IpAddress& addr) {
+  const std::string text = addr.str();
+  auto in = [&](const char* net) { return Cidr::parse(net)->contains(addr); };
+  if (text == "0.0.0.0" || text == "::") return "the unspecified address stands for no host";
+  if (in("127.0.0.0/8") || text == "::1") return "a loopback address is this machine itself";
+  if (in("224.0.0.0/4") || in("ff00::/8")) return "a multicast address is a group, not a host";
+  if (text == "255.255.255.255") return "the broadcast address is every host of the link";
+  if (in("::ffff:0.0.0.0/96")) return "write an IPv4-mapped address as IPv4";
+  const auto own = ctx.local_addresses ? ctx.local_addresses() : interface_addresses();
+  if (std::find(own.begin(), own.end(), addr) != own.end()) return "it is an address of this machine's interfaces";
+  return {};
+}
+
 void run_block(Context& ctx, const std::string& addr_text, const std::string& duration_text, const std::string& reason) {
   const auto addr = IpAddress::parse(addr_text);
   if (!addr) {
     ctx.e() << "pbxwall: ADDR: \"" << addr_text << "\" is not an IPv4 or IPv6 address\n";
+    ctx.exit_status = kExitInvalid;
+    return;
+  }
+  if (const std::string why = not_blockable(ctx, *addr); !why.empty()) {
+    ctx.e() << "pbxwall: ADDR: " << addr->str() << " cannot be blocked: " << why << "\n";
     ctx.exit_status = kExitInvalid;
     return;
   }
@@ -179,6 +224,42 @@ void run_events(Context& ctx, std::int64_t limit, bool follow) {
   }
 }
 
+json epoch_seconds(TimePoint t) { return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count(); }
+
+// The daemon's listing as it last wrote it, from its state database opened read-only.
+std::optional<json> stored_listing(Context& ctx, const std::string& what) {
+  auto store = store::StateStore::open_read_only(ctx.state_path);
+  if (!store) {
+    ctx.fail(not_running_message(ctx, "no control socket"), " and its state database cannot be read: ", store.error());
+    return std::nullopt;
+  }
+  ctx.e() << "pbxwall: pbxwalld is not running: listing " << ctx.state_path << " as it last wrote it (read-only)\n";
+  const TimePoint now = std::chrono::time_point_cast<Duration>(std::chrono::system_clock::now());
+  json items = json::array();
+  auto failed = [&](const std::string& error) {
+    ctx.fail(ctx.state_path, ": ", error);
+    return std::nullopt;
+  };
+  if (what == "blocked") {
+    auto blocks = (*store)->active_blocks(now);
+    if (!blocks) return failed(blocks.error());
+    for (const auto& b : *blocks)
+      items.push_back({{"addr", b.address}, {"rule", b.rule}, {"reason", b.reason}, {"since", epoch_seconds(b.since)},
+                       {"until", epoch_seconds(b.until)}, {"times", b.times_blocked}});
+  } else if (what == "validated") {
+    auto valid = (*store)->active_validated(now);
+    if (!valid) return failed(valid.error());
+    for (const auto& v : *valid) items.push_back({{"addr", v.address}, {"user", v.user}, {"until", epoch_seconds(v.until)}});
+  } else {
+    auto flags = (*store)->flags();
+    if (!flags) return failed(flags.error());
+    for (const auto& f : *flags)
+      items.push_back({{"addr", f.address}, {"user", f.user}, {"reason", f.reason}, {"first_seen", epoch_seconds(f.first_seen)},
+                       {"last_seen", epoch_seconds(f.last_seen)}, {"count", f.count}});
+  }
+  return json{{"ok", true}, {"items", items}};
+}
+
 }  // namespace
 
 bool is_daemon_listing(std::string_view word) {
@@ -186,7 +267,12 @@ bool is_daemon_listing(std::string_view word) {
 }
 
 void run_daemon_list(Context& ctx, const std::string& what) {
-  auto answer = daemon_request(ctx, {{"cmd", "list"}, {"what", what}});
+  std::optional<json> answer;
+  if (!daemon_running(ctx) && std::filesystem::exists(ctx.state_path)) {
+    answer = stored_listing(ctx, what);
+  } else {
+    answer = daemon_request(ctx, {{"cmd", "list"}, {"what", what}});
+  }
   if (!answer) return;
   const json* items = items_of(ctx, *answer);
   if (items == nullptr) return;

@@ -94,6 +94,8 @@ int run_cli(const std::vector<std::string>& args, Context& ctx) {
   app.add_option("--config", ctx.config_path, "Configuration file")->capture_default_str();
   app.add_option("--run-dir", ctx.run_dir, "State directory (also env PBXWALL_RUN_DIR)")
       ->capture_default_str();
+  app.add_option("--state", ctx.state_path, "pbxwalld's state database, read by `list` while it is down")
+      ->capture_default_str();
   app.add_flag("--json", ctx.json, "Print listings as JSON");
   bool no_session_guard = false;
   app.add_flag("--no-session-guard", no_session_guard,

@@ -2,9 +2,14 @@
 // packets that nftables `log group` rules copy (or that a queue holds for its verdict), feeds
 // them to the responsive engine, and sends the decisions of each loop tick to the kernel sets
 // in one transaction.
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <future>
 #include <iostream>
@@ -42,9 +47,36 @@ struct Options {
   std::string web_root;  // overrides [web] root
 };
 
+// One pbxwalld per run directory: an exclusive flock on <run-dir>/pbxwalld.pid, held for the
+// process's life and taken before anything is opened or applied. Returns the descriptor, or -1
+// (and says why) when another daemon holds it.
+int lock_run_dir(const std::string& run_dir) {
+  const std::string path = run_dir + "/pbxwalld.pid";
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    log(3, "cannot open " + path + ": " + std::strerror(errno));
+    return -1;
+  }
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    char pid[32] = {};
+    const ssize_t n = ::pread(fd, pid, sizeof(pid) - 1, 0);
+    std::string holder = n > 0 ? std::string(pid, static_cast<std::size_t>(n)) : "";
+    while (!holder.empty() && (holder.back() == '\n' || holder.back() == ' ')) holder.pop_back();
+    log(3, "another pbxwalld is running (pid " + (holder.empty() ? std::string("unknown") : holder) + ", lock " + path +
+               "); this one exits and changes nothing");
+    ::close(fd);
+    return -1;
+  }
+  const std::string pid = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size()))
+    log(4, "cannot write the pid to " + path + ": " + std::strerror(errno));
+  return fd;
+}
+
 int run(const Options& o) {
   std::error_code ec;
   std::filesystem::create_directories(o.run_dir, ec);
+  if (lock_run_dir(o.run_dir) < 0) return 1;
   SystemClock clock;
   // A damaged database is moved aside (and named in the log, the status and the web UI);
   // start() then reads the blocks still in the kernel sets back into the new one.

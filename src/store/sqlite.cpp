@@ -82,6 +82,18 @@ Result<std::unique_ptr<Database>> Database::open(const std::string& path) {
   return std::unique_ptr<Database>(new Database(db));
 }
 
+Result<std::unique_ptr<Database>> Database::open_read_only(const std::string& path) {
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string why = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+    sqlite3_close(db);
+    return fail(path + ": cannot open database for reading: " + why);
+  }
+  sqlite3_extended_result_codes(db, 1);
+  return std::unique_ptr<Database>(new Database(db));
+}
+
 Database::~Database() {
   cache_.clear();  // statements must be finalized before the connection closes
   sqlite3_close(db_);

@@ -52,6 +52,8 @@ class Database {
  public:
   // Opens (creating if absent) the file at `path`; ":memory:" gives a private in-memory database.
   static Result<std::unique_ptr<Database>> open(const std::string& path);
+  // Opens an existing file for reading only (never creates, never writes).
+  static Result<std::unique_ptr<Database>> open_read_only(const std::string& path);
   Database(const Database&) = delete;
   Database& operator=(const Database&) = delete;
   ~Database();

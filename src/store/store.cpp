@@ -98,6 +98,16 @@ Status<> StateStore::refuse_writes(bool refuse) {
   return db_->exec(refuse ? "PRAGMA query_only = 1" : "PRAGMA query_only = 0");
 }
 
+Result<std::unique_ptr<StateStore>> StateStore::open_read_only(const std::string& path) {
+  auto db = sql::Database::open_read_only(path);
+  if (!db) return fail(db.error());
+  if (auto st = (*db)->exec("PRAGMA busy_timeout = 5000;"); !st) return fail(path + ": " + st.error());
+  auto version = (*db)->query_int("PRAGMA user_version");
+  if (!version) return fail(path + ": " + version.error());
+  if (*version == 0) return fail(path + ": not a pbxwall state database (no schema)");
+  return std::unique_ptr<StateStore>(new StateStore(std::move(*db), Retention{}));
+}
+
 int StateStore::schema_version() {
   auto v = db_->query_int("PRAGMA user_version");
   return v ? static_cast<int>(*v) : -1;

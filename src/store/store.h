@@ -90,6 +90,9 @@ class StateStore {
   // is created 0600 (an existing one is set to 0600). No integrity
   // check: the daemon opens its database with open_state_file() (state_file.h).
   static Result<std::unique_ptr<StateStore>> open(const std::string& path, Retention retention = {});
+  // Opens an existing database for reading only, as the CLI does while pbxwalld is down: no
+  // migration, no pragma that writes. Writing through it fails.
+  static Result<std::unique_ptr<StateStore>> open_read_only(const std::string& path);
   ~StateStore();
   StateStore(const StateStore&) = delete;
   StateStore& operator=(const StateStore&) = delete;

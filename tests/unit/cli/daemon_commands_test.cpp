@@ -14,6 +14,7 @@
 #include "cli/daemon_link.h"
 #include "fake_control_server.h"
 #include "kernel/kernel.h"
+#include "store/store.h"
 
 namespace pbxwall::cli {
 namespace {
@@ -71,7 +72,8 @@ class DaemonCommandsTest : public ::testing::Test {
     if (short_timeout_) ctx.control_timeout = std::chrono::milliseconds(200);
     ctx.getenv = [](const char*) -> const char* { return nullptr; };
     ctx.start_guard = [](const std::string&, int) -> Result<int> { return 999999; };
-    std::vector<std::string> full = {"pbxwall", "--config", config_, "--run-dir", run_dir_};
+    ctx.local_addresses = [] { return std::vector<IpAddress>{*IpAddress::parse("192.0.2.1"), *IpAddress::parse("2001:db8::1")}; };
+    std::vector<std::string> full = {"pbxwall", "--config", config_, "--run-dir", run_dir_, "--state", state_.empty() ? dir_ + "/state.db" : state_};
     full.insert(full.end(), args.begin(), args.end());
     return run_cli(full, ctx);
   }
@@ -81,6 +83,7 @@ class DaemonCommandsTest : public ::testing::Test {
   kernel::DryRunApplier kernel_;
   std::unique_ptr<FakeControlServer> server_;
   bool short_timeout_ = false;
+  std::string state_;  // --state; empty: <dir>/state.db
 };
 
 // ---- without the daemon ----
@@ -93,6 +96,63 @@ TEST_F(DaemonCommandsTest, DaemonOnlyCommandsSayTheDaemonIsNotRunning) {
                                       "/control.sock): start it with systemctl start pbxwalld"))
         << args[0];
   }
+}
+
+std::string file_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// The daemon is down but its database is there: the listings come from it, read-only, and
+// the command says where they come from.
+TEST_F(DaemonCommandsTest, ListingsReadTheStateDatabaseWhileTheDaemonIsDown) {
+  const std::string db = dir_ + "/state.db";
+  const TimePoint now = std::chrono::time_point_cast<Duration>(std::chrono::system_clock::now());
+  {
+    auto store = store::StateStore::open(db);
+    ASSERT_TRUE(store.ok()) << store.error();
+    ASSERT_TRUE((*store)->upsert_block({"192.0.2.99", "manual", "by hand", now, now + std::chrono::hours(1), 2}).ok());
+    ASSERT_TRUE((*store)->upsert_block({"192.0.2.98", "manual", "long over", now - std::chrono::hours(2), now - std::chrono::hours(1), 1}).ok());
+    ASSERT_TRUE((*store)->upsert_validated({"198.51.100.7", "301", now + std::chrono::hours(1)}).ok());
+  }
+  const std::string before = file_bytes(db);
+  EXPECT_EQ(run({"list", "blocked"}), kExitOk) << err_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("192.0.2.99"));
+  EXPECT_THAT(out_.str(), HasSubstr("by hand"));
+  EXPECT_THAT(out_.str(), Not(HasSubstr("192.0.2.98")));
+  EXPECT_THAT(err_.str(), HasSubstr("pbxwalld is not running: listing " + db + " as it last wrote it (read-only)"));
+  EXPECT_EQ(run({"list", "validated", "--json"}), kExitOk) << err_.str();
+  const json listed = json::parse(out_.str());
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0]["user"], "301");
+  EXPECT_EQ(file_bytes(db), before);
+  EXPECT_FALSE(fs::exists(db + "-wal") && fs::file_size(db + "-wal") > 0);
+
+  std::ofstream(dir_ + "/garbage.db") << "not a database";
+  state_ = dir_ + "/garbage.db";
+  EXPECT_EQ(run({"list", "blocked"}), kExitFailure);
+  EXPECT_THAT(err_.str(), HasSubstr("its state database cannot be read"));
+}
+
+// Addresses that are no remote host, or this machine's own, are refused before the daemon is
+// asked.
+TEST_F(DaemonCommandsTest, BlockRefusesAddressesThatAreNoRemoteHost) {
+  serve_line(R"({"ok":true,"addr":"x","until":0})");
+  const std::vector<std::pair<std::string, std::string>> refused = {
+      {"0.0.0.0", "unspecified"},       {"::", "unspecified"},    {"127.0.0.1", "loopback"},
+      {"127.5.6.7", "loopback"},        {"::1", "loopback"},      {"224.0.0.5", "multicast"},
+      {"ff02::1", "multicast"},         {"255.255.255.255", "broadcast"},
+      {"192.0.2.1", "this machine's interfaces"}, {"2001:DB8::1", "this machine's interfaces"}};
+  for (const auto& [addr, why] : refused) {
+    EXPECT_EQ(run({"block", addr}), kExitInvalid) << addr;
+    EXPECT_THAT(err_.str(), HasSubstr("cannot be blocked:")) << addr;
+    EXPECT_THAT(err_.str(), HasSubstr(why)) << addr;
+  }
+  EXPECT_TRUE(server_->requests().empty());
+  EXPECT_EQ(run({"block", "192.0.2.2"}), kExitOk) << err_.str();
+  EXPECT_EQ(server_->requests().size(), 1u);
 }
 
 TEST_F(DaemonCommandsTest, AStaleSocketFileMeansNotRunning) {
