@@ -7,8 +7,6 @@
 #include "base/plural.h"
 #include "cli/commands.h"
 #include "cli/firewall.h"
-#include "daemon/daemon_config.h"
-#include "http/settings.h"
 #include "kernel/kernel.h"
 #include "ruleset/ruleset.h"
 
@@ -21,17 +19,10 @@ void run_check(Context& ctx) {
     ctx.e() << "pbxwall: " << ctx.config_path << " is invalid\n";
     return;
   }
-  // The sections only pbxwalld reads: a mistake there would otherwise show only when the
-  // daemon refuses the next reload.
-  Diagnostics errors;
-  if (auto sections = daemon::daemon_sections_from(*config); !sections.ok()) errors = sections.error();
-  const toml::table* web = config->table ? (*config->table)["web"].as_table() : nullptr;
-  if (auto settings = http::web_settings_from_toml(web, config->source_name); !settings.ok())
-    errors.insert(errors.end(), settings.error().begin(), settings.error().end());
-  if (!errors.empty()) {
-    print_diagnostics(ctx, errors);
+  // The sections only pbxwalld reads, checked by the function its reloads use: a mistake
+  // there would otherwise show only when the daemon refuses the next reload.
+  if (!validate_daemon_sections(ctx, *config)) {
     ctx.e() << "pbxwall: " << ctx.config_path << " is invalid\n";
-    ctx.exit_status = kExitInvalid;
     return;
   }
   ruleset::RenderInput input{config->policy};

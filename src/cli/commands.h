@@ -40,6 +40,7 @@ struct Context {
   std::string state_path = kDefaultStatePath;    // --state: read while pbxwalld is down
   bool json = false;                             // --json: machine-readable listings
   bool session_guard = true;                     // cleared by --no-session-guard
+  bool force = false;                            // --force: apply a change that cuts the session
 
   // How long a request to pbxwalld (control socket under run_dir) may take. A reload
   // resolves hostnames and applies the table, so this is generous.

@@ -21,6 +21,13 @@ bool daemon_running(const Context& ctx);
 // why on ctx.e() (not running: how to start it) and sets ctx.exit_status = kExitFailure.
 std::optional<nlohmann::json> daemon_request(Context& ctx, const nlohmann::json& request);
 
+// A configuration change through pbxwalld (`request` has "cmd": reload, start or apply): adds
+// the SSH session it must not cut, --force and safe mode. Returns the answer when applied;
+// otherwise prints why (and how to force a refused lockout) and sets the exit status.
+std::optional<nlohmann::json> daemon_change(Context& ctx, nlohmann::json request, bool safe_mode = true);
+// "safe mode: run `pbxwall confirm` within N s ..." when the answer says the change waits.
+void print_safe_mode(Context& ctx, const nlohmann::json& answer);
+
 // "pbxwalld is not running (no /run/pbxwall/control.sock): start it with ...".
 std::string not_running_message(const Context& ctx, const std::string& detail);
 

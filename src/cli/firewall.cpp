@@ -1,6 +1,8 @@
 #include "cli/firewall.h"
 
 #include <fcntl.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
 #include <netdb.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -13,10 +15,13 @@
 #include <climits>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <ostream>
 #include <sstream>
 
+#include "daemon/daemon_config.h"
 #include "kernel/kernel.h"
+#include "model/model.h"
 #include "ruleset/ruleset.h"
 
 namespace pbxwall::cli {
@@ -30,6 +35,15 @@ std::int64_t epoch_seconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
+}
+
+std::string local_time_text() {
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  localtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+  return buf;
 }
 
 std::string new_token() {
@@ -128,28 +142,134 @@ model::ResolvedHosts resolve_hostnames(Context& ctx, const model::Policy& policy
   return resolved;
 }
 
-std::optional<IpAddress> ssh_client_address(const Context& ctx) {
+namespace {
+
+// SSH_CONNECTION "client cport server sport" or SSH_CLIENT "client cport sport".
+std::optional<model::Session> parse_ssh_variable(std::string_view name, const std::string& value) {
+  std::istringstream in(value);
+  std::string client, cport, server, sport;
+  in >> client >> cport >> server >> sport;
+  auto addr = IpAddress::parse(client);
+  if (!addr) return std::nullopt;
+  model::Session s{.client = *addr, .proto = model::Proto::tcp, .port = 22, .ifname = "", .kind = "SSH session"};
+  const std::string& port_text = name == "SSH_CONNECTION" ? sport : server;
+  if (!port_text.empty() && std::all_of(port_text.begin(), port_text.end(), ::isdigit) && port_text.size() <= 5) {
+    const int port = std::stoi(port_text);
+    if (port > 0 && port <= 65535) s.port = static_cast<std::uint16_t>(port);
+  }
+  if (name == "SSH_CONNECTION") {
+    if (auto local = IpAddress::parse(server)) s.ifname = interface_holding(*local);
+  }
+  return s;
+}
+
+// SSH_CONNECTION or SSH_CLIENT from the environment block of /proc/PID/environ.
+std::optional<model::Session> session_of_process(int pid) {
+  auto environ = read_text_file("/proc/" + std::to_string(pid) + "/environ");
+  if (!environ) return std::nullopt;
+  std::optional<model::Session> client;
+  std::size_t start = 0;
+  while (start < environ->size()) {
+    std::size_t end = environ->find('\0', start);
+    if (end == std::string::npos) end = environ->size();
+    const std::string_view entry(environ->data() + start, end - start);
+    for (std::string_view name : {"SSH_CONNECTION", "SSH_CLIENT"}) {
+      if (entry.size() > name.size() && entry.starts_with(name) && entry[name.size()] == '=') {
+        auto s = parse_ssh_variable(name, std::string(entry.substr(name.size() + 1)));
+        if (s && name == "SSH_CONNECTION") return s;
+        if (s) client = s;
+      }
+    }
+    start = end + 1;
+  }
+  return client;
+}
+
+int parent_of(int pid) {
+  auto stat = read_text_file("/proc/" + std::to_string(pid) + "/stat");
+  if (!stat) return 0;
+  const auto close = stat->rfind(')');  // the command name may hold spaces and parentheses
+  if (close == std::string::npos) return 0;
+  std::istringstream in(stat->substr(close + 1));
+  std::string state;
+  int ppid = 0;
+  in >> state >> ppid;
+  return ppid;
+}
+
+}  // namespace
+
+std::string interface_holding(const IpAddress& address) {
+  ifaddrs* list = nullptr;
+  if (::getifaddrs(&list) != 0) return "";
+  std::string name;
+  for (ifaddrs* i = list; i != nullptr && name.empty(); i = i->ifa_next) {
+    if (i->ifa_addr == nullptr) continue;
+    std::optional<IpAddress> a;
+    if (i->ifa_addr->sa_family == AF_INET) {
+      sockaddr_in sin{};
+      std::memcpy(&sin, i->ifa_addr, sizeof sin);
+      a = IpAddress::v4_bytes(reinterpret_cast<const std::uint8_t*>(&sin.sin_addr));
+    } else if (i->ifa_addr->sa_family == AF_INET6) {
+      sockaddr_in6 sin6{};
+      std::memcpy(&sin6, i->ifa_addr, sizeof sin6);
+      a = IpAddress::v6_bytes(sin6.sin6_addr.s6_addr);
+    }
+    if (a && *a == address) name = i->ifa_name;
+  }
+  ::freeifaddrs(list);
+  return name;
+}
+
+std::optional<model::Session> admin_session(const Context& ctx) {
+  if (!ctx.session_guard) return std::nullopt;
+  std::optional<model::Session> client;
   for (const char* name : {"SSH_CONNECTION", "SSH_CLIENT"}) {
     const char* value = env(ctx, name);
     if (value == nullptr) continue;
-    std::istringstream in(value);
-    std::string first;
-    in >> first;
-    if (auto a = IpAddress::parse(first)) return a;
+    auto s = parse_ssh_variable(name, value);
+    if (s && std::string_view(name) == "SSH_CONNECTION") return s;
+    if (s && !client) client = s;
   }
+  if (client || ctx.getenv) return client;  // tests give the environment; no process walk
+  // sudo and su reset the environment: the session is the nearest parent's.
+  int pid = parent_of(::getpid());
+  for (int depth = 0; depth < 32 && pid > 1; ++depth, pid = parent_of(pid))
+    if (auto s = session_of_process(pid)) return s;
   return std::nullopt;
 }
 
-model::Policy with_trusted_hosts(const model::Policy& policy, const std::vector<IpAddress>& addresses) {
-  model::Policy out = policy;
-  for (const auto& a : addresses) {
-    model::NetworkEntry e;
-    e.text = a.str();
-    e.cidr = Cidr(a, a.bit_width());
-    e.zone = model::Zone::trusted;
-    out.networks.push_back(std::move(e));
+nlohmann::json session_json(const model::Session& s) {
+  return {{"client", s.client.str()}, {"port", s.port}, {"proto", std::string(model::proto_name(s.proto))},
+          {"interface", s.ifname}, {"kind", s.kind}};
+}
+
+bool validate_daemon_sections(Context& ctx, const model::LoadedConfig& config) {
+  auto sections = daemon::daemon_sections_from(config);
+  if (!sections.ok()) {
+    print_diagnostics(ctx, sections.error());
+    ctx.exit_status = kExitInvalid;
+    return false;
   }
-  return out;
+  print_diagnostics(ctx, sections->warnings);
+  return true;
+}
+
+bool keeps_session(Context& ctx, const model::Policy& policy, const model::ResolvedHosts& resolved,
+                   const std::optional<model::Session>& session) {
+  if (!session) return true;
+  const auto why = model::session_refused(policy, *session, resolved);
+  if (!why) return true;
+  if (ctx.force) {
+    ctx.e() << "pbxwall: warning: --force: this change cuts your " << session->describe() << " (" << *why << ")\n";
+    return true;
+  }
+  ctx.e() << "pbxwall: refused: this change would cut your " << session->describe() << " (" << *why
+          << "); nothing was changed\n"
+          << "pbxwall: to apply it anyway, add --force" << (policy.safe_mode ? " (safe mode rolls it back unless you confirm)" : "")
+          << "\n";
+  ctx.exit_status = kExitFailure;
+  return false;
 }
 
 std::optional<std::string> live_table(Context& ctx) {
@@ -168,11 +288,49 @@ std::optional<bool> firewall_running(Context& ctx) {
 }
 
 void cancel_pending(const RunDir& run_dir, const PendingChange& pending) {
-  if (is_rollback_guard(pending.guard_pid)) ::kill(pending.guard_pid, SIGTERM);
+  for (int pid : {pending.guard_pid, pending.twin_pid})
+    if (is_rollback_guard(pid)) ::kill(pid, SIGTERM);
   run_dir.clear_pending();
 }
 
-Result<int> spawn_rollback_guard(const Context& ctx, const std::string& token, int seconds) {
+bool guard_alive(const PendingChange& pending) {
+  return is_rollback_guard(pending.guard_pid) || is_rollback_guard(pending.twin_pid);
+}
+
+Status<std::string> roll_back_pending(Context& ctx, const RunDir& run_dir, const std::string& why) {
+  auto previous = run_dir.read_previous();
+  const bool had_table = previous && *previous;
+  auto restored = restore_previous(ctx.kernel(), run_dir);
+  std::string line = why + "; ";
+  if (restored) {
+    line += had_table ? "the previous ruleset was restored at " + local_time_text()
+                      : "table inet pbxwall was removed (there was none before) at " + local_time_text();
+    // The file goes back too, or the next start would apply the unconfirmed change again.
+    if (auto confirmed = run_dir.read_previous_config()) {
+      if (auto current = read_text_file(ctx.config_path); current && *current != *confirmed) {
+        (void)write_text_file(ctx.config_path + ".unconfirmed", *current);
+        if (model::write_atomically(ctx.config_path, *confirmed))
+          line += "; " + ctx.config_path + " is back as confirmed (the unconfirmed file is " + ctx.config_path + ".unconfirmed)";
+      }
+      (void)run_dir.write_applied_config(*confirmed);
+    }
+  } else {
+    line += "restoring the previous ruleset FAILED at " + local_time_text() + ": " + restored.error();
+  }
+  (void)run_dir.write_last_rollback(line);
+  run_dir.clear_pending();
+  if (!restored) return fail(restored.error());
+  return {};
+}
+
+bool settle_overdue_change(Context& ctx, const RunDir& run_dir) {
+  auto pending = run_dir.read_pending();
+  if (!pending || pending->deadline > epoch_seconds() || guard_alive(*pending)) return false;
+  (void)roll_back_pending(ctx, run_dir, "the change was not confirmed in time and its rollback guard was gone");
+  return true;
+}
+
+Result<int> spawn_rollback_guard(const Context& ctx, const std::string& token, int seconds, int* twin_pid) {
   std::string exe = ctx.self_exe;
   if (exe.empty()) {
     char buf[PATH_MAX];
@@ -184,9 +342,9 @@ Result<int> spawn_rollback_guard(const Context& ctx, const std::string& token, i
   if (::pipe2(fds, O_CLOEXEC) != 0) return fail(std::string("pipe: ") + std::strerror(errno));
 
   // Everything the child needs is built before fork: after it only async-signal-safe calls.
-  std::vector<std::string> args = {exe, "--run-dir", ctx.run_dir, "__rollback-guard", "--token",
-                                   token, "--seconds", std::to_string(seconds), "--ready-fd",
-                                   std::to_string(fds[1])};
+  std::vector<std::string> args = {exe, "--run-dir", ctx.run_dir, "--config", ctx.config_path,
+                                   "__rollback-guard", "--token", token, "--seconds",
+                                   std::to_string(seconds), "--ready-fd", std::to_string(fds[1])};
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -229,6 +387,10 @@ Result<int> spawn_rollback_guard(const Context& ctx, const std::string& token, i
   ::close(fds[0]);
   const int pid = std::atoi(reply.c_str());
   if (pid <= 0) return fail("the rollback guard did not start (" + exe + ")");
+  if (twin_pid != nullptr) {
+    *twin_pid = 0;
+    if (const auto space = reply.find(' '); space != std::string::npos) *twin_pid = std::atoi(reply.c_str() + space + 1);
+  }
   return pid;
 }
 
@@ -247,6 +409,8 @@ void apply_configuration(Context& ctx, const model::LoadedConfig& config, ApplyK
     ctx.fail(lock.error());
     return;
   }
+  if (settle_overdue_change(ctx, run_dir))
+    ctx.e() << "pbxwall: " << run_dir.read_last_rollback() << "\n";
 
   auto current = live_table(ctx);
   if (!current) return;
@@ -256,21 +420,12 @@ void apply_configuration(Context& ctx, const model::LoadedConfig& config, ApplyK
     return;
   }
 
-  // Session guard: the SSH client running this command, plus those kept since start.
-  std::vector<IpAddress> session;
-  if (ctx.session_guard) {
-    if (kind == ApplyKind::reload) session = run_dir.read_session_addresses();
-    if (auto client = ssh_client_address(ctx);
-        client && std::find(session.begin(), session.end(), *client) == session.end())
-      session.push_back(*client);
-  }
-  for (const auto& a : session)
-    ctx.o() << "keeping your SSH session from " << a.str() << " open (trusted)\n";
-
-  const model::Policy applied_policy = with_trusted_hosts(policy, session);
-  ruleset::RenderInput input{applied_policy};
-  input.resolved = resolve_hostnames(ctx, policy);
+  const model::ResolvedHosts resolved = resolve_hostnames(ctx, policy);
+  if (!keeps_session(ctx, policy, resolved, admin_session(ctx))) return;
+  ruleset::RenderInput input{policy};
+  input.resolved = resolved;
   const std::string script = ruleset::render(input);
+  const std::string text = read_text_file(ctx.config_path).value_or("");
 
   auto pending = run_dir.read_pending();
   std::optional<PendingChange> mine;
@@ -283,14 +438,16 @@ void apply_configuration(Context& ctx, const model::LoadedConfig& config, ApplyK
         ctx.fail("cannot save the current ruleset for rollback: ", saved.error());
         return;
       }
+      if (auto confirmed = run_dir.read_applied_config(); confirmed && was_running)
+        (void)run_dir.write_previous_config(*confirmed);
     }
-    PendingChange change{new_token(), epoch_seconds() + policy.safe_mode_seconds, 0};
+    PendingChange change{new_token(), epoch_seconds() + policy.safe_mode_seconds, 0, 0};
     if (auto w = run_dir.write_pending(change); !w) {
       ctx.fail(w.error());
       return;
     }
     auto guard = ctx.start_guard ? ctx.start_guard(change.token, policy.safe_mode_seconds)
-                                 : spawn_rollback_guard(ctx, change.token, policy.safe_mode_seconds);
+                                 : spawn_rollback_guard(ctx, change.token, policy.safe_mode_seconds, &change.twin_pid);
     if (!guard) {
       if (pending) (void)run_dir.write_pending(*pending);
       else run_dir.clear_pending();
@@ -299,7 +456,10 @@ void apply_configuration(Context& ctx, const model::LoadedConfig& config, ApplyK
     }
     change.guard_pid = *guard;
     (void)run_dir.write_pending(change);
-    if (pending && is_rollback_guard(pending->guard_pid)) ::kill(pending->guard_pid, SIGTERM);
+    if (pending) {
+      for (int pid : {pending->guard_pid, pending->twin_pid})
+        if (is_rollback_guard(pid)) ::kill(pid, SIGTERM);
+    }
     mine = change;
   } else if (pending) {
     cancel_pending(run_dir, *pending);  // applying without safe mode confirms implicitly
@@ -314,7 +474,7 @@ void apply_configuration(Context& ctx, const model::LoadedConfig& config, ApplyK
     ctx.exit_status = kExitFailure;
     return;
   }
-  (void)run_dir.write_session_addresses(session);
+  (void)run_dir.write_applied_config(text);
   run_dir.clear_last_rollback();
 
   ctx.o() << "pbxwall " << (kind == ApplyKind::start && !was_running ? "started" : "reloaded")

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "base/address.h"
 #include "cli/commands.h"
 #include "cli/run_dir.h"
@@ -27,11 +29,24 @@ std::optional<model::LoadedConfig> validate_text(Context& ctx, const std::string
 // on ctx.e() and left out (its zone then applies to nothing until it resolves).
 model::ResolvedHosts resolve_hostnames(Context& ctx, const model::Policy& policy);
 
-// Client address of the SSH session this command runs in (SSH_CONNECTION, else SSH_CLIENT).
-std::optional<IpAddress> ssh_client_address(const Context& ctx);
+// The SSH session this command runs in: SSH_CONNECTION (client, its port, the server address
+// and port), else SSH_CLIENT (port 22 assumed); under sudo or su, whose environment lacks them,
+// the nearest parent process that has them. The interface is the one holding the server
+// address. nullopt outside SSH, or with --no-session-guard.
+std::optional<model::Session> admin_session(const Context& ctx);
+nlohmann::json session_json(const model::Session& session);
+// The interface that holds `address` on this machine ("" when none does).
+std::string interface_holding(const IpAddress& address);
 
-// Policy with `addresses` added as trusted host networks.
-model::Policy with_trusted_hosts(const model::Policy& policy, const std::vector<IpAddress>& addresses);
+// The sections pbxwalld reads ([responsive], [pbx], [users], [vpn], [ami], [web]), checked as
+// the daemon checks them, so `check`, `start` without the daemon and the daemon's reloads
+// accept the same files. Prints errors and warnings; false (exit status 2) on errors.
+bool validate_daemon_sections(Context& ctx, const model::LoadedConfig& config);
+
+// Refuses (false, exit status 1, and how to force it) a policy that would cut `session`,
+// unless --force.
+bool keeps_session(Context& ctx, const model::Policy& policy, const model::ResolvedHosts& resolved,
+                   const std::optional<model::Session>& session);
 
 // Our table as the kernel lists it ("" when it is not loaded); nullopt, with the message
 // given to ctx.fail(), when the kernel cannot be asked.
@@ -55,9 +70,23 @@ void cancel_pending(const RunDir& run_dir, const PendingChange& pending);
 
 // Starts `self_exe __rollback-guard` detached from this process (its own session, reparented
 // to init), so killing the CLI does not stop it. Returns the guard's pid once it is waiting.
-Result<int> spawn_rollback_guard(const Context& ctx, const std::string& token, int seconds);
+// Its twin's pid goes to `twin_pid`.
+Result<int> spawn_rollback_guard(const Context& ctx, const std::string& token, int seconds,
+                                 int* twin_pid = nullptr);
 
 // Restores what previous.nft holds (the table, or no table). Used by the guard.
 Status<std::string> restore_previous(kernel::RulesetApplier& applier, const RunDir& run_dir);
+
+// Rolls the pending change back, as the guard does at its deadline: the previous table, and the
+// configuration file confirmed before (the unconfirmed one kept as <config>.unconfirmed).
+// Records the outcome for `status` and clears the pending change. The caller holds the lock.
+Status<std::string> roll_back_pending(Context& ctx, const RunDir& run_dir, const std::string& why);
+
+// A pending change whose deadline passed while no guard is left to roll it back (both killed):
+// rolled back now. Returns true when it did. The caller holds the lock.
+bool settle_overdue_change(Context& ctx, const RunDir& run_dir);
+
+// Is any guard of `pending` still alive?
+bool guard_alive(const PendingChange& pending);
 
 }  // namespace pbxwall::cli

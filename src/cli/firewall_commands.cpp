@@ -10,6 +10,7 @@
 
 #include "base/plural.h"
 #include "cli/commands.h"
+#include "cli/control_client.h"
 #include "cli/daemon_link.h"
 #include "cli/firewall.h"
 #include "cli/run_dir.h"
@@ -27,16 +28,19 @@ std::int64_t now_seconds() {
 
 void run_start(Context& ctx, ApplyKind kind, bool no_safe_mode) {
   auto config = load_config(ctx);
-  if (!config) {
+  if (!config || !validate_daemon_sections(ctx, *config)) {
     ctx.e() << "pbxwall: " << ctx.config_path << " is invalid; the ruleset in force is unchanged\n";
     return;
   }
   // pbxwalld owns the table while it runs: it applies the file with the hosts it blocked and
-  // validated carried over (a file it finds invalid is refused, the running policy kept).
+  // validated carried over, through the same checks (a file it finds invalid is refused, a
+  // change that cuts this SSH session too, and safe mode keeps the previous file to restore).
   if (daemon_running(ctx)) {
     const char* cmd = kind == ApplyKind::start ? "start" : "reload";
-    if (daemon_request(ctx, {{"cmd", cmd}}))
+    if (auto answer = daemon_change(ctx, {{"cmd", cmd}}, !no_safe_mode)) {
       ctx.o() << "pbxwalld applied " << ctx.config_path << " (blocked and validated hosts kept)\n";
+      print_safe_mode(ctx, *answer);
+    }
     return;
   }
   // At boot the configuration is the one confirmed before the reboot: no rollback guard.
@@ -77,10 +81,27 @@ void run_stop(Context& ctx) {
 }
 
 void run_confirm(Context& ctx) {
+  if (daemon_running(ctx)) {
+    auto answer = call_daemon(control_socket_path(ctx.run_dir), {{"cmd", "confirm"}, {"who", "pbxwall confirm"}},
+                              ctx.control_timeout);
+    if (answer && answer->value("ok", false)) {
+      ctx.o() << "confirmed: pbxwalld keeps the configuration in force\n";
+      return;
+    }
+    if (answer && answer->value("http_status", 0) != 409) {
+      ctx.fail("pbxwalld refused: ", answer->value("error", std::string("(no reason given)")));
+      return;
+    }
+    // Nothing waits in the daemon: a change applied without it may still wait below.
+  }
   RunDir run_dir(ctx.run_dir);
   auto lock = run_dir.lock();
   if (!lock) {
     ctx.fail(lock.error());
+    return;
+  }
+  if (settle_overdue_change(ctx, run_dir)) {
+    ctx.fail("too late, ", run_dir.read_last_rollback());
     return;
   }
   auto pending = run_dir.read_pending();
@@ -114,13 +135,19 @@ std::vector<NamedCounter> named_counters(const std::string& listing) {
 }
 
 void run_status(Context& ctx) {
+  RunDir run_dir(ctx.run_dir);
+  // A change whose guards were both killed would otherwise wait forever: it is rolled back now.
+  if (run_dir.read_pending()) {
+    if (auto lock = run_dir.lock(); lock && settle_overdue_change(ctx, run_dir))
+      ctx.e() << "pbxwall: " << run_dir.read_last_rollback() << "\n";
+  }
   auto table = live_table(ctx);
   if (!table) return;
   const bool on = !table->empty();
-  RunDir run_dir(ctx.run_dir);
   auto pending = run_dir.read_pending();
+  const bool guard_gone = pending && !guard_alive(*pending);
   const std::string last_rollback = run_dir.read_last_rollback();
-  const auto session = run_dir.read_session_addresses();
+  const auto session = admin_session(ctx);
   const auto counters = on ? named_counters(*table) : std::vector<NamedCounter>{};
   // The configuration is optional here: status must work even when it is broken.
   auto loaded = model::load_file(ctx.config_path);
@@ -132,10 +159,13 @@ void run_status(Context& ctx) {
     nlohmann::json j;
     j["running"] = on;
     j["safe_mode_pending"] = pending.has_value();
-    if (pending) j["rollback_in_seconds"] = std::max<std::int64_t>(0, pending->deadline - now_seconds());
+    if (pending) {
+      j["rollback_in_seconds"] = std::max<std::int64_t>(0, pending->deadline - now_seconds());
+      j["rollback_guard_running"] = !guard_gone;
+    }
     if (!last_rollback.empty()) j["last_rollback"] = last_rollback;
     j["session_guard"] = nlohmann::json::array();
-    for (const auto& a : session) j["session_guard"].push_back(a.str());
+    if (session) j["session_guard"].push_back(session_json(*session));
     j["counters"] = nlohmann::json::object();
     for (const auto& c : counters) j["counters"][c.name] = {{"packets", c.packets}, {"bytes", c.bytes}};
     if (loaded) {
@@ -159,10 +189,13 @@ void run_status(Context& ctx) {
   ctx.o() << "pbxwall is " << (on ? "ON (table inet pbxwall loaded)" : "OFF (no table inet pbxwall)") << "\n";
   if (pending) {
     ctx.o() << "safe mode: the last change waits for `pbxwall confirm`; it rolls back in "
-            << std::max<std::int64_t>(0, pending->deadline - now_seconds()) << " s\n";
+            << std::max<std::int64_t>(0, pending->deadline - now_seconds()) << " s"
+            << (guard_gone ? " (its rollback guard is gone: the next pbxwall command after the deadline rolls it back)" : "")
+            << "\n";
   }
   if (!last_rollback.empty()) ctx.o() << "last rollback: " << last_rollback << "\n";
-  for (const auto& a : session) ctx.o() << "session guard: " << a.str() << " kept open (trusted)\n";
+  if (session)
+    ctx.o() << "session guard: changes that would cut your " << session->describe() << " are refused (--force overrides)\n";
   if (loaded) {
     ctx.o() << "networks per zone (" << ctx.config_path << "):";
     for (model::Zone z : model::kAllZones) {
@@ -180,7 +213,13 @@ void run_status(Context& ctx) {
       ctx.o() << " " << c.name << " " << counted(c.packets, "packet") << " (" << counted(c.bytes, "byte") << ")"
               << (&c == &counters.back() ? "\n" : ",");
   }
-  if (daemon) print_daemon_status(ctx, *daemon);
+  if (daemon) {
+    print_daemon_status(ctx, *daemon);
+    if (const auto p = daemon->find("pending_change"); p != daemon->end() && p->is_object())
+      ctx.o() << "  safe mode: the change by " << p->value("who", "?") << " (" << p->value("what", "?")
+              << ") waits for `pbxwall confirm`; pbxwalld rolls it back in " << p->value("rolls_back_in_seconds", 0)
+              << " s\n";
+  }
   else if (ctx.exit_status == kExitOk) ctx.o() << "pbxwalld: not running (commands apply the table themselves)\n";
 }
 

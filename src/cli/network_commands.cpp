@@ -12,22 +12,35 @@
 
 namespace pbxwall::cli {
 
+// Validates the edited text as pbxwalld would, refuses it when it cuts this SSH session,
+// writes it (keeping .bak), and re-applies if running. With pbxwalld running, the daemon does
+// all of it through its one change path (and keeps safe mode's pending change).
 void commit_edit(Context& ctx, const std::string& edited, const std::string& what) {
   auto config = validate_text(ctx, edited);
   if (!config) return;
+  if (!validate_daemon_sections(ctx, *config)) {
+    ctx.e() << "pbxwall: the change would make the configuration invalid; " << ctx.config_path << " is unchanged\n";
+    return;
+  }
+  if (daemon_running(ctx)) {
+    if (auto answer = daemon_change(ctx, {{"cmd", "apply"}, {"text", edited}, {"what", what}})) {
+      ctx.o() << what << " (" << ctx.config_path << " written by pbxwalld, which applied it)\n";
+      print_safe_mode(ctx, *answer);
+    }
+    return;
+  }
+  auto running = firewall_running(ctx);
+  if (!running) return;
+  if (*running && !keeps_session(ctx, config->policy, resolve_hostnames(ctx, config->policy), admin_session(ctx))) {
+    ctx.e() << "pbxwall: " << ctx.config_path << " is unchanged\n";
+    return;
+  }
   if (auto written = model::write_atomically(ctx.config_path, edited); !written) {
     ctx.fail("cannot write ", ctx.config_path, ": ", written.error());
     return;
   }
   ctx.o() << what << " (" << ctx.config_path << " written, previous version in "
           << ctx.config_path << ".bak)\n";
-  // pbxwalld applies the file itself, keeping the hosts it blocked and validated.
-  if (daemon_running(ctx)) {
-    if (daemon_request(ctx, {{"cmd", "reload"}})) ctx.o() << "pbxwalld applied the configuration\n";
-    return;
-  }
-  auto running = firewall_running(ctx);
-  if (!running) return;
   if (*running) apply_configuration(ctx, *config, ApplyKind::reload);
   else ctx.o() << "the firewall is not running; `pbxwall start` applies the configuration\n";
 }

@@ -99,7 +99,9 @@ int run_cli(const std::vector<std::string>& args, Context& ctx) {
   app.add_flag("--json", ctx.json, "Print listings as JSON");
   bool no_session_guard = false;
   app.add_flag("--no-session-guard", no_session_guard,
-               "Do not keep the SSH session this command runs in open");
+               "Do not look for the SSH session this command runs in (nothing checks it is kept)");
+  app.add_flag("--force", ctx.force,
+               "Apply a change even though it cuts the SSH session it comes from (safe mode still rolls it back unless confirmed)");
   app.parse_complete_callback([&] { ctx.session_guard = !no_session_guard; });
 
   add_check_command(app, ctx);

@@ -16,6 +16,8 @@ namespace {
 constexpr const char* kPendingFile = "pending";
 constexpr const char* kPreviousFile = "previous.nft";
 constexpr const char* kSessionFile = "session-guard";
+constexpr const char* kAppliedConfigFile = "applied.toml";
+constexpr const char* kPreviousConfigFile = "previous.toml";
 constexpr const char* kLastRollbackFile = "last-rollback";
 // First line of previous.nft; the rest is the listing when the table was present.
 constexpr std::string_view kPresent = "# previous table: present\n";
@@ -91,13 +93,24 @@ std::optional<PendingChange> RunDir::read_pending() const {
   std::istringstream in(*text);
   PendingChange p;
   if (!(in >> p.token >> p.deadline >> p.guard_pid)) return std::nullopt;
+  if (!(in >> p.twin_pid)) p.twin_pid = 0;
   return p;
 }
 
 Status<std::string> RunDir::write_pending(const PendingChange& change) const {
   return write_text_file(file(kPendingFile), change.token + " " + std::to_string(change.deadline) +
-                                                 " " + std::to_string(change.guard_pid) + "\n");
+                                                 " " + std::to_string(change.guard_pid) + " " +
+                                                 std::to_string(change.twin_pid) + "\n");
 }
+
+Status<std::string> RunDir::write_applied_config(std::string_view text) const {
+  return write_text_file(file(kAppliedConfigFile), text);
+}
+std::optional<std::string> RunDir::read_applied_config() const { return read_text_file(file(kAppliedConfigFile)); }
+Status<std::string> RunDir::write_previous_config(std::string_view text) const {
+  return write_text_file(file(kPreviousConfigFile), text);
+}
+std::optional<std::string> RunDir::read_previous_config() const { return read_text_file(file(kPreviousConfigFile)); }
 
 Status<std::string> RunDir::write_previous(const std::optional<std::string>& table) const {
   std::string text(table ? kPresent : kAbsent);
@@ -116,6 +129,7 @@ std::optional<std::optional<std::string>> RunDir::read_previous() const {
 void RunDir::clear_pending() const {
   ::unlink(file(kPendingFile).c_str());
   ::unlink(file(kPreviousFile).c_str());
+  ::unlink(file(kPreviousConfigFile).c_str());
 }
 
 std::vector<IpAddress> RunDir::read_session_addresses() const {

@@ -20,6 +20,7 @@ struct PendingChange {
   std::string token;            // identifies the guard responsible for it
   std::int64_t deadline = 0;    // epoch seconds at which it rolls back
   int guard_pid = 0;            // 0 until the guard reported its pid
+  int twin_pid = 0;             // the guard's twin, which rolls back if the guard is killed
 };
 
 class RunDir {
@@ -54,7 +55,14 @@ class RunDir {
   // Outer nullopt: nothing saved; inner nullopt: saved as "absent".
   std::optional<std::optional<std::string>> read_previous() const;
 
-  // Removes the pending marker and the saved table.
+  // The configuration file's text at the last apply, and the one to write back when a
+  // pending change rolls back (the text of the configuration confirmed last).
+  Status<std::string> write_applied_config(std::string_view text) const;
+  std::optional<std::string> read_applied_config() const;
+  Status<std::string> write_previous_config(std::string_view text) const;
+  std::optional<std::string> read_previous_config() const;
+
+  // Removes the pending marker, the saved table and the saved configuration.
   void clear_pending() const;
 
   std::vector<IpAddress> read_session_addresses() const;

@@ -35,17 +35,6 @@ bool is_loopback(const IpAddress& a) {
   return v4.contains(a) || v6.contains(a);
 }
 
-// Whether the firewall lets `client` reach the administration (the web UI and SSH) whatever
-// services are open: loopback, a switched-off firewall, or a trusted address.
-bool reaches_admin(const model::Policy& p, const std::optional<IpAddress>& client) {
-  if (!client || is_loopback(*client) || !p.enabled) return true;
-  const model::Zone z = model::zone_of(p, *client, "");
-  if (z == model::Zone::trusted) return true;
-  for (const auto& s : p.services)
-    if ((s.name == "http" || s.name == "https" || s.name == "ssh") && s.zones.contains(z)) return true;
-  return false;
-}
-
 std::vector<std::string> system_interfaces() {
   std::vector<std::string> names;
   if (struct if_nameindex* list = ::if_nameindex()) {
@@ -279,8 +268,9 @@ json Firewall::overview_json(const json& request) {
   }
   if (pending_change_)
     warnings.push_back({{"kind", "pending_change"},
-                        {"text", "A change by " + pending_change_->who + " is in safe mode: confirm it or it is rolled back at " +
-                                     std::to_string(time_seconds(pending_change_->deadline).get<std::int64_t>()) + "."}});
+                        {"text", "A change by " + pending_change_->who + " (" + pending_change_->what + ") is in safe mode: confirm it within " +
+                                     std::to_string(pending_change_json(edges_.clock.now())["rolls_back_in_seconds"].get<std::int64_t>()) +
+                                     " s or it is rolled back."}});
   add_state_warnings(warnings);
   answer["warnings"] = warnings;
   return answer;
@@ -328,62 +318,23 @@ json Firewall::config_json(const json& request) {
 json Firewall::change_request(const json& request) {
   if (!loaded_config()) return refused(503, "no configuration loaded");
   if (!request.contains("change") || !request["change"].is_object()) return refused(400, "change: expected an object with \"op\"");
-  const std::string who = request.value("who", "admin");
-  const std::string client_text = request.value("client", "");
-  const auto client = IpAddress::parse(client_text);
   const std::string previous = read_text(options_.config_path).value_or("");
   auto change = edited(previous, request["change"], loaded_config()->policy);
   if (!change.ok()) return refused(400, change.error());
-  const auto& [text, what] = *change;
-  auto checked = model::load_string(text, options_.config_path);
-  if (!checked.ok()) {
-    json diagnostics = json::array();
-    for (const auto& d : checked.error()) diagnostics.push_back(d.str());
-    json r = refused(422, "the change makes the configuration invalid; nothing was changed");
-    r["diagnostics"] = diagnostics;
-    return r;
+  ChangeRequest r;
+  r.text = change->first;
+  r.what = change->second;
+  r.who = request.value("who", "admin");
+  if (const auto client = IpAddress::parse(request.value("client", ""))) {
+    r.session = model::Session{.client = *client, .proto = model::Proto::tcp, .port = 0, .ifname = "", .kind = "web UI session"};
+    if (request.contains("client_port") && request["client_port"].is_number_unsigned())
+      r.session->port = static_cast<std::uint16_t>(request["client_port"].get<std::uint64_t>());
   }
-  const bool cuts_off = reaches_admin(loaded_config()->policy, client) && !reaches_admin(checked->policy, client);
-  if (cuts_off && !request.value("confirm_lockout", false)) {
-    json r = refused(409, "this change would cut off your own address " + client_text +
-                              "; send it again with \"confirm_lockout\": true to apply it in safe mode (rolled back unless confirmed)");
-    r["lockout"] = true;
-    return r;
-  }
-  if (auto written = model::write_atomically(options_.config_path, text); !written.ok())
-    return refused(500, "cannot write " + options_.config_path + ": " + written.error());
-  if (auto reloaded = reload(); !reloaded.ok()) {
-    (void)model::write_atomically(options_.config_path, previous);
-    return refused(422, reloaded.error());
-  }
-  json answer = {{"ok", true}, {"change", what}};
-  if (cuts_off) {
-    const int seconds = checked->policy.safe_mode_seconds;
-    pending_change_ = PendingChange{previous, edges_.clock.now() + std::chrono::seconds(seconds), who};
-    answer["safe_mode"] = {{"confirm_within_seconds", seconds}};
-  }
-  note("change", client ? client->str() : "", who, what + (cuts_off ? " (in safe mode, awaiting confirmation)" : ""));
-  flush();
-  return answer;
+  r.force = request.value("confirm_lockout", false);
+  return this->change(r);
 }
 
-json Firewall::confirm_request(const json& request) {
-  if (!pending_change_) return refused(409, "no change is waiting for confirmation");
-  note("change", "", request.value("who", "admin"), "change by " + pending_change_->who + " confirmed");
-  pending_change_.reset();
-  flush();
-  return {{"ok", true}};
-}
-
-void Firewall::roll_back_if_due(TimePoint now) {
-  if (!pending_change_ || now < pending_change_->deadline) return;
-  const PendingChange pending = std::move(*pending_change_);
-  pending_change_.reset();
-  auto written = model::write_atomically(options_.config_path, pending.previous_text);
-  auto reloaded = written.ok() ? reload() : Status<std::string>(fail(written.error()));
-  note("change", "", pending.who,
-       reloaded.ok() ? "change not confirmed in time: rolled back" : "change not confirmed in time; rollback failed: " + reloaded.error());
-}
+json Firewall::confirm_request(const json& request) { return confirm(request.value("who", "admin")); }
 
 json Firewall::discover_json() {
   std::string root = pbx::kDefaultAsteriskRoot;

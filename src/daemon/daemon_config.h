@@ -8,6 +8,7 @@
 #include "base/result.h"
 #include "daemon/ami_bridge.h"
 #include "daemon/pbx_settings.h"
+#include "http/settings.h"
 #include "model/model.h"
 #include "responsive/responsive.h"
 #include "ruleset/packet_path.h"
@@ -19,13 +20,17 @@ struct DaemonSections {
   ruleset::PacketPathSetting packet_path;
   IntegrationSettings integration;
   AmiSettings ami;
+  http::WebSettings web;
+  Diagnostics warnings;  // risky but valid values of these sections
 };
 
 // The engine's settings from [responsive]; defaults when there is no such section.
 Result<responsive::Settings, Diagnostics> engine_settings_from(const model::LoadedConfig& config);
 
-// Reads the daemon's sections of `config`. Every problem of every section is reported, each
-// naming file:line:column and its key.
+// Reads the daemon's sections of `config`, [web] included. Every problem of every section is
+// reported, each naming file:line:column and its key. `pbxwall check`, `pbxwall start` without
+// the daemon, and every reload of the daemon validate through this one function, so what one
+// accepts the others accept.
 Result<DaemonSections, Diagnostics> daemon_sections_from(const model::LoadedConfig& config);
 
 }  // namespace pbxwall::daemon

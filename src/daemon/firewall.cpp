@@ -4,9 +4,13 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include "daemon/ami_bridge.h"
 #include "daemon/daemon_config.h"
+#include "daemon/firewall_loaded.h"
 #include "responsive/settings_toml.h"
 
 namespace pbxwall::daemon {
@@ -45,15 +49,6 @@ Duration remaining(TimePoint until, TimePoint now) { return until > now ? until 
 
 }  // namespace
 
-struct Firewall::Loaded {
-  model::LoadedConfig config;
-  responsive::Settings settings;
-  model::ResolvedHosts resolved;
-  IntegrationSettings integration;
-  ruleset::PacketPath packet_path = ruleset::PacketPath::log_group;
-  std::uint16_t queue_num = 1;
-};
-
 Firewall::Firewall(Edges edges, FirewallOptions options)
     : edges_(edges), options_(std::move(options)), writes_(edges.store) {}
 Firewall::~Firewall() = default;
@@ -65,16 +60,31 @@ const model::ResolvedHosts& Firewall::resolved_hosts() const {
   return loaded_ ? loaded_->resolved : none;
 }
 
-Result<std::unique_ptr<Firewall::Loaded>, std::string> Firewall::load() const {
-  auto config = model::load_file(options_.config_path);
-  if (!config.ok()) return fail(diagnostics_text(config.error()));
+Result<std::unique_ptr<Firewall::Loaded>, Diagnostics> Firewall::load(const std::optional<std::string>& text) const {
   auto loaded = std::make_unique<Loaded>();
+  if (text) {
+    loaded->text = *text;
+  } else {
+    std::ifstream in(options_.config_path, std::ios::binary);
+    std::ostringstream buf;
+    if (in) buf << in.rdbuf();
+    if (!in || in.bad() || std::filesystem::is_directory(options_.config_path)) {
+      auto refused = model::load_file(options_.config_path);  // says why it cannot be read
+      if (!refused.ok()) return fail(refused.error());
+      return fail(Diagnostics{Diagnostic{Severity::error, options_.config_path, 0, 0, "", "read error"}});
+    }
+    loaded->text = buf.str();
+  }
+  auto config = model::load_string(loaded->text, options_.config_path);
+  if (!config.ok()) return fail(config.error());
   loaded->config = std::move(*config);
   auto sections = daemon_sections_from(loaded->config);
-  if (!sections.ok()) return fail(diagnostics_text(sections.error()));
+  if (!sections.ok()) return fail(sections.error());
   auto resolved_path = ruleset::resolve_packet_path(sections->packet_path, options_.kernel_has_queue,
                                                     options_.kernel_queue_detail);
-  if (!resolved_path.ok()) return fail(resolved_path.error());
+  if (!resolved_path.ok())
+    return fail(Diagnostics{Diagnostic{Severity::error, options_.config_path, 0, 0, "responsive.packet_path",
+                                       resolved_path.error()}});
   loaded->packet_path = *resolved_path;
   loaded->queue_num = sections->packet_path.queue_num;
   loaded->settings = std::move(sections->settings);
@@ -159,8 +169,9 @@ void Firewall::restore_from_store(TimePoint now) {
 }
 
 Status<std::string> Firewall::start() {
+  recover_pending_change(edges_.clock.now());
   auto loaded = load();
-  if (!loaded.ok()) return fail(loaded.error());
+  if (!loaded.ok()) return fail(diagnostics_text(loaded.error()));
   loaded_ = std::move(*loaded);
   packet_path_ = loaded_->packet_path;
   queue_num_ = loaded_->queue_num;
@@ -180,18 +191,22 @@ Status<std::string> Firewall::reload() {
   auto loaded = load();
   if (!loaded.ok()) {
     ++counters_.refused_reloads;
-    return fail("configuration refused, the running policy is kept:\n" + loaded.error());
+    return fail("configuration refused, the running policy is kept:\n" + diagnostics_text(loaded.error()));
   }
+  return replace_loaded(std::move(*loaded));
+}
+
+Status<std::string> Firewall::replace_loaded(std::unique_ptr<Loaded> loaded) {
   flush();  // the table about to be rendered must hold this tick's decisions
-  auto applied = apply(**loaded);
+  auto applied = apply(*loaded);
   if (!applied.ok()) {
     ++counters_.refused_reloads;
     return fail("the kernel refused the new ruleset, the running policy is kept:\n" + applied.error());
   }
-  const bool settings_changed = responsive::validate((*loaded)->settings).empty() &&
-                                (*loaded)->config.table && loaded_->config.table &&
-                                !((*(*loaded)->config.table)["responsive"] == (*loaded_->config.table)["responsive"]);
-  loaded_ = std::move(*loaded);
+  const bool settings_changed = responsive::validate(loaded->settings).empty() &&
+                                loaded->config.table && loaded_->config.table &&
+                                !((*loaded->config.table)["responsive"] == (*loaded_->config.table)["responsive"]);
+  loaded_ = std::move(loaded);
   grants_.recompute([this](const std::string& user) { return grant_ports_of(user); }, edges_.clock.now());
   if (settings_changed) {
     engine_ = make_engine();
@@ -361,10 +376,23 @@ json Firewall::handle(const json& request) {
     if (cmd == "block") return block_request(request);
     if (cmd == "unblock") return unblock_request(request);
     if (cmd == "events") return events_json(request);
-    if (cmd == "reload" || cmd == "start") {
-      auto s = reload();
-      if (!s.ok()) return {{"ok", false}, {"error", s.error()}};
-      return {{"ok", true}};
+    if (cmd == "reload" || cmd == "start" || cmd == "apply") {
+      ChangeRequest change;
+      if (cmd == "apply") {
+        if (!request.contains("text") || !request["text"].is_string())
+          return {{"ok", false}, {"error", "text: expected the configuration file's new text"}};
+        change.text = request["text"].get<std::string>();
+      }
+      if (request.contains("session") && !request["session"].is_null()) {
+        change.session = session_from_json(request["session"]);
+        if (!change.session)
+          return {{"ok", false}, {"error", "session: expected {\"client\": address, \"port\": 1..65535, \"proto\": tcp|udp}"}};
+      }
+      change.force = request.value("force", false);
+      change.safe_mode = request.value("safe_mode", true);
+      change.who = request.value("who", "pbxwall " + cmd);
+      change.what = request.value("what", "");
+      return this->change(change);
     }
     if (cmd == "stop") {
       auto s = remove_table();
@@ -376,7 +404,7 @@ json Firewall::handle(const json& request) {
   } catch (const json::exception& e) {
     return {{"ok", false}, {"error", std::string("bad request: ") + e.what()}};
   }
-  return {{"ok", false}, {"error", "unknown command \"" + cmd + "\" (known: status, list, block, unblock, events, reload, start, stop)"}};
+  return {{"ok", false}, {"error", "unknown command \"" + cmd + "\" (known: status, list, block, unblock, events, reload, start, apply, confirm, stop)"}};
 }
 
 json Firewall::status_json() {
@@ -394,6 +422,8 @@ json Firewall::status_json() {
     decisions[responsive::rule_name(static_cast<responsive::Rule>(r))] = c.decisions[r];
   json answer = {{"ok", true},
           {"enabled", loaded_ ? loaded_->config.policy.enabled : false},
+          {"safe_mode", loaded_ ? loaded_->config.policy.safe_mode : true},
+          {"pending_change", pending_change_json(edges_.clock.now())},
           {"table", !table_removed_},
           {"packet_path", std::string(ruleset::packet_path_name(packet_path_))},
           {"config", options_.config_path},

@@ -52,6 +52,9 @@ struct FirewallOptions {
   // What the kernel probe said about the nftables `queue` statement ([responsive] packet_path).
   bool kernel_has_queue = false;
   std::string kernel_queue_detail;
+  // Where a change waiting for confirmation (safe mode) is kept, so that a restart of the
+  // daemon still rolls it back. Empty: kept in memory only.
+  std::string pending_change_path;
   // The state database found damaged at open and moved aside (store::open_state_file).
   std::optional<store::SetAside> state_set_aside;
 };
@@ -61,6 +64,20 @@ struct KernelRecovery {
   std::size_t blocks = 0;
   std::size_t validated = 0;
 };
+
+// One change of the configuration, from whoever asks: `pbxwall reload|start|trust|untrust`,
+// the web UI, SIGHUP. Every one goes through Firewall::change.
+struct ChangeRequest {
+  std::optional<std::string> text;       // the file's new text; nullopt: the file as it is now
+  std::optional<model::Session> session;  // the administrator's connection it must not cut
+  bool force = false;                    // apply even though it cuts `session`
+  bool safe_mode = true;                 // false: no rollback guard (`--no-safe-mode`)
+  std::string who = "admin";             // for events: "pbxwall reload (SSH 198.51.100.5)"
+  std::string what;                      // what it does, for events; "" for a reload
+};
+
+// The control request's "session" object ({"client", "port", "proto", "interface", "kind"}).
+std::optional<model::Session> session_from_json(const nlohmann::json& j);
 
 nlohmann::json event_json(const store::EventRecord& e);
 
@@ -90,7 +107,17 @@ class Firewall {
   Status<std::string> start();
   // Re-reads the configuration. A bad one is refused with its diagnostics and the running
   // policy stays as it is; a good one replaces the table with the live sets carried over.
+  // The mechanism under change(), which every request goes through.
   Status<std::string> reload();
+  // The one safe path of a configuration change (safe_change.cpp): validates the new text as
+  // `pbxwall check` does, refuses it when it would cut request.session (unless forced),
+  // writes the file, applies it, and with safe mode on (before or after the change) keeps the
+  // last confirmed configuration to restore unless confirm() comes before the deadline, also
+  // across a restart. Answers as a control request does: {"ok": true, "change": ...,
+  // "safe_mode": {...}} or {"ok": false, "error", "http_status", "lockout"?, "diagnostics"?}.
+  nlohmann::json change(const ChangeRequest& request);
+  // Keeps the change waiting in safe mode.
+  nlohmann::json confirm(const std::string& who);
   // Removes our table (the daemon stops protecting; `pbxwall start` or a restart brings it back).
   Status<std::string> remove_table();
 
@@ -163,7 +190,9 @@ class Firewall {
 
  private:
   struct Loaded;
-  Result<std::unique_ptr<Loaded>, std::string> load() const;
+  // The configuration file (or `text` in its place) validated as `pbxwall check` does.
+  Result<std::unique_ptr<Loaded>, Diagnostics> load(const std::optional<std::string>& text = std::nullopt) const;
+  Status<std::string> replace_loaded(std::unique_ptr<Loaded> loaded);
   Status<std::string> apply(const Loaded& loaded);
   ruleset::LiveState live_state(TimePoint now) const;
   void restore_from_store(TimePoint now);
@@ -210,13 +239,20 @@ class Firewall {
   nlohmann::json record_request(const nlohmann::json& request);
   nlohmann::json metrics_json();
   void note(std::string kind, std::string addr, std::string user, std::string reason);
-  // Safe mode of a change that cut off the admin's own address: the previous file comes back
-  // unless confirmed before the deadline (checked by housekeeping).
+  // Safe mode: the last confirmed file comes back unless the change is confirmed before the
+  // deadline (checked by housekeeping, and at start for a deadline that passed while the
+  // daemon was down).
   void roll_back_if_due(TimePoint now);
+  void roll_back(const std::string& why);
+  void recover_pending_change(TimePoint now);
+  void save_pending_change() const;
+  nlohmann::json pending_change_json(TimePoint now) const;
   struct PendingChange {
-    std::string previous_text;
+    std::string previous_text;  // the configuration confirmed last
     TimePoint deadline;
     std::string who;
+    std::string what;
+    int seconds = 0;
   };
   std::optional<PendingChange> pending_change_;
   LatencyHistogram set_update_latency_;

@@ -109,6 +109,8 @@ int run(const Options& o) {
   daemon::FirewallOptions firewall_options;
   firewall_options.config_path = o.config;
   firewall_options.state_set_aside = state_file->set_aside;
+  firewall_options.pending_change_path =
+      (std::filesystem::path(o.state).parent_path() / "pending-change.json").string();
   if (auto queue = packets::probe_queue_support(applier); queue.ok()) {
     firewall_options.kernel_has_queue = queue->supported;
     firewall_options.kernel_queue_detail = queue->detail;
@@ -322,8 +324,20 @@ int run(const Options& o) {
       if (sec) return;
       if (signo == SIGHUP) {
         sd_notify(0, "RELOADING=1");
-        auto reloaded = firewall.reload();  // its listener refreshes the PBX side and AMI
-        log(reloaded.ok() ? 6 : 3, reloaded.ok() ? "configuration reloaded" : reloaded.error());
+        // The same path as `pbxwall reload`: validated, and in safe mode when it is on.
+        // Its listener refreshes the PBX side and AMI.
+        daemon::ChangeRequest change;
+        change.who = "SIGHUP";
+        const auto answer = firewall.change(change);
+        if (answer.value("ok", false)) {
+          log(6, answer.contains("safe_mode")
+                     ? "configuration reloaded in safe mode: `pbxwall confirm` within " +
+                           std::to_string(answer["safe_mode"].value("confirm_within_seconds", 0)) +
+                           " s keeps it, otherwise it is rolled back"
+                     : "configuration reloaded");
+        } else {
+          log(3, answer.value("error", "reload refused"));
+        }
         sd_notify(0, "READY=1");
         wait_signal();
         return;

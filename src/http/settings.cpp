@@ -1,5 +1,10 @@
 #include "http/settings.h"
 
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
 #include <set>
 
 #include "base/address.h"
@@ -55,6 +60,12 @@ Result<WebSettings, Diagnostics> web_settings_from_toml(const toml::table* web, 
     const auto v = n->value<std::int64_t>();
     if (!v || *v < 1 || *v > 1000) error(*n, "login_attempts_per_minute", "expected 1..1000");
     else s.login_attempts_per_minute = static_cast<int>(*v);
+  }
+  // The daemon opens these at start; a file it cannot read is an error here, not at start.
+  for (const char* key : {"tls_cert", "tls_key"}) {
+    const std::string& path = std::string_view(key) == "tls_cert" ? s.tls_cert : s.tls_key;
+    if (!path.empty() && ::access(path.c_str(), R_OK) != 0)
+      error(*web->get(key), key, "cannot read " + path + ": " + std::strerror(errno));
   }
   if (!errors.empty()) return fail(errors);
   return s;

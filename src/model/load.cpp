@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <unordered_map>
@@ -97,6 +98,7 @@ class Loader {
   void custom_services(const toml::array& a);
   void responsive(const toml::table& t);
   void risky_settings();
+  void risky_network(const toml::key& k, const NetworkEntry& e);
 
   std::string source_;
   Diagnostics errors_;
@@ -263,6 +265,7 @@ void Loader::networks(const toml::table& t) {
     if (!z) z = zone(v, join("networks", e.text));  // reports the error
     if (key_ok && z) {
       e.zone = *z;
+      risky_network(k, e);
       entries.push_back(std::move(e));
     }
   }
@@ -430,6 +433,27 @@ void Loader::responsive(const toml::table& t) {
   }
 }
 
+// Valid entries an administrator rarely means: everything trusted, or an IPv4-mapped IPv6
+// address (read as the IPv4 address it maps, which may not be what was meant).
+void Loader::risky_network(const toml::key& k, const NetworkEntry& e) {
+  if (!e.cidr) return;
+  const auto key = join("networks", e.text);
+  if (e.cidr->prefix() == 0 && e.zone == Zone::trusted) {
+    warnings_.push_back(at_region(k.source(), source_, key,
+                                  "every address is trusted: the firewall then lets everything in; "
+                                  "list the networks you trust instead",
+                                  Severity::warning));
+  }
+  std::string lower = e.text;
+  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (lower.starts_with("::ffff:") && e.cidr->address().is_v4()) {
+    warnings_.push_back(at_region(k.source(), source_, key,
+                                  "an IPv4-mapped IPv6 address, taken as the IPv4 " + e.cidr->str() +
+                                      " (the kernel matches IPv4 packets as IPv4): write that instead",
+                                  Severity::warning));
+  }
+}
+
 void Loader::risky_settings() {
   for (const auto& [name, node] : zones_nodes_) {
     const auto* s = policy_.find_service(name);
@@ -510,6 +534,12 @@ Result<LoadedConfig, Diagnostics> load_string(std::string_view text, std::string
 }
 
 Result<LoadedConfig, Diagnostics> load_file(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    return fail(Diagnostics{Diagnostic{Severity::error, path, 0, 0, "",
+                                       "is a directory, not a configuration file (give the file, e.g. " +
+                                           path + (path.ends_with("/") ? "" : "/") + "pbxwall.toml)"}});
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     const int err = errno;

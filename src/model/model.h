@@ -121,6 +121,29 @@ Zone zone_of(const Policy& policy, const IpAddress& src, std::string_view ifname
 std::vector<std::pair<Cidr, Zone>> zone_networks(const Policy& policy,
                                                  const ResolvedHosts& resolved = {});
 
+// ---- the administrator's own session ---------------------------------------------------------
+
+// A connection an administrator changes the firewall through: the SSH session a command runs
+// in, or the web UI's client. A change whose policy would refuse a new connection of it cuts
+// the administrator off, so every path that changes the firewall checks it first.
+struct Session {
+  IpAddress client;
+  Proto proto = Proto::tcp;
+  std::uint16_t port = 0;  // the server's port it reaches (22, 8485); 0: any admin service
+  std::string ifname;      // interface it arrives on; "" when unknown
+  std::string kind = "session";  // "SSH session", "web UI session"
+
+  // "SSH session from 198.51.100.5 to tcp/22"
+  std::string describe() const;
+};
+
+// Why `policy` would refuse a new connection of `session` (a sentence naming the zone and the
+// service), or nullopt when it lets it in: loopback, a switched-off firewall, the trusted zone,
+// or a service of the session's zone that opens its port. With port 0, ssh, http or https open
+// to its zone is enough.
+std::optional<std::string> session_refused(const Policy& policy, const Session& session,
+                                           const ResolvedHosts& resolved = {});
+
 // ---- loading -------------------------------------------------------------------------------
 
 // Top-level sections the model accepts. The model validates firewall, interfaces, networks,

@@ -17,10 +17,11 @@ netns_cleanup() {
     for pending in "$NETNS_TMP"/*/pending; do
       [[ -f "$pending" ]] || continue
       local pid
-      pid=$(awk '{print $3}' "$pending")
-      if [[ "$pid" =~ ^[0-9]+$ && "$pid" -gt 0 ]] && grep -qa __rollback-guard "/proc/$pid/cmdline" 2>/dev/null; then
-        kill "$pid" 2>/dev/null || true
-      fi
+      for pid in $(awk '{print $3, $4}' "$pending"); do
+        if [[ "$pid" =~ ^[0-9]+$ && "$pid" -gt 0 ]] && grep -qa __rollback-guard "/proc/$pid/cmdline" 2>/dev/null; then
+          kill "$pid" 2>/dev/null || true
+        fi
+      done
     done
   fi
   # Namespaces are found by this run's prefix: make_ns runs in command substitutions
@@ -100,6 +101,24 @@ table_of() { in_ns "$1" nft list table inet pbxwall 2>/dev/null || true; }
 guard_pid() {
   local pending="$NETNS_TMP/run-$1/pending"
   if [[ -f "$pending" ]]; then awk '{print $3}' "$pending"; else echo 0; fi
+}
+
+# twin_pid NS: pid of the guard's twin (0 if none).
+twin_pid() {
+  local pending="$NETNS_TMP/run-$1/pending"
+  if [[ -f "$pending" ]]; then awk '{print ($4 == "" ? 0 : $4)}' "$pending"; else echo 0; fi
+}
+
+# wait_until SECONDS COMMAND...: polls COMMAND (every 0.2 s) until it succeeds; false after
+# SECONDS. A bounded wait for a condition, not a sleep standing in for one.
+wait_until() {
+  local limit=$1
+  shift
+  local deadline=$((SECONDS + limit))
+  until "$@"; do
+    ((SECONDS < deadline)) || return 1
+    timeout 0.2 tail -f /dev/null 2>/dev/null || true
+  done
 }
 
 # wait_pid_exit PID SECONDS: waits (bounded) until the process has exited.

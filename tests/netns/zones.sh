@@ -50,11 +50,16 @@ check "pbxwall stop" pbx "$LAB_FW" --config "$LAB_CONFIG" stop
 check "after stop, internet client reaches ssh again" \
   test "$(lab_probe internet 4 | cut -d' ' -f1)" = "open"
 
-# Session guard: started from an SSH session of the reject-zone client, that client keeps
-# its access (its /128 is trusted) while the rest of its network stays rejected.
-check "start from the reject client's SSH session" bash -c \
+# Session guard: a start from an SSH session of the reject-zone client would cut that
+# session, so it is refused and nothing is applied; --force applies it (and cuts it).
+out=$(SSH_CONNECTION="2001:db8:5::10 50022 ${LAB_FW6[reject]} 22" timeout $T ip netns exec "$LAB_FW" \
+  "$PBXWALL" --run-dir "$NETNS_TMP/run-$LAB_FW" --config "$LAB_CONFIG" start 2>&1) || true
+check "start from the reject client's SSH session is refused" \
+  grep -q "would cut your SSH session from 2001:db8:5::10 to tcp/22" <<<"$out"
+check "  and applies nothing" bash -c "! ip netns exec $LAB_FW nft list table inet pbxwall >/dev/null 2>&1"
+check "forced, it applies" bash -c \
   "SSH_CONNECTION='2001:db8:5::10 50022 ${LAB_FW6[reject]} 22' ip netns exec $LAB_FW \
-   $PBXWALL --run-dir $NETNS_TMP/run-$LAB_FW --config $LAB_CONFIG start | grep -q 'keeping your SSH session from 2001:db8:5::10 open'"
-check "the SSH client reaches ssh over IPv6" test "$(lab_probe reject 6 | cut -d' ' -f1)" = "open"
+   $PBXWALL --run-dir $NETNS_TMP/run-$LAB_FW --config $LAB_CONFIG start --force >/dev/null 2>&1"
+check "the SSH client's new connections over IPv6 are rejected" test "$(lab_probe reject 6)" = "${expected[reject]}"
 check "pbxwall stop" pbx "$LAB_FW" --config "$LAB_CONFIG" stop
 finish

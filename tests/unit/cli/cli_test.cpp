@@ -192,25 +192,82 @@ TEST_F(CliTest, KernelRefusalIsReportedAndNothingIsPending) {
   EXPECT_FALSE(RunDir(dir_ + "/run").read_pending().has_value());
 }
 
-TEST_F(CliTest, SessionGuardTrustsTheSshClient) {
+// The SSH client 192.0.2.77 is in no network: zone internet, where ssh (local only) is closed.
+TEST_F(CliTest, SessionGuardRefusesAStartThatCutsTheSshClient) {
   env_["SSH_CONNECTION"] = "192.0.2.77 50022 192.0.2.1 22";
-  EXPECT_EQ(run({"start"}), kExitOk);
-  EXPECT_THAT(out_.str(), HasSubstr("keeping your SSH session from 192.0.2.77 open (trusted)"));
-  EXPECT_THAT(kernel_.applied.back(), HasSubstr("192.0.2.77"));
-  // A reload from a shell without SSH (cron) keeps the address trusted until stop.
-  env_.clear();
-  EXPECT_EQ(run({"reload"}), kExitOk);
-  EXPECT_THAT(kernel_.applied.back(), HasSubstr("192.0.2.77"));
-  EXPECT_EQ(run({"stop"}), kExitOk);
-  EXPECT_EQ(run({"start"}), kExitOk);
+  EXPECT_EQ(run({"start"}), kExitFailure);
+  EXPECT_THAT(err_.str(), HasSubstr("refused: this change would cut your SSH session from 192.0.2.77 to tcp/22"));
+  EXPECT_THAT(err_.str(), HasSubstr("192.0.2.77 would be in zone internet, where no service opens tcp/22"));
+  EXPECT_THAT(err_.str(), HasSubstr("add --force"));
+  EXPECT_TRUE(kernel_.applied.empty());
+  // Forced, it applies (and says what it cuts); nothing is trusted behind the admin's back.
+  EXPECT_EQ(run({"start", "--force"}), kExitOk) << err_.str();
+  EXPECT_THAT(err_.str(), HasSubstr("--force: this change cuts your SSH session from 192.0.2.77"));
+  ASSERT_FALSE(kernel_.applied.empty());
   EXPECT_THAT(kernel_.applied.back(), Not(HasSubstr("192.0.2.77")));
+}
+
+TEST_F(CliTest, SessionGuardLetsAChangeThroughThatKeepsTheSession) {
+  env_["SSH_CONNECTION"] = "198.51.100.5 50022 198.51.100.1 22";
+  EXPECT_EQ(run({"start"}), kExitOk) << err_.str();
+  EXPECT_EQ(run({"--json", "status"}), kExitOk);
+  const auto status = nlohmann::json::parse(out_.str());
+  ASSERT_EQ(status["session_guard"].size(), 1u);
+  EXPECT_EQ(status["session_guard"][0]["client"], "198.51.100.5");
+  EXPECT_EQ(status["session_guard"][0]["port"], 22);
+}
+
+TEST_F(CliTest, UntrustOfTheAdminsOwnNetworkIsRefusedAndTheFileKept) {
+  EXPECT_EQ(run({"start"}), kExitOk);
+  env_["SSH_CONNECTION"] = "198.51.100.5 50022 198.51.100.1 22";
+  const auto applied = kernel_.applied.size();
+  EXPECT_EQ(run({"untrust", "198.51.100.0/24"}), kExitFailure);
+  EXPECT_THAT(err_.str(), HasSubstr("would cut your SSH session from 198.51.100.5 to tcp/22"));
+  EXPECT_EQ(read(config_), kConfig);
+  EXPECT_EQ(kernel_.applied.size(), applied);
+  EXPECT_EQ(run({"untrust", "198.51.100.0/24", "--force"}), kExitOk) << err_.str();
+  EXPECT_THAT(read(config_), Not(HasSubstr("198.51.100.0/24")));
+}
+
+TEST_F(CliTest, SshClientWithoutServerPortIsCheckedOnPort22) {
+  env_["SSH_CLIENT"] = "192.0.2.77 50022 22";
+  EXPECT_EQ(run({"start"}), kExitFailure);
+  EXPECT_THAT(err_.str(), HasSubstr("SSH session from 192.0.2.77 to tcp/22"));
 }
 
 TEST_F(CliTest, NoSessionGuardLeavesTheClientOut) {
   env_["SSH_CLIENT"] = "192.0.2.77 50022 22";
   EXPECT_EQ(run({"start", "--no-session-guard"}), kExitOk);
-  EXPECT_THAT(out_.str(), Not(HasSubstr("keeping your SSH session")));
+  EXPECT_THAT(err_.str(), Not(HasSubstr("SSH session")));
   EXPECT_THAT(kernel_.applied.back(), Not(HasSubstr("192.0.2.77")));
+}
+
+TEST_F(CliTest, ConfigurationThatIsADirectoryIsRefused) {
+  config_ = dir_;
+  EXPECT_EQ(run({"check"}), kExitInvalid);
+  EXPECT_THAT(err_.str(), HasSubstr("is a directory, not a configuration file"));
+  EXPECT_EQ(run({"start"}), kExitInvalid);
+  EXPECT_TRUE(kernel_.applied.empty());
+}
+
+TEST_F(CliTest, CheckAndStartRefuseTheWebSectionsTheDaemonRefuses) {
+  for (const std::string web : {"[web]\nlisten = \"localhost\"\n", "[web]\nsession_minutes = 0\n",
+                                "[web]\ntls_cert = \"/nonexistent/c.pem\"\ntls_key = \"/nonexistent/k.pem\"\n"}) {
+    write_config(std::string(kConfig) + web);
+    EXPECT_EQ(run({"check"}), kExitInvalid) << web;
+    EXPECT_THAT(err_.str(), HasSubstr("web.")) << web;
+    EXPECT_EQ(run({"start"}), kExitInvalid) << web;
+  }
+  EXPECT_TRUE(kernel_.applied.empty());
+}
+
+TEST_F(CliTest, RiskyValuesAreWarnedAbout) {
+  write_config("[networks]\n\"0.0.0.0/0\" = \"trusted\"\n\"::ffff:192.0.2.1\" = \"local\"\n"
+               "[web]\nlisten = \"192.0.2.1\"\n");
+  EXPECT_EQ(run({"check"}), kExitOk) << err_.str();
+  EXPECT_THAT(err_.str(), HasSubstr("every address is trusted"));
+  EXPECT_THAT(err_.str(), HasSubstr("IPv4-mapped IPv6 address, taken as the IPv4 192.0.2.1"));
+  EXPECT_THAT(err_.str(), HasSubstr("without TLS"));
 }
 
 class SafeModeTest : public CliTest {

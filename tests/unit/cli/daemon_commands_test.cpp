@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <sstream>
 
@@ -70,7 +71,10 @@ class DaemonCommandsTest : public ::testing::Test {
     ctx.applier = &kernel_;
     ctx.control_timeout = std::chrono::milliseconds(2000);
     if (short_timeout_) ctx.control_timeout = std::chrono::milliseconds(200);
-    ctx.getenv = [](const char*) -> const char* { return nullptr; };
+    ctx.getenv = [this](const char* name) -> const char* {
+      auto it = env_.find(name);
+      return it == env_.end() ? nullptr : it->second.c_str();
+    };
     ctx.start_guard = [](const std::string&, int) -> Result<int> { return 999999; };
     ctx.local_addresses = [] { return std::vector<IpAddress>{*IpAddress::parse("192.0.2.1"), *IpAddress::parse("2001:db8::1")}; };
     std::vector<std::string> full = {"pbxwall", "--config", config_, "--run-dir", run_dir_, "--state", state_.empty() ? dir_ + "/state.db" : state_};
@@ -79,6 +83,7 @@ class DaemonCommandsTest : public ::testing::Test {
   }
 
   std::string dir_, run_dir_, config_;
+  std::map<std::string, std::string> env_;
   std::ostringstream out_, err_;
   kernel::DryRunApplier kernel_;
   std::unique_ptr<FakeControlServer> server_;
@@ -392,11 +397,31 @@ TEST_F(DaemonCommandsTest, ReloadStartStopAndTrustGoThroughTheDaemon) {
   EXPECT_EQ(run({"stop"}), kExitOk) << err_.str();
   EXPECT_THAT(out_.str(), HasSubstr("pbxwalld keeps running"));
   EXPECT_EQ(run({"trust", "192.0.2.10"}), kExitOk) << err_.str();
-  EXPECT_THAT(out_.str(), HasSubstr("pbxwalld applied the configuration"));
+  EXPECT_THAT(out_.str(), HasSubstr("written by pbxwalld, which applied it"));
   EXPECT_TRUE(kernel_.applied.empty());  // the daemon owns the table: the CLI applied nothing
   std::vector<std::string> cmds;
   for (const auto& r : server_->parsed_requests()) cmds.push_back(r["cmd"]);
-  EXPECT_EQ(cmds, (std::vector<std::string>{"reload", "start", "stop", "reload"}));
+  EXPECT_EQ(cmds, (std::vector<std::string>{"reload", "start", "stop", "apply"}));
+  // Changes carry what the daemon's safety needs; the edit carries the new text, unwritten here.
+  const auto requests = server_->parsed_requests();
+  EXPECT_EQ(requests[0]["safe_mode"], true);
+  EXPECT_EQ(requests[0]["force"], false);
+  EXPECT_NE(requests[3]["text"].get<std::string>().find("192.0.2.10"), std::string::npos);
+}
+
+TEST_F(DaemonCommandsTest, ChangesThroughTheDaemonCarryTheSshSessionAndForce) {
+  serve_line(R"j({"ok":false,"error":"refused: this change would cut your SSH session from 192.0.2.77 to tcp/22 (x)","lockout":true,"http_status":409})j");
+  env_["SSH_CONNECTION"] = "192.0.2.77 50022 192.0.2.1 22";
+  EXPECT_EQ(run({"reload", "--no-safe-mode"}), kExitFailure);
+  EXPECT_THAT(err_.str(), HasSubstr("would cut your SSH session"));
+  EXPECT_THAT(err_.str(), HasSubstr("add --force"));
+  EXPECT_EQ(run({"reload", "--force"}), kExitFailure);
+  const auto requests = server_->parsed_requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(requests[0]["session"]["client"], "192.0.2.77");
+  EXPECT_EQ(requests[0]["session"]["port"], 22);
+  EXPECT_EQ(requests[0]["safe_mode"], false);
+  EXPECT_EQ(requests[1]["force"], true);
 }
 
 TEST_F(DaemonCommandsTest, OffOnAndRestartGoThroughTheDaemon) {

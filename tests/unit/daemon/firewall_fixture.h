@@ -75,6 +75,7 @@ class FirewallFixture : public ::testing::Test {
   Firewall& make() {
     FirewallOptions options;
     options.config_path = config_;
+    options.pending_change_path = (dir_ / "pending-change.json").string();
     firewall_ = std::make_unique<Firewall>(Edges{applier_, sets_, conntrack_, *store_, clock_}, options);
     return *firewall_;
   }

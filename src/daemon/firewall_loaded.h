@@ -1,0 +1,21 @@
+// The configuration a Firewall runs with, validated (private to the daemon's sources).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "daemon/firewall.h"
+
+namespace pbxwall::daemon {
+
+struct Firewall::Loaded {
+  std::string text;  // the file's text this was loaded from
+  model::LoadedConfig config;
+  responsive::Settings settings;
+  model::ResolvedHosts resolved;
+  IntegrationSettings integration;
+  ruleset::PacketPath packet_path = ruleset::PacketPath::log_group;
+  std::uint16_t queue_num = 1;
+};
+
+}  // namespace pbxwall::daemon
