@@ -321,10 +321,24 @@ static void print_state_status(Context& ctx, const json& st) {
 
 void print_daemon_status(Context& ctx, const json& s) {
   ctx.o() << "pbxwalld: running";
-  if (s.contains("table") && s["table"] == false) ctx.o() << ", table removed by `pbxwall stop` (`pbxwall start` puts it back)";
+  if (s.contains("table") && s["table"] == false) {
+    const auto stopped = s.find("table_stopped");
+    if (stopped == s.end() || *stopped != false) ctx.o() << ", table removed by `pbxwall stop` (`pbxwall start` puts it back)";
+    else ctx.o() << ", table inet pbxwall missing from the kernel (pbxwalld is restoring it)";
+  }
   ctx.o() << "\n  hosts: blocked " << text_of(s, "blocked") << ", validated " << text_of(s, "validated") << ", flagged "
           << text_of(s, "flagged") << "\n  packets inspected: " << text_of(s, "packets_in") << " to the PBX, "
           << text_of(s, "packets_out") << " from it\n";
+  auto number = [&](const char* key) { return s.contains(key) && s[key].is_number() ? s[key].get<double>() : 0.0; };
+  if (number("table_restores") + number("table_restore_failures") + number("elements_readded") + number("set_updates_owed") > 0) {
+    ctx.o() << "  healed: table restored " << text_of(s, "table_restores") << " times (refused "
+            << text_of(s, "table_restore_failures") << "), " << text_of(s, "elements_readded") << " elements re-added";
+    if (number("set_updates_owed") > 0)
+      ctx.o() << "; " << text_of(s, "set_updates_owed") << " set changes refused by the kernel, retried every second ("
+              << text_of(s, "set_update_error") << ")";
+    ctx.o() << "\n";
+    if (s.contains("last_heal") && s["last_heal"].is_string()) ctx.o() << "  last heal: " << text_of(s, "last_heal") << "\n";
+  }
   const auto decisions = s.find("decisions");
   if (decisions != s.end() && decisions->is_object()) {
     std::string line;

@@ -50,7 +50,10 @@ Duration remaining(TimePoint until, TimePoint now) { return until > now ? until 
 }  // namespace
 
 Firewall::Firewall(Edges edges, FirewallOptions options)
-    : edges_(edges), options_(std::move(options)), writes_(edges.store) {}
+    : sets_(std::make_unique<packets::RetryingSetUpdater>(edges.sets)),
+      edges_{edges.applier, *sets_, edges.conntrack, edges.store, edges.clock},
+      options_(std::move(options)),
+      writes_(edges.store) {}
 Firewall::~Firewall() = default;
 
 const model::Policy* Firewall::policy() const { return loaded_ ? &loaded_->config.policy : nullptr; }
@@ -122,7 +125,9 @@ Status<std::string> Firewall::apply(const Loaded& loaded) {
   input.options.log_group_output = options_.log_group_output;
   input.options.packet_path = packet_path_;
   input.options.queue_num = queue_num_;
-  return edges_.applier.apply(ruleset::render(input));
+  auto applied = edges_.applier.apply(ruleset::render(input));
+  if (applied.ok()) sets_->forgive();  // the new table holds the live state
+  return applied;
 }
 
 std::unique_ptr<responsive::Engine> Firewall::make_engine() {
@@ -424,7 +429,8 @@ json Firewall::status_json() {
           {"enabled", loaded_ ? loaded_->config.policy.enabled : false},
           {"safe_mode", loaded_ ? loaded_->config.policy.safe_mode : true},
           {"pending_change", pending_change_json(edges_.clock.now())},
-          {"table", !table_removed_},
+          {"table", table_present()},
+          {"table_stopped", table_removed_},
           {"packet_path", std::string(ruleset::packet_path_name(packet_path_))},
           {"config", options_.config_path},
           {"blocked", blocked},
@@ -445,6 +451,7 @@ json Firewall::status_json() {
           {"stream_buffer_evictions", decoder_.stats().tcp_buffer_evictions + (tap_ ? tap_->stats().buffer_evictions : 0)},
           {"decisions", decisions},
           {"block_latency_seconds", block_latency_.json()}};
+  answer.update(heal_json());
   add_state_status(answer);
   if (status_listener_) status_listener_(answer);
   return answer;
@@ -492,7 +499,12 @@ json Firewall::block_request(const json& request) {
     if (d.action == Action::block) until = d.until;
   }
   if (!until) return {{"ok", false}, {"error", addr->str() + " is trusted and is never blocked"}};
+  const auto failures = counters_.kernel_failures;
   flush();
+  if (counters_.kernel_failures != failures)
+    return {{"ok", false},
+            {"error", "the kernel did not take the block of " + addr->str() + ": " + sets_->last_error().value_or("") +
+                          " (pbxwalld keeps the block and retries)"}};
   json answer = {{"ok", true}, {"addr", addr->str()}, {"until", time_json(until)}, {"saved", !writes_.has_work()}};
   if (writes_.has_work())
     answer["warning"] = "not saved in the state database (" + writes_.health().error +
@@ -507,7 +519,12 @@ json Firewall::unblock_request(const json& request) {
   auto d = engine_->unblock(*addr, now);
   Decision removal = d.value_or(Decision{Action::unblock, *addr, "", std::nullopt, responsive::Rule::manual, "unblocked"});
   take(removal, now);
+  const auto failures = counters_.kernel_failures;
   flush();
+  if (counters_.kernel_failures != failures)
+    return {{"ok", false},
+            {"error", "the kernel did not take the unblock of " + addr->str() + ": " + sets_->last_error().value_or("") +
+                          " (pbxwalld retries)"}};
   return {{"ok", true}, {"addr", addr->str()}, {"was_blocked", d.has_value()}};
 }
 

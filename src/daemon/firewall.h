@@ -28,6 +28,8 @@
 #include "kernel/kernel.h"
 #include "model/model.h"
 #include "packets/conntrack_flusher.h"
+#include "packets/retrying_set_updater.h"
+#include "packets/set_reader.h"
 #include "packets/set_updater.h"
 #include "responsive/responsive.h"
 #include "ruleset/packet_path.h"
@@ -95,6 +97,22 @@ struct FirewallCounters {
   std::uint64_t refused_reloads = 0;
 };
 
+// Why the table or its sets are healed, for the event and the log (see table_healer.h).
+struct HealCause {
+  std::string rule;  // table-deleted, ruleset-flushed, table-changed, elements-deleted, reconcile, ...
+  std::string text;  // "table inet pbxwall deleted"
+  std::string by;    // "nft (pid 4242)"; empty when unknown
+  std::string detail;  // what went wrong on the way ("reading set blocked4: ..."), if anything
+};
+
+struct HealCounters {
+  std::uint64_t table_restores = 0;
+  std::uint64_t table_restore_failures = 0;
+  std::uint64_t elements_readded = 0;
+  std::uint64_t reconciliations = 0;
+  std::string last;  // the last heal's event text
+};
+
 class Firewall {
  public:
   Firewall(Edges edges, FirewallOptions options);
@@ -157,6 +175,25 @@ class Firewall {
   // The path chosen at start() (kept over reloads: a change takes effect at the next start).
   ruleset::PacketPath packet_path() const { return packet_path_; }
   std::uint16_t queue_num() const { return queue_num_; }
+
+  // ---- Healing what others change in the table (firewall_heal.cpp) ----
+  // The kernel's table and sets as they are (null: not read; status then reports the table
+  // as the daemon left it).
+  void set_kernel_reader(packets::SetReader* reader) { kernel_reader_ = reader; }
+  packets::SetReader* kernel_reader() const { return kernel_reader_; }
+  // Renders the table again with the live state (blocks, validations, grants, trunks) and
+  // applies it; an event says why and what it holds.
+  Status<std::string> restore_table(const HealCause& cause);
+  // Re-adds the elements of `sets` (empty: every responsive set) that the daemon holds and
+  // the kernel lacks; an event says so when some were missing. How many were re-added.
+  Result<std::size_t, std::string> reconcile_sets(const HealCause& cause, std::vector<std::string> sets = {});
+  // Sends the set changes the kernel refused again.
+  Status<std::string> retry_set_updates();
+  std::size_t set_updates_owed() const { return sets_->owed(); }
+  const std::optional<std::string>& set_update_error() const { return sets_->last_error(); }
+  // The "stop" request removed the table: nothing is healed until a start or reload.
+  bool table_stopped() const { return table_removed_; }
+  const HealCounters& heal_counters() const { return heal_; }
 
   // ---- PBX integration (firewall_pbx.cpp) ----
   // [pbx], [users] and [vpn] of the loaded configuration (defaults before start()).
@@ -259,6 +296,14 @@ class Firewall {
   LatencyHistogram block_latency_;
   std::optional<TimePoint> oldest_pending_block_;  // cause of this tick's earliest block
 
+  // The kernel writer of the edges, behind a layer that keeps and resends what it refused;
+  // edges_.sets is this layer.
+  std::unique_ptr<packets::RetryingSetUpdater> sets_;
+  packets::SetReader* kernel_reader_ = nullptr;
+  HealCounters heal_;
+  void note_heal(const HealCause& cause, const std::string& outcome);
+  nlohmann::json heal_json();
+  nlohmann::json table_present();  // true/false as the kernel says; null when it cannot be read
   Edges edges_;
   FirewallOptions options_;
   std::unique_ptr<Loaded> loaded_;

@@ -23,12 +23,14 @@
 #include "daemon/control_server.h"
 #include "daemon/firewall.h"
 #include "daemon/pbx_live.h"
+#include "daemon/table_healer.h"
 #include "dns/cares_resolver.h"
 #include "http/server.h"
 #include "model/model.h"
 #include "packets/background_conntrack_flusher.h"
 #include "packets/kernel_probe.h"
 #include "packets/nflog_source.h"
+#include "packets/netlink_set_reader.h"
 #include "packets/netlink_set_writer.h"
 #include "packets/queue_source.h"
 
@@ -44,6 +46,7 @@ struct Options {
   std::string state = "/var/lib/pbxwall/state.db";
   std::string run_dir = "/run/pbxwall";
   int housekeeping_seconds = 5;
+  int reconcile_seconds = 30;
   std::string web_root;  // overrides [web] root
 };
 
@@ -118,6 +121,13 @@ int run(const Options& o) {
     firewall_options.kernel_queue_detail = "the probe failed: " + queue.error();
   }
   daemon::Firewall firewall({applier, **sets, conntrack_worker, *store, clock}, firewall_options);
+  // What other programs do to the table (`nft flush ruleset`, a deleted set) is put back; the
+  // watch is opened before the first apply, so no change after it goes unseen.
+  auto table_watch = packets::TableWatch::open();
+  if (!table_watch.ok()) log(4, "changes to table inet pbxwall by other programs will be found by periodic checks only: " + table_watch.error());
+  auto kernel_reader = packets::NetlinkSetReader::open();
+  if (kernel_reader.ok()) firewall.set_kernel_reader(kernel_reader->get());
+  else log(4, "cannot read the kernel's sets: " + kernel_reader.error());
 
   if (auto started = firewall.start(); !started.ok()) {
     log(3, "not starting: " + started.error());
@@ -215,7 +225,8 @@ int run(const Options& o) {
     }
   }
   firewall.set_event_sink([&](const store::EventRecord& e) {
-    log(e.kind == "block" ? 4 : 6, e.kind + " " + e.address + (e.user.empty() ? "" : " user " + e.user) + " (" + e.rule + "): " + e.reason);
+    log(e.kind == "block" || e.kind == "restore" ? 4 : 6, e.kind + (e.address.empty() ? "" : " " + e.address) +
+                                                          (e.user.empty() ? "" : " user " + e.user) + " (" + e.rule + "): " + e.reason);
     (*control)->publish(e);
     if (web) web->publish(daemon::event_json(e));
   });
@@ -306,6 +317,14 @@ int run(const Options& o) {
   };
   schedule_housekeeping();
 
+  daemon::HealerOptions heal_options;
+  heal_options.reconcile_ticks = static_cast<std::uint32_t>(o.reconcile_seconds);
+  heal_options.own.portids.insert((*sets)->portid());
+  heal_options.own.process_ids.insert(static_cast<std::uint32_t>(::getpid()));
+  daemon::TableHealer healer(io, firewall, table_watch.ok() ? table_watch->get() : nullptr,
+                             [](int priority, const std::string& text) { log(priority, text); }, heal_options);
+  healer.start();
+
   std::uint64_t watchdog_usec = 0;
   asio::steady_timer watchdog(io);
   std::function<void()> schedule_watchdog = [&] {
@@ -346,6 +365,7 @@ int run(const Options& o) {
       log(6, "stopping; the firewall table stays in place");
       sd_notify(0, "STOPPING=1");
       if (ami) ami->stop();
+      healer.stop();
       firewall.flush();
       if (web) web->stop();
       pbx_live.stop();
@@ -368,6 +388,9 @@ int main(int argc, char** argv) {
   app.add_option("--state", o.state, "state database (SQLite)")->capture_default_str();
   app.add_option("--run-dir", o.run_dir, "directory of the control socket")->capture_default_str();
   app.add_option("--housekeeping", o.housekeeping_seconds, "seconds between expiry checks")->capture_default_str()->check(CLI::Range(1, 3600));
+  app.add_option("--reconcile", o.reconcile_seconds, "seconds between checks of the kernel sets against the daemon's state")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 86400));
   app.add_option("--web-root", o.web_root, "directory of the web UI's files (overrides [web] root)");
   CLI11_PARSE(app, argc, argv);
   return run(o);

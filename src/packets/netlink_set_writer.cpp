@@ -171,6 +171,8 @@ NetlinkSetWriter::NetlinkSetWriter(mnl_socket* socket, kernel::RulesetApplier& a
 
 NetlinkSetWriter::~NetlinkSetWriter() { mnl_socket_close(socket_); }
 
+std::uint32_t NetlinkSetWriter::portid() const { return mnl_socket_get_portid(socket_); }
+
 void NetlinkSetWriter::add(const SetElement& element) { pending_[element.key] = element; }
 
 void NetlinkSetWriter::remove(const SetKey& key) { pending_[key] = std::nullopt; }

@@ -48,6 +48,8 @@ class NetlinkSetWriter final : public SetUpdater {
   std::size_t pending() const override { return pending_.size(); }
 
   const SetWriterStats& stats() const { return stats_; }
+  // The netlink port of its socket: nftables notifications of its commits carry it.
+  std::uint32_t portid() const;
 
  private:
   NetlinkSetWriter(mnl_socket* socket, kernel::RulesetApplier& applier, SetWriterOptions options);

@@ -25,4 +25,8 @@ Status<std::string> RecordingSetUpdater::commit() {
   return {};
 }
 
+void RecordingSetUpdater::lose(const std::string& name) {
+  std::erase_if(contents_, [&](const auto& entry) { return name.empty() || entry.first.set_name() == name; });
+}
+
 }  // namespace pbxwall::packets

@@ -5,6 +5,7 @@
 
 #include <map>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "packets/set_updater.h"
@@ -26,6 +27,10 @@ class RecordingSetUpdater final : public SetUpdater {
   // Keys with their last added element, as the kernel set would hold them after the recorded
   // commits (timeouts are not simulated).
   const std::map<SetKey, SetElement>& contents() const { return contents_; }
+
+  // Another program removed the elements of set `name` ("blocked4"; "" for every set) from
+  // the kernel: they go from contents() without a commit.
+  void lose(const std::string& name);
 
   std::vector<Batch> commits;  // successful commits, in order (empty ones not recorded)
   std::string fail_next;       // non-empty: the next non-empty commit fails with this error

@@ -36,7 +36,13 @@ json daemon_metrics() {
           {"store_failures", 6u},
           {"store_unsaved", 300u},
           {"store_dropped", 0u},
-          {"store_alarm", 1}};
+          {"store_alarm", 1},
+
+          {"table_restores", 2u},
+          {"table_restore_failures", 1u},
+          {"elements_readded", 3u},
+          {"set_updates_owed", 4u},
+          {"set_update_retries", 5u}};
 }
 
 TEST(MetricsText, EveryListedMetricIsThereWithItsType) {
@@ -76,6 +82,11 @@ TEST(MetricsText, EveryListedMetricIsThereWithItsType) {
   EXPECT_EQ(m.value("pbxwall_refused_reloads_total"), 1);
   EXPECT_EQ(m.value("pbxwall_kernel_commits_total"), 9);
   EXPECT_EQ(m.value("pbxwall_kernel_failures_total"), 1);
+  EXPECT_EQ(m.value("pbxwall_table_restores_total"), 2);
+  EXPECT_EQ(m.value("pbxwall_table_restore_failures_total"), 1);
+  EXPECT_EQ(m.value("pbxwall_set_elements_readded_total"), 3);
+  EXPECT_EQ(m.value("pbxwall_kernel_set_changes_owed"), 4);
+  EXPECT_EQ(m.value("pbxwall_kernel_set_retries_total"), 5);
   EXPECT_EQ(m.value("pbxwall_decode_errors_total"), 2);
   EXPECT_EQ(m.value("pbxwall_dns_refreshes_total"), 12);
   EXPECT_EQ(m.value("pbxwall_dns_failures_total"), 2);

@@ -1,0 +1,39 @@
+// SetReader over nftables netlink: a GETTABLE request for the table, a GETSETELEM dump for a
+// set's elements, on a socket of its own (libnftables would fill its cache with every set of
+// the table first, see netlink_set_writer.h).
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "packets/set_reader.h"
+
+struct mnl_socket;
+
+namespace pbxwall::packets {
+
+class NetlinkSetReader final : public SetReader {
+ public:
+  static Result<std::unique_ptr<NetlinkSetReader>> open(std::string table = "pbxwall");
+  ~NetlinkSetReader() override;
+  NetlinkSetReader(const NetlinkSetReader&) = delete;
+  NetlinkSetReader& operator=(const NetlinkSetReader&) = delete;
+
+  Result<bool> table_exists() override;
+  Result<std::vector<SetKey>> keys(const std::string& name) override;
+
+ private:
+  NetlinkSetReader(mnl_socket* socket, std::string table);
+  // Sends one request and reads its answers up to the ACK or DONE; `on_message` sees each
+  // data message. The error is the kernel's (errno) when it refused the request.
+  Status<int> exchange(const void* request, std::size_t size, const std::function<void(const void*)>& on_message);
+
+  mnl_socket* socket_;
+  std::string table_;
+  std::uint32_t seq_ = 0;
+  std::vector<char> buffer_;
+};
+
+}  // namespace pbxwall::packets

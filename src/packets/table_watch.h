@@ -1,0 +1,92 @@
+// What other programs change in our nftables table, as the kernel tells it: every process
+// bound to the netlink group NFNLGRP_NFTABLES receives a notification per changed object
+// (table, chain, rule, set, set elements) and, closing each transaction, a NEWGEN message
+// naming the generation and the process that committed it. TableWatch reads them without
+// blocking and hands over one TableTransaction per commit that touched our table, so the
+// daemon can tell its own changes (the sending socket's portid, the process id) from others'
+// and put back what others removed.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "kernel/kernel.h"
+
+struct mnl_socket;
+struct nlmsghdr;
+
+namespace pbxwall::packets {
+
+struct TableChange {
+  enum class Object : std::uint8_t { table, chain, rule, set, elements, other };
+  Object object = Object::other;
+  bool deleted = false;   // DEL* (false: NEW*, an addition or an update)
+  std::string name;       // the chain or set; for a rule, its chain; for elements, their set
+  std::vector<std::vector<std::uint8_t>> keys;  // elements: the key bytes of each
+  bool dormant = false;   // table: its flags make it dormant (rules inactive)
+};
+
+struct TableTransaction {
+  std::uint32_t generation = 0;
+  std::uint32_t portid = 0;      // netlink port of the socket that sent the batch
+  std::uint32_t process_id = 0;  // of the committing process (0: not given)
+  std::string process_name;      // its command name ("nft"), when given
+  std::vector<TableChange> changes;    // those of our table, in order
+  std::size_t other_tables_deleted = 0;  // tells `flush ruleset` from `delete table`
+  // The kernel dropped notifications (receive buffer full): what changed is unknown.
+  bool incomplete = false;
+};
+
+// Groups notifications into transactions; pure, fed message by message (TableWatch feeds it
+// from the socket, tests with messages built by libnftnl).
+class TableNotificationParser {
+ public:
+  using Done = std::function<void(const TableTransaction&)>;
+  explicit TableNotificationParser(std::string family = std::string(kernel::kTableFamily),
+                                   std::string table = std::string(kernel::kTableName));
+  // One message; a NEWGEN ends the transaction and calls `done` when it touched our table.
+  void feed(const nlmsghdr* message, const Done& done);
+  // Every message of a buffer as received from the socket.
+  void feed_buffer(const void* data, std::size_t size, const Done& done);
+  // Notifications were lost: the transaction being read is dropped and `done` gets an
+  // incomplete one.
+  void lost(const Done& done);
+
+ private:
+  std::uint8_t family_;
+  std::string table_;
+  TableTransaction current_;
+  bool touched_ = false;
+};
+
+// The key bytes of each element of a NEWSETELEM / DELSETELEM message.
+std::vector<std::vector<std::uint8_t>> element_keys_of(const nlmsghdr* message);
+
+class TableWatch {
+ public:
+  // A netlink socket in the caller's network namespace, subscribed to NFNLGRP_NFTABLES.
+  static Result<std::unique_ptr<TableWatch>> open();
+  ~TableWatch();
+  TableWatch(const TableWatch&) = delete;
+  TableWatch& operator=(const TableWatch&) = delete;
+
+  int fd() const;  // readable when notifications are pending (non-blocking)
+  // Reads what is pending and calls `done` per complete transaction touching our table.
+  Status<std::string> drain(const TableNotificationParser::Done& done);
+  std::uint64_t overruns() const { return overruns_; }
+
+ private:
+  explicit TableWatch(mnl_socket* socket);
+  mnl_socket* socket_;
+  TableNotificationParser parser_;
+  std::vector<char> buffer_;
+  std::uint64_t overruns_ = 0;
+  std::uint64_t malformed_ = 0;
+};
+
+}  // namespace pbxwall::packets
