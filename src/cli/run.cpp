@@ -42,7 +42,7 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
 std::string command_word(const std::vector<std::string>& args) {
   for (std::size_t i = 1; i < args.size(); ++i) {
     const std::string& a = args[i];
-    if (a == "--config" || a == "--run-dir") {
+    if (a == "--config" || a == "--run-dir" || a == "--state") {
       ++i;
       continue;
     }
