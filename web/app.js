@@ -22,15 +22,15 @@ export function showError(e) {
   notify(text, 'error');
 }
 
-// A change; when it would cut off this browser's address, ask and send it again in safe mode.
+// A change; when it would cut off this browser's address, ask and send it again (forced).
 export async function change(method, path, body) {
   try {
     const r = await api(method, path, body);
-    if (r.safe_mode) {
-      notify(`Applied in safe mode: confirm within ${r.safe_mode.confirm_within_seconds} s or it is rolled back.`);
-    } else {
-      notify(r.change ? `Done: ${r.change}.` : 'Done.');
-    }
+    // Every change goes through the daemon's safe mode when it is on: it says so with what it did.
+    const done = r.change ? `Done: ${r.change}.` : 'Done.';
+    notify(r.safe_mode
+      ? `${done} Safe mode: confirm it within ${r.safe_mode.confirm_within_seconds} s or it is rolled back.`
+      : done);
     return r;
   } catch (e) {
     if (e instanceof ApiError && e.status === 409 && e.body.lockout) {

@@ -177,7 +177,7 @@ async function settings(root) {
   const d = pbx.discovery || {};
   root.replaceChildren(h('h2', {}, 'Settings'),
     h('section', { class: 'card' }, h('h3', {}, 'Safe mode'),
-      h('p', {}, c.safe_mode ? `On: risky changes roll back after ${c.safe_mode_seconds} s unless confirmed.` : 'Off.'),
+      h('p', {}, c.safe_mode ? `On: every change rolls back after ${c.safe_mode_seconds} s unless confirmed.` : 'Off.'),
       c.pending_change ? h('button', { type: 'button', class: 'primary', onclick: async () => {
         if (await change('POST', '/api/confirm')) settings(root); } }, `Confirm the change by ${c.pending_change.who}`) : null),
     h('section', { class: 'card' }, h('h3', {}, 'PBX found on this server'),

@@ -212,6 +212,8 @@ try {
   await ssh.getByLabel('other').check();
   await ssh.getByRole('button', { name: 'Save' }).click();
   await page.getByText('Done: service ssh opened to: local, other.').waitFor();
+  // The edit went through the daemon's safe mode, which the notice says.
+  await page.getByText(/Safe mode: confirm it within \d+ s or it is rolled back\./).waitFor();
   const after = (await apiGet('/api/ruleset')).ruleset;
   assert.notEqual(after, before, 'the ruleset did not change');
   // The ports zone "other" may reach: the set svc_other gains ssh's tcp . 22.
