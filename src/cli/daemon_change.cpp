@@ -2,7 +2,6 @@
 // checks the administrator's session, applies, and keeps safe mode's pending change itself.
 #include <ostream>
 
-#include "cli/control_client.h"
 #include "cli/daemon_link.h"
 #include "cli/firewall.h"
 
@@ -18,16 +17,8 @@ std::optional<json> daemon_change(Context& ctx, json request, bool safe_mode) {
   std::string who = "pbxwall " + request.value("cmd", std::string("change"));
   if (session) who += " (" + session->describe() + ")";
   request["who"] = who;
-  auto answer = call_daemon(control_socket_path(ctx.run_dir), request, ctx.control_timeout);
-  if (!answer) {
-    if (answer.error().kind == ControlError::Kind::not_running) {
-      ctx.e() << not_running_message(ctx, answer.error().message) << "\n";
-      ctx.exit_status = kExitFailure;
-    } else {
-      ctx.fail(answer.error().message);
-    }
-    return std::nullopt;
-  }
+  auto answer = daemon_answer(ctx, request);
+  if (!answer) return std::nullopt;
   if (!answer->value("ok", false)) {
     ctx.fail("pbxwalld refused: ", answer->value("error", std::string("(no reason given)")));
     if (answer->value("lockout", false))
@@ -37,7 +28,7 @@ std::optional<json> daemon_change(Context& ctx, json request, bool safe_mode) {
   }
   if (answer->contains("forced"))
     ctx.e() << "pbxwall: warning: --force: " << (*answer)["forced"].get<std::string>() << "\n";
-  return std::move(*answer);
+  return answer;
 }
 
 void print_safe_mode(Context& ctx, const json& answer) {

@@ -413,17 +413,21 @@ bool daemon_running(const Context& ctx) {
   return ControlConnection::open(control_socket_path(ctx.run_dir), ctx.control_timeout).ok();
 }
 
-std::optional<json> daemon_request(Context& ctx, const json& request) {
+std::optional<json> daemon_answer(Context& ctx, const json& request) {
   auto answer = call_daemon(control_socket_path(ctx.run_dir), request, ctx.control_timeout);
-  if (!answer) {
-    if (answer.error().kind == ControlError::Kind::not_running) {
-      ctx.e() << not_running_message(ctx, answer.error().message) << "\n";
-      ctx.exit_status = kExitFailure;
-    } else {
-      ctx.fail(answer.error().message);
-    }
-    return std::nullopt;
+  if (answer) return std::move(*answer);
+  if (answer.error().kind == ControlError::Kind::not_running) {
+    ctx.e() << not_running_message(ctx, answer.error().message) << "\n";
+    ctx.exit_status = kExitFailure;
+  } else {
+    ctx.fail(answer.error().message);
   }
+  return std::nullopt;
+}
+
+std::optional<json> daemon_request(Context& ctx, const json& request) {
+  auto answer = daemon_answer(ctx, request);
+  if (!answer) return std::nullopt;
   if (!(*answer)["ok"].get<bool>()) {
     ctx.fail("pbxwalld refused: ", text_of(*answer, "error"));
     return std::nullopt;

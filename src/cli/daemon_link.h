@@ -17,6 +17,10 @@ namespace pbxwall::cli {
 // Does pbxwalld accept connections on <run-dir>/control.sock?
 bool daemon_running(const Context& ctx);
 
+// Sends `request` to pbxwalld and returns its answer, whatever its "ok"; when it cannot be
+// reached, prints why (not running: how to start it) and sets ctx.exit_status.
+std::optional<nlohmann::json> daemon_answer(Context& ctx, const nlohmann::json& request);
+
 // Sends `request` to pbxwalld. Returns its answer when it says {"ok": true}; otherwise prints
 // why on ctx.e() (not running: how to start it) and sets ctx.exit_status = kExitFailure.
 std::optional<nlohmann::json> daemon_request(Context& ctx, const nlohmann::json& request);
