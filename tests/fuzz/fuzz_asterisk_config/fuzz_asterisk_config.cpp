@@ -36,6 +36,21 @@ int line_count(const std::string& text) {
   return 1 + static_cast<int>(std::count(text.begin(), text.end(), '\n'));
 }
 
+// A relative name without empty, "." or ".." parts: the name the reader gives the file back
+// under. An absolute name ("/pjsip.conf") or "a/../x.conf" is another file to the reader
+// (Asterisk reads absolute names as they are), so such parts are left out of the tree.
+bool plain_name(std::string_view name) {
+  if (name.empty()) return false;
+  std::size_t start = 0;
+  while (start <= name.size()) {
+    const auto slash = std::min(name.find('/', start), name.size());
+    const auto part = name.substr(start, slash - start);
+    if (part.empty() || part == "." || part == "..") return false;
+    start = slash + 1;
+  }
+  return true;
+}
+
 // Path -> contents, as the input gives them.
 std::map<std::string, std::string> files_of(std::string_view input, std::string& first) {
   std::map<std::string, std::string> files;
@@ -46,7 +61,7 @@ std::map<std::string, std::string> files_of(std::string_view input, std::string&
     const auto nl = part.find('\n');
     std::string name(part.substr(0, nl));
     const std::string_view contents = nl == std::string_view::npos ? std::string_view{} : part.substr(nl + 1);
-    if (name.empty()) continue;
+    if (!plain_name(name)) continue;
     const std::string path = kRoot + "/" + name;
     if (first.empty()) first = name;
     files.emplace(path, std::string(contents));
