@@ -13,7 +13,9 @@
 namespace pbxwall::cli {
 namespace {
 
-void run_check(Context& ctx) {
+// require_enabled: a valid configuration that says `[firewall] enabled = false` exits with
+// kExitFailure (the systemd units' ExecCondition: an unconfigured machine is never firewalled).
+void run_check(Context& ctx, bool require_enabled) {
   auto config = load_config(ctx);
   if (!config) {
     ctx.e() << "pbxwall: " << ctx.config_path << " is invalid\n";
@@ -41,6 +43,11 @@ void run_check(Context& ctx) {
   ctx.o() << ctx.config_path << ": OK (" << count(p.networks.size(), "network") << ", "
           << count(p.interfaces.size(), "interface") << ", " << count(p.services.size(), "service")
           << (config->warnings.empty() ? "" : ", " + count(config->warnings.size(), "warning")) << ")\n";
+  if (require_enabled && !p.enabled) {
+    ctx.e() << "pbxwall: " << ctx.config_path
+            << ": [firewall] enabled = false: the firewall stays off until it says enabled = true\n";
+    ctx.exit_status = kExitFailure;
+  }
 }
 
 void run_show_ruleset(Context& ctx, bool live) {
@@ -63,7 +70,10 @@ void run_show_ruleset(Context& ctx, bool live) {
 void add_check_command(CLI::App& app, Context& ctx) {
   auto* check = app.add_subcommand(
       "check", "Validate the configuration (errors as file:line:column) and the ruleset it renders");
-  check->callback([&ctx] { run_check(ctx); });
+  auto require_enabled = std::make_shared<bool>(false);
+  check->add_flag("--require-enabled", *require_enabled,
+                  "Also exit 1 when [firewall] enabled = false (the systemd units' start condition)");
+  check->callback([&ctx, require_enabled] { run_check(ctx, *require_enabled); });
 
   auto* show = app.add_subcommand("show", "Show what pbxwall would apply or has applied");
   show->require_subcommand(1);

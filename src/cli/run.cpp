@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/version.h"
 #include "cli/commands.h"
 #include "kernel/kernel.h"
 
@@ -89,6 +90,7 @@ int run_cli(const std::vector<std::string>& args, Context& ctx) {
 
   CLI::App app("pbxwall: the firewall for PBX servers (nftables table inet pbxwall)", "pbxwall");
   app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("pbxwall ") + kVersion, "Print the version and exit");
   // Global options are accepted after the command too (`pbxwall list --json`).
   app.fallthrough();
   app.add_option("--config", ctx.config_path, "Configuration file")->capture_default_str();

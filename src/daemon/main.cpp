@@ -18,6 +18,7 @@
 #include <asio.hpp>
 #include <systemd/sd-daemon.h>
 
+#include "base/version.h"
 #include "daemon/ami_bridge.h"
 #include "base/plural.h"
 #include "daemon/control_server.h"
@@ -384,6 +385,7 @@ int run(const Options& o) {
 int main(int argc, char** argv) {
   Options o;
   CLI::App app{"pbxwalld: the pbxwall firewall daemon"};
+  app.set_version_flag("--version", std::string("pbxwalld ") + pbxwall::kVersion, "Print the version and exit");
   app.add_option("-c,--config", o.config, "configuration file")->capture_default_str();
   app.add_option("--state", o.state, "state database (SQLite)")->capture_default_str();
   app.add_option("--run-dir", o.run_dir, "directory of the control socket")->capture_default_str();
