@@ -98,5 +98,6 @@ void add_daemon_commands(CLI::App& app, Context& ctx);    // block, unblock, eve
 void add_replay_command(CLI::App& app, Context& ctx);     // replay (src/cli/replay_command.cpp)
 void add_discover_command(CLI::App& app, Context& ctx);   // discover (src/cli/discover_command.cpp)
 void add_passwd_command(CLI::App& app, Context& ctx);     // passwd (src/cli/passwd_command.cpp)
+void add_doctor_command(CLI::App& app, Context& ctx);     // doctor (src/cli/doctor_command.cpp)
 
 }  // namespace pbxwall::cli

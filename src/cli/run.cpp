@@ -122,6 +122,9 @@ int run_cli(const std::vector<std::string>& args, Context& ctx) {
 #ifdef PBXWALL_HAVE_PASSWD
   add_passwd_command(app, ctx);
 #endif
+#ifdef PBXWALL_HAVE_DOCTOR
+  add_doctor_command(app, ctx);
+#endif
 
   if (report_unknown_command(app, command_word(args), ctx)) return kExitInvalid;
 

@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# The Debian package, installed as an administrator would: builds it (scripts/package with
+# PBXWALL_PREBUILT=BUILD_DIR: the programs of the build tree given, not a second compile),
+# installs it with apt-get into a clean Debian 12 root made by debootstrap, inside a network
+# namespace, and checks the files, the man pages, `pbxwall --version`, `pbxwall check` on the
+# shipped conffile and that nothing was started or firewalled; then upgrades to a rebuilt
+# package with a higher version (the conffile edit and the state kept), removes it (table
+# inet pbxwall gone, another table untouched) and purges it (configuration and state gone).
+#
+# The debootstrap root is made once and kept as a tarball in PBXWALL_TEST_CACHE (default
+# /var/cache/pbxwall-test); every run unpacks a fresh copy of it. Needs root and a reachable
+# Debian mirror (the one apt uses); skips (77) without them.
+# Usage: install.sh SOURCE_DIR BUILD_DIR
+set -euo pipefail
+source "$(dirname "$0")/../netns/lib.sh"
+src=$(realpath "${1:?usage: $0 SOURCE_DIR BUILD_DIR}")
+build=$(realpath "${2:?usage: $0 SOURCE_DIR BUILD_DIR}")
+netns_init "$build/src/cli/pbxwall"
+for tool in debootstrap dpkg-buildpackage unshare chroot; do
+  command -v "$tool" >/dev/null || { echo "SKIP: $tool not installed (scripts/setup installs it)"; exit 77; }
+done
+T=300  # apt-get and dpkg-buildpackage take longer than the harness's default
+cache=${PBXWALL_TEST_CACHE:-/var/cache/pbxwall-test}
+mirror=${PBXWALL_TEST_MIRROR:-http://deb.debian.org/debian}
+root="$NETNS_TMP/root"
+mkdir -p "$cache"
+phase() { echo "== $* ($SECONDS s)"; }
+
+# chrooted [--netns NS] CMD...: CMD in the root, /proc, /sys and /dev bind-mounted in a mount
+# namespace of its own (the mounts vanish with it); in network namespace NS if given.
+chrooted() {
+  local ns=()
+  if [[ $1 == --netns ]]; then ns=(ip netns exec "$2"); shift 2; fi
+  timeout $T "${ns[@]}" unshare --mount --propagation private sh -c '
+    root=$1; shift
+    mount --bind /proc "$root/proc" && mount --rbind /sys "$root/sys" && mount --rbind /dev "$root/dev" &&
+      exec chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8 "$@"' \
+    sh "$root" "$@"
+}
+
+phase "the Debian 12 root"
+tarball="$cache/bookworm-minbase.tar"
+if [[ ! -s $tarball ]]; then
+  base="$NETNS_TMP/base"
+  if ! timeout 900 debootstrap --variant=minbase --cache-dir="$cache" bookworm "$base" "$mirror" >"$NETNS_TMP/debootstrap.log" 2>&1; then
+    tail -5 "$NETNS_TMP/debootstrap.log"
+    echo "SKIP: debootstrap from $mirror failed (no mirror reachable?)"
+    exit 77
+  fi
+  root_bak=$root; root=$base
+  chrooted apt-get update -q >/dev/null
+  # man-db to ask `man -w`; everything else comes as the package's dependencies.
+  chrooted apt-get install -y -q --no-install-recommends man-db >/dev/null
+  root=$root_bak
+  tar -C "$base" -cf "$tarball.tmp" . && mv "$tarball.tmp" "$tarball"
+  rm -rf "$base"
+fi
+mkdir -p "$root"
+tar -C "$root" -xf "$tarball"
+
+phase "packages from the build tree"
+dist="$NETNS_TMP/dist"
+(cd "$src" && PBXWALL_PREBUILT="$build" PBXWALL_LINTIAN=0 PBXWALL_DIST="$dist" scripts/package) >"$NETNS_TMP/package.log" 2>&1 ||
+  { tail -30 "$NETNS_TMP/package.log"; echo "FAIL: scripts/package"; exit 1; }
+version=$(cd "$src" && dpkg-parsechangelog -S Version)
+(cd "$src" && PBXWALL_PREBUILT="$build" PBXWALL_LINTIAN=0 PBXWALL_DIST="$dist" PBXWALL_PACKAGE_VERSION="$version+1" \
+  scripts/package) >>"$NETNS_TMP/package.log" 2>&1 || { tail -30 "$NETNS_TMP/package.log"; echo "FAIL: scripts/package (rebuild)"; exit 1; }
+deb=pbxwall_${version}_amd64.deb
+deb2=pbxwall_${version}+1_amd64.deb
+check "scripts/package left $deb with its .buildinfo and .changes" \
+  test -s "$dist/$deb" -a -s "$dist/pbxwall_${version}_amd64.buildinfo" -a -s "$dist/pbxwall_${version}_amd64.changes"
+mkdir -p "$root/tmp/dist"
+cp "$dist/$deb" "$dist/$deb2" "$root/tmp/dist/"
+
+phase "install (dependencies fetched first, then apt-get install inside the namespace)"
+chrooted apt-get update -q >/dev/null
+chrooted apt-get install -y -q --download-only "./tmp/dist/$deb" >/dev/null
+ns=$(make_ns pkg)
+in_ns "$ns" nft add table inet other
+in_ns "$ns" nft add chain inet other c '{ type filter hook input priority 10; policy accept; }'
+other_before=$(in_ns "$ns" nft list table inet other)
+check "apt-get install ./$deb" chrooted --netns "$ns" apt-get install -y -q --no-download "./tmp/dist/$deb"
+for f in /usr/sbin/pbxwall /usr/sbin/pbxwalld /usr/share/pbxwall/web/index.html /lib/systemd/system/pbxwalld.service \
+  /lib/systemd/system/pbxwall.service /etc/pbxwall/pbxwall.toml /usr/share/bash-completion/completions/pbxwall \
+  /usr/share/doc/pbxwall/copyright /usr/share/doc/pbxwall/changelog.gz /usr/share/doc/pbxwall/example.toml; do
+  check "installed $f" test -e "$root$f"
+done
+check "/var/lib/pbxwall is root's only" test "$(stat -c %a "$root/var/lib/pbxwall")" == 700
+check "/etc/pbxwall/pbxwall.toml is a conffile" grep -qx ' /etc/pbxwall/pbxwall.toml [0-9a-f]*' \
+  <(chrooted dpkg-query -W -f='${Conffiles}\n' pbxwall)
+for page in "8 pbxwall" "8 pbxwalld" "5 pbxwall.toml"; do
+  check "man -w $page" chrooted man -w $page
+done
+check "pbxwall --version" test "$(chrooted pbxwall --version)" == "pbxwall ${version%%[+~-]*}"
+check "pbxwalld --version" test "$(chrooted pbxwalld --version)" == "pbxwalld ${version%%[+~-]*}"
+check "pbxwall check passes on the shipped conffile" chrooted --netns "$ns" pbxwall check
+rc=0; chrooted --netns "$ns" pbxwall check --require-enabled >/dev/null 2>&1 || rc=$?
+check "the units' start condition holds the service back (enabled = false)" test "$rc" == 1
+check "the install firewalled nothing" bash -c "! ip netns exec $ns nft list table inet pbxwall >/dev/null 2>&1"
+check "the install does not start pbxwalld" bash -c "! grep -q 'deb-systemd-invoke start' '$root/var/lib/dpkg/info/pbxwall.postinst'"
+check "pbxwalld.service is enabled (considered at boot)" \
+  test -L "$root/etc/systemd/system/multi-user.target.wants/pbxwalld.service"
+check "pbxwall.service (the daemon-less alternative) is not enabled" \
+  test ! -e "$root/etc/systemd/system/sysinit.target.wants/pbxwall.service"
+check "an upgrade restarts pbxwalld only if it runs (try-restart)" \
+  grep -q 'deb-systemd-invoke try-restart pbxwalld.service' "$root/var/lib/dpkg/info/pbxwall.postinst"
+
+phase "upgrade to $version+1"
+sed -i 's|^# "192.0.2.0/24" = "local".*|"192.0.2.0/24" = "local"  # edited|' "$root/etc/pbxwall/pbxwall.toml"
+check "the edited conffile is valid" chrooted --netns "$ns" pbxwall check
+head -c 4096 /dev/urandom >"$root/var/lib/pbxwall/state.db"
+state_sum=$(sha256sum <"$root/var/lib/pbxwall/state.db")
+check "apt-get install ./$deb2" chrooted --netns "$ns" apt-get install -y -q --no-download "./tmp/dist/$deb2"
+check "the version is $version+1" test "$(chrooted dpkg-query -W -f='${Version}' pbxwall)" == "$version+1"
+check "the conffile edit is kept" grep -q '^"192.0.2.0/24" = "local"  # edited' "$root/etc/pbxwall/pbxwall.toml"
+check "no .dpkg-dist or .dpkg-old beside it" bash -c "! ls '$root'/etc/pbxwall/*.dpkg-* 2>/dev/null"
+check "the state is kept" test "$(sha256sum <"$root/var/lib/pbxwall/state.db")" == "$state_sum"
+
+phase "remove"
+check "the firewall can run in the root" chrooted --netns "$ns" pbxwall --no-session-guard start --no-safe-mode
+check "table inet pbxwall in the namespace" in_ns "$ns" nft list table inet pbxwall
+check "apt-get remove" chrooted --netns "$ns" apt-get remove -y -q pbxwall
+check "table inet pbxwall removed" bash -c "! ip netns exec $ns nft list table inet pbxwall >/dev/null 2>&1"
+check "table inet other untouched" test "$(in_ns "$ns" nft list table inet other)" == "$other_before"
+check "the programs are gone" test ! -e "$root/usr/sbin/pbxwall"
+check "the configuration stays after remove" test -e "$root/etc/pbxwall/pbxwall.toml"
+check "the state stays after remove" test -e "$root/var/lib/pbxwall/state.db"
+
+phase "purge"
+check "apt-get purge" chrooted --netns "$ns" apt-get purge -y -q pbxwall
+check "the configuration is gone" test ! -e "$root/etc/pbxwall"
+check "the state is gone" test ! -e "$root/var/lib/pbxwall"
+check "dpkg knows no pbxwall" bash -c "! chroot '$root' dpkg-query -W pbxwall >/dev/null 2>&1"
+check "the enablement symlink is gone" test ! -e "$root/etc/systemd/system/multi-user.target.wants/pbxwalld.service"
+phase "done"
+finish
