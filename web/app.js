@@ -1,6 +1,7 @@
 // The web UI: hash routes, one render function per page, live updates from /api/events.
 import { api, setCsrf, ApiError } from './api.js';
 import { pages } from './pages.js';
+import { setTimeZone, timeZoneText } from './format.js';
 
 const $ = (sel) => document.querySelector(sel);
 let events = null;
@@ -47,6 +48,7 @@ export async function change(method, path, body) {
 
 async function showLogin() {
   $('#nav').hidden = true;
+  $('#footer').hidden = true;
   $('#page').innerHTML = '';
   $('#login').hidden = false;
   try {
@@ -63,23 +65,32 @@ async function route() {
     if (a.getAttribute('href') === `#${name}`) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
   });
   const root = $('#page');
+  root.dataset.page = pages[name] ? (name || 'home') : 'home';
   try {
     await page(root);
     document.title = `pbxwall: ${root.querySelector('h2')?.textContent || ''}`;
   } catch (e) { showError(e); }
 }
 
-// A live update re-renders the page under the user's hands: the focused control (and what was
-// typed into it) is put back, so keyboard and screen-reader users keep their place.
+// A live update re-renders the page under the user's hands: the focused control is put back
+// (what was typed stays: pages.js keeps it), so keyboard and screen-reader users keep their place.
 async function refresh() {
-  const focused = document.activeElement;
-  const id = focused?.id;
-  const typed = focused instanceof HTMLInputElement && focused.type !== 'checkbox' ? focused.value : null;
+  const id = document.activeElement?.id;
   await route();
   const again = id ? document.getElementById(id) : null;
-  if (!again) return;
-  if (typed !== null && again instanceof HTMLInputElement) again.value = typed;
-  again.focus();
+  if (again) again.focus();
+}
+
+// Decisions come in bursts (an attack is many): one refresh at a time, and one more after it
+// when decisions came meanwhile.
+let refreshing = null;
+let owed = false;
+function refreshSoon() {
+  if (refreshing) { owed = true; return; }
+  refreshing = refresh().catch(showError).finally(() => {
+    refreshing = null;
+    if (owed) { owed = false; refreshSoon(); }
+  });
 }
 
 function follow() {
@@ -87,7 +98,7 @@ function follow() {
   events = new EventSource('/api/events');
   events.addEventListener('decision', () => {
     const name = (location.hash || '#home').slice(1);
-    if (['home', 'responsive', ''].includes(name)) refresh();
+    if (['home', 'responsive', ''].includes(name)) refreshSoon();
   });
 }
 
@@ -97,6 +108,12 @@ async function start() {
   setCsrf(s.csrf);
   $('#login').hidden = true;
   $('#nav').hidden = false;
+  // Every time on every page is on the server's clock, named once under the page.
+  try {
+    setTimeZone((await api('GET', '/api/overview')).time_zone);
+  } catch { /* times stay in UTC */ }
+  $('#time-zone').textContent = `Times are shown in the server's time zone, ${timeZoneText()}.`;
+  $('#footer').hidden = false;
   follow();
   await route();
 }

@@ -4,6 +4,7 @@
 // mode), PBX discovery, login events and metrics.
 #include <net/if.h>
 
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -131,6 +132,33 @@ Result<std::pair<std::string, std::string>> edited(const std::string& text, cons
     for (const auto& z : *zones) list += (list.empty() ? "" : ", ") + z;
     return std::pair{*t, "service " + *name + " opened to: " + (list.empty() ? "nobody" : list)};
   }
+  if (op == "services") {
+    // Several services' zones in one change (the web UI's grid): each item is edited as its own
+    // op would edit it, a custom service keeping its ports and description.
+    if (!change.contains("items") || !change["items"].is_array() || change["items"].empty())
+      return fail(std::string("items: expected a non-empty array of {\"name\": ..., \"zones\": [...]}"));
+    std::string out = text;
+    std::string said;
+    for (const auto& item : change["items"]) {
+      if (!item.is_object()) return fail(std::string("items: expected objects {\"name\": ..., \"zones\": [...]}"));
+      auto name = text_field(item, "name");
+      if (!name.ok()) return fail("items: " + name.error());
+      const model::Service* s = policy.find_service(*name);
+      if (s == nullptr) return fail("items: unknown service " + *name);
+      json one = {{"op", s->builtin ? "service" : "custom_service"}, {"name", *name}, {"zones", item.value("zones", json())}};
+      if (!s->builtin) {
+        json ports = json::array();
+        for (const auto& r : s->ports) ports.push_back(r.str());
+        one["ports"] = ports;
+        if (!s->description.empty()) one["description"] = s->description;
+      }
+      auto r = edited(out, one, policy);
+      if (!r.ok()) return fail("service " + *name + ": " + r.error());
+      out = r->first;
+      said += (said.empty() ? "" : "; ") + r->second;
+    }
+    return std::pair{out, said};
+  }
   if (op == "custom_service") {
     auto name = text_field(change, "name");
     if (!name.ok()) return fail(name.error());
@@ -235,13 +263,19 @@ json Firewall::overview_json(const json& request) {
   std::size_t hour = 0, day = 0;
   if (auto events = edges_.store.events(now - std::chrono::hours(24), 100000); events.ok()) {
     for (const auto& e : *events) {
-      if (e.kind != "block") continue;
+      // Attacks only: an operator's block (CLI, web UI) is not one.
+      if (e.kind != "block" || e.rule == "manual" || e.rule == "admin") continue;
       ++day;
       hour += e.time >= now - std::chrono::hours(1);
     }
   }
   answer["blocked_last_hour"] = hour;
   answer["blocked_last_day"] = day;
+  // The server's time zone, so the web UI shows times as the CLI's local clock reads them.
+  const std::time_t secs = std::chrono::system_clock::to_time_t(now);
+  std::tm local{};
+  if (::localtime_r(&secs, &local) != nullptr)
+    answer["time_zone"] = {{"name", local.tm_zone ? local.tm_zone : ""}, {"utc_offset_seconds", local.tm_gmtoff}};
   json warnings = json::array();
   const auto client = IpAddress::parse(request.value("client", ""));
   if (client && loaded_config()) {
@@ -256,8 +290,8 @@ json Firewall::overview_json(const json& request) {
     for (const auto& f : *flags) {
       if (warnings.size() > 20) break;
       warnings.push_back({{"kind", "failing_extension"}, {"addr", f.address}, {"user", f.user},
-                          {"text", "Extension " + f.user + " keeps failing with a wrong password from " + f.address + " (" +
-                                       counted(f.count, "time") + "): " + f.reason}});
+                          {"text", "Extension " + f.user + " keeps failing with a wrong password from " + f.address +
+                                       (f.count > 1 ? " (flagged " + counted(f.count, "time") + ")" : "") + ": " + f.reason}});
     }
   }
   if (loaded_config()) {
@@ -292,12 +326,19 @@ json Firewall::config_json(const json& request) {
   json interfaces = json::array();
   for (const auto& [name, z] : p.interfaces) interfaces.push_back({{"name", name}, {"zone", std::string(model::zone_name(z))}});
   json services = json::array();
+  // The ports the table enforces: the configured ones, or those discovered from the PBX.
+  const auto effective = ruleset::effective_services(p, discovered_);
   for (const auto& s : p.services) {
     json ports = json::array();
     for (const auto& r : s.ports) ports.push_back(r.str());
+    json enforced = json::array();
+    for (const auto& e : effective)
+      if (e.name == s.name)
+        for (const auto& r : e.ports) enforced.push_back(r.str());
     json zs = json::array();
     for (auto z : s.zones) zs.push_back(std::string(model::zone_name(z)));
-    services.push_back({{"name", s.name}, {"description", s.description}, {"ports", ports}, {"zones", zs}, {"builtin", s.builtin}});
+    services.push_back({{"name", s.name}, {"description", s.description}, {"ports", ports}, {"zones", zs}, {"builtin", s.builtin},
+                        {"enforced_ports", enforced}, {"discovered", enforced != ports}});
   }
   json answer = {{"ok", true},
                  {"enabled", p.enabled},

@@ -74,6 +74,11 @@ void Server::api_routes() {
     if (!req.has_param("key")) return bad_request(res, "key: expected ?key=NETWORK");
     change(req, res, {{"op", "network"}, {"key", req.get_param_value("key")}, {"zone", nullptr}});
   });
+  add("PUT", "/api/services", with_body([change](const Req& req, Res& res, const json& body) {
+          if (!body.contains("services") || !body["services"].is_array())
+            return bad_request(res, "services: expected an array of {\"name\": ..., \"zones\": [...]}");
+          change(req, res, {{"op", "services"}, {"items", body["services"]}});
+        }));
   add("PUT", "/api/services/{name}", with_body([change](const Req& req, Res& res, const json& body) {
           change(req, res, pick(body, {"zones", "ports"}, {{"op", "service"}, {"name", req.matches[1].str()}}));
         }));

@@ -5,16 +5,22 @@
 //     state through the API after each;
 //   - replay a real attack capture through the daemon's packet path and see the attacker appear
 //     as blocked with the daemon's reason, unblock it and see it go;
-//   - change a service's zones and see the ruleset read back through the API change;
+//   - Home's charts drawn from the history after the attack and a phone's registration, and the
+//     attacker's own timeline;
+//   - change a service's zones in the services grid and see the ruleset read back through the
+//     API change;
+//   - the PBX's ports and trunks on Settings with the file:line they come from;
 //   - Home at phone width (no sideways scrolling, the switch full width) and from the keyboard
 //     (focus order, every control named);
-//   - screenshots of every page at desktop and phone width in OUT_DIR/screenshots.
+//   - screenshots of every page at desktop and phone width in OUT_DIR/screenshots; on every page
+//     no sideways scrolling and no table row taller than its content needs;
+//   - no console error and no Content-Security-Policy violation anywhere, before or after login.
 // Every wait is bounded (playwright's default timeout, or the server-output deadline).
 // Usage: node ui_test.mjs WEB_TEST_SERVER WEB_ROOT OUT_DIR CAPTURE
 import { spawn } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import assert from 'node:assert/strict';
 // Installed by scripts/setup (npm ci in tests/browser); node_modules is not in git.
 const { chromium } = await import('playwright-core').catch((e) => {
@@ -33,7 +39,10 @@ const phase = (name) => phases.push([name, Date.now()]);
 const work = mkdtempSync(join(tmpdir(), 'pbxwall-ui-'));
 const shots = join(outDir, 'screenshots');
 mkdirSync(shots, { recursive: true });
-writeFileSync(join(work, 'pbxwall.toml'), '# browser test\n[networks]\n"198.51.100.200" = "trusted"\n');
+const captures = dirname(capture);
+const asteriskRoot = join(dirname(captures), 'asterisk', 'freepbx17');
+writeFileSync(join(work, 'pbxwall.toml'),
+  `# browser test\n[networks]\n"198.51.100.200" = "trusted"\n\n[pbx]\nasterisk_root = "${asteriskRoot}"\n`);
 
 const server = spawn(serverBin, [work, webRoot], { stdio: ['pipe', 'pipe', 'inherit'] });
 let out = '';
@@ -69,7 +78,10 @@ const DESKTOP = { width: 1280, height: 900 };
 const PHONE = { width: 390, height: 844 };
 
 let browser;
+let debugPage = null;
 const pageErrors = [];
+// Console errors a step causes on purpose (each allowed once), e.g. the 401 of a wrong password.
+const expectedErrors = [];
 try {
   const port = (await serverSays(/port (\d+)/))[1];
   const base = `http://127.0.0.1:${port}`;
@@ -84,7 +96,19 @@ try {
   const context = await browser.newContext({ viewport: DESKTOP });
   const page = await context.newPage();
   page.setDefaultTimeout(15000);
+  debugPage = page;
   page.on('pageerror', (e) => pageErrors.push(String(e)));
+  // Any console error (a refused inline style, a missing file, a failed request) fails the test.
+  page.on('console', (m) => {
+    if (m.type() !== 'error') return;
+    const text = `${m.text()} at ${m.location().url}`;
+    const i = expectedErrors.findIndex((re) => re.test(text));
+    if (i >= 0) expectedErrors.splice(i, 1);
+    else pageErrors.push(`console error: ${text}`);
+  });
+  await page.addInitScript(() => document.addEventListener('securitypolicyviolation', (e) => {
+    console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI || ''} ${e.sample || ''}`);
+  }));
   page.on('dialog', (d) => { pageErrors.push(`unexpected dialog: ${d.message()}`); d.dismiss(); });
   // The daemon's state, read through the API with the browser's session cookie.
   const apiGet = async (path) => {
@@ -100,15 +124,25 @@ try {
 
   // ---- Log in (a wrong password first) ----
   await page.goto(base + '/');
+  await page.getByLabel('Admin password').waitFor();
+  // Before login: no navigation, no Log out, no favicon error.
+  assert.equal(await page.locator('#nav').isVisible(), false, 'the navigation shows before login');
+  assert.equal(await page.getByRole('button', { name: 'Log out' }).isVisible(), false, 'Log out shows before login');
+  await page.screenshot({ path: join(shots, 'login-desktop.png'), fullPage: true });
+  expectedErrors.push(/status of 401 .* at http:\/\/127\.0\.0\.1:\d+\/api\/login$/);
   await page.getByLabel('Admin password').fill('wrong password');
   await page.getByRole('button', { name: 'Log in' }).click();
   await page.getByRole('status').getByText('wrong password').waitFor();
+  assert.deepEqual(expectedErrors, [], 'the wrong password caused no 401');
   await page.getByLabel('Admin password').fill('correct horse');
   await page.getByRole('button', { name: 'Log in' }).click();
   const power = page.getByRole('switch', { name: /Firewall/ });
   await power.waitFor();
   assert.equal(await power.getAttribute('aria-checked'), 'true');
   assert.equal((await apiGet('/api/status')).enabled, true);
+  // The mode (observe or inline) and the time zone of the times are shown.
+  assert.match(await page.locator('#mode').innerText(), /^Mode: (Observe|Inline)/);
+  assert.match(await page.locator('#time-zone').innerText(), /server's time zone, UTC/);
   phase('log in');
 
   // ---- Off with the mouse, on with the keyboard; the daemon's state after each ----
@@ -199,18 +233,72 @@ try {
   const rowText = await row.innerText();
   assert.ok(rowText.includes(attacker.reason), `the row does not show the reason "${attacker.reason}": ${rowText}`);
   assert.ok(rowText.includes(attacker.rule), `the row does not show the rule "${attacker.rule}": ${rowText}`);
+  assert.match(rowText, /\d{4}-\d\d-\d\d \d\d:\d\d:\d\d|until unblocked/, `the row's time is not ISO 8601: ${rowText}`);
+  // The attacker's own timeline: its decisions with their reasons.
+  await page.getByRole('button', { name: 'History of 192.0.2.66' }).click();
+  const sourceChart = page.locator('#chart-source');
+  await sourceChart.waitFor();
+  assert.ok(Number(await sourceChart.getAttribute('data-total')) > 0, 'the source timeline is empty');
+  assert.ok(await sourceChart.locator('circle.bar').count() > 0, 'the source timeline draws no event');
   await page.screenshot({ path: join(shots, 'responsive-blocked-desktop.png'), fullPage: true });
   await page.getByRole('button', { name: 'Unblock 192.0.2.66' }).click();
   await page.getByText('Blocked sources: none.').waitFor();
   assert.deepEqual((await apiGet('/api/responsive/blocked')).items.filter((b) => b.addr === '192.0.2.66'), []);
   phase('attack blocked and unblocked');
 
+  // ---- Charts on Home after the attack and a phone's registrations ----
+  const mark2 = out.length;
+  server.stdin.write(`replay ${join(captures, 'phones.pcap')}\n`);
+  assert.ok(Number((await serverSays(/replayed (\d+) packets|replay failed: .*/, mark2))[1]) > 0, 'phones.pcap fed no packets');
+  assert.ok((await apiGet('/api/responsive/validated')).items.length > 0, 'no phone validated by phones.pcap');
+  await gotoPage('home');
+  for (const id of ['chart-blocks', 'chart-attackers', 'chart-validated']) {
+    const chart = page.locator(`#${id}`);
+    await chart.waitFor();
+    assert.ok(Number(await chart.getAttribute('data-total')) > 0, `${id} shows no data`);
+    assert.ok(await chart.locator('.bar').count() > 0, `${id} draws no bar`);
+  }
+  assert.match(await page.locator('#chart-attackers').innerText(), /password-guessing|user-enumeration|fingerprint/);
+  // The operator's unblock is not an attack: the counters count the rule's block only.
+  const overview = await apiGet('/api/overview');
+  assert.equal(overview.blocked_last_hour, 1, `attacks blocked in the last hour: ${overview.blocked_last_hour}`);
+  await page.getByRole('button', { name: 'Last week' }).click();
+  await page.locator('#period-week[aria-pressed="true"]').waitFor();
+  assert.ok(Number(await page.locator('#chart-blocks').getAttribute('data-total')) > 0, 'the week chart shows no data');
+  await page.screenshot({ path: join(shots, 'home-charts-desktop.png'), fullPage: true });
+  phase('charts');
+
+  // ---- An operator's blocks, with a duration and a reason: not attacks; unblocked together ----
+  await gotoPage('responsive');
+  for (const a of ['198.51.100.77', '198.51.100.78']) {
+    await page.getByLabel('Block an address').fill(a);
+    await page.getByLabel('For (minutes)').fill('10');
+    await page.getByLabel('Reason', { exact: true }).fill('seen in the logs');
+    await page.getByRole('button', { name: 'Block', exact: true }).click();
+    await page.getByRole('row').filter({ hasText: a }).waitFor();
+  }
+  const mine = (await apiGet('/api/responsive/blocked')).items.filter((b) => b.addr.startsWith('198.51.100.7'));
+  assert.equal(mine.length, 2, `the operator's blocks: ${JSON.stringify(mine)}`);
+  assert.ok(mine.every((b) => b.reason.includes('seen in the logs') && b.until > Date.now() / 1000 + 500 && b.until < Date.now() / 1000 + 700),
+    `the blocks lack the reason or the 10 minutes: ${JSON.stringify(mine)}`);
+  assert.equal((await apiGet('/api/overview')).blocked_last_hour, overview.blocked_last_hour, 'an operator block counted as an attack');
+  await page.getByLabel('Filter by address, rule, reason or user').fill('198.51.100.7');
+  for (const a of ['198.51.100.77', '198.51.100.78']) await page.getByLabel(`Select ${a}`).check();
+  await page.getByRole('button', { name: 'Unblock selected' }).click();
+  await page.getByRole('status').getByText('Unblocked 2 sources.').waitFor();
+  assert.deepEqual((await apiGet('/api/responsive/blocked')).items.filter((b) => b.addr.startsWith('198.51.100.7')), []);
+  await page.getByLabel('Filter by address, rule, reason or user').fill('');
+  phase('operator blocks');
+
   // ---- A service's zones change reaches the ruleset ----
   const before = (await apiGet('/api/ruleset')).ruleset;
   await gotoPage('services');
-  const ssh = page.getByRole('form', { name: 'Zones of ssh' });
-  await ssh.getByLabel('other').check();
-  await ssh.getByRole('button', { name: 'Save' }).click();
+  const grid = page.getByRole('form', { name: 'Services and zones' });
+  // The grid of all services fits in one desktop screen.
+  const gridBox = await grid.boundingBox();
+  assert.ok(gridBox.height <= DESKTOP.height, `the services grid is ${gridBox.height}px tall`);
+  await grid.getByLabel('ssh open to other').check();
+  await grid.getByRole('button', { name: 'Save' }).click();
   await page.getByText('Done: service ssh opened to: local, other.').waitFor();
   // The edit went through the daemon's safe mode, which the notice says.
   await page.getByText(/Safe mode: confirm it within \d+ s or it is rolled back\./).waitFor();
@@ -226,6 +314,16 @@ try {
   assert.match(readFileSync(join(work, 'pbxwall.toml'), 'utf8'), /\[services\.ssh\]\nzones = \["local", "other"\]/);
   phase('service zones');
 
+  // ---- The PBX found on this server: ports and trunks with where they come from ----
+  await gotoPage('settings');
+  const from = await page.getByRole('table', { name: 'Signalling ports' }).locator('td[data-label="From"]').allInnerTexts();
+  assert.ok(from.length > 0 && from.every((t) => /\.conf:\d+/.test(t)), `signalling ports without their file:line: ${from}`);
+  const trunkHosts = await page.getByRole('table', { name: 'Trunks' }).locator('td[data-label="Host"]').allInnerTexts();
+  assert.equal(new Set(trunkHosts).size, trunkHosts.length, `a trunk host is listed twice: ${trunkHosts}`);
+  const trunkNames = await page.getByRole('table', { name: 'Trunks' }).locator('td[data-label="Trunk"]').allInnerTexts();
+  assert.ok(trunkNames.length > 0 && trunkNames.every((t) => t.trim()), `trunks without a name: ${trunkNames}`);
+  phase('settings');
+
   // ---- Screenshots of every page, desktop and phone ----
   for (const [label, size] of [['desktop', DESKTOP], ['phone', PHONE]]) {
     await page.setViewportSize(size);
@@ -235,6 +333,18 @@ try {
       // Wide tables scroll inside their card; the page itself never scrolls sideways.
       const [scrollWidth, width] = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
       assert.ok(scrollWidth <= width, `${name} scrolls sideways at ${label} width: ${scrollWidth} > ${width}`);
+      // No row is taller than its content needs: at desktop width a row is at most a few lines;
+      // at phone width a stacked row at most a few lines per cell.
+      const tall = await page.evaluate((phone) => [...document.querySelectorAll('#page tbody tr')].map((tr) => {
+        const cells = [...tr.children].filter((td) => td.getBoundingClientRect().height > 0);
+        // At phone width a cell is its label (about 11 characters a line) beside its value (about
+        // 24), a control (button, input) two lines.
+        const cellLines = (td) => Math.max(1, Math.ceil((td.dataset.label || '').length / 11), Math.ceil(td.textContent.length / 24))
+          + (td.querySelector('button, input, select') ? 2 : 0);
+        const lines = phone ? cells.reduce((n, td) => n + cellLines(td), 0) : 4;
+        return [tr.getBoundingClientRect().height, lines * 26 + 16, tr.textContent.slice(0, 60)];
+      }).filter(([height, limit]) => height > limit), label === 'phone');
+      assert.deepEqual(tall, [], `${name} at ${label} width has rows taller than their content`);
     }
   }
   phase('screenshots');
@@ -245,6 +355,11 @@ try {
     last = t;
   }
   console.log(`browser test passed in ${((Date.now() - started) / 1000).toFixed(1)} s; screenshots in ${shots}`);
+} catch (e) {
+  // The page's own errors usually say why a wait timed out.
+  if (pageErrors.length) console.error(`errors in the page:\n${pageErrors.join('\n')}`);
+  if (debugPage) console.error(`the page's notice: ${await debugPage.locator('#notice').innerText().catch(() => '?')}`);
+  throw e;
 } finally {
   if (browser) await browser.close();
   server.stdin.end();

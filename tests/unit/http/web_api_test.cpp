@@ -111,6 +111,39 @@ TEST_F(WebApiTest, InvalidChangeIsRefusedWithDiagnosticsAndNothingChanges) {
   EXPECT_EQ(unknown->status, 400);
 }
 
+// The services grid: several services, built-in and custom, in one change; a custom service
+// keeps its ports and description. One bad item refuses the whole change.
+TEST_F(WebApiTest, SeveralServicesInOneChange) {
+  ASSERT_EQ(put("/api/custom-services/crm", {{"ports", {"tcp/8443"}}, {"zones", {"local"}}, {"description", "CRM"}})->status, 200);
+  const auto applied = applier_.applied.size();
+  auto res = put("/api/services", {{"services", {{{"name", "ssh"}, {"zones", {"local", "other"}}},
+                                                 {{"name", "crm"}, {"zones", {"local", "internet"}}}}}});
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200) << res->body;
+  EXPECT_EQ(applier_.applied.size(), applied + 1) << "one change, one ruleset";
+  EXPECT_NE(json::parse(res->body)["change"].get<std::string>().find("service ssh opened to: local, other; custom service crm set"),
+            std::string::npos) << res->body;
+  const json config = get("/api/config");
+  for (const auto& s : config["services"]) {
+    if (s["name"] == "ssh") {
+      EXPECT_EQ(s["zones"], (json{"local", "other"}));
+    }
+    if (s["name"] == "crm") {
+      EXPECT_EQ(s["zones"], (json{"local", "internet"}));
+      EXPECT_EQ(s["ports"], (json{"tcp/8443"}));
+      EXPECT_EQ(s["enforced_ports"], (json{"tcp/8443"}));
+      EXPECT_EQ(s["description"], "CRM");
+    }
+  }
+  const std::string before = file();
+  auto bad = put("/api/services", {{"services", {{{"name", "ssh"}, {"zones", {"local"}}}, {{"name", "nosuch"}, {"zones", {"local"}}}}}});
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->status, 400);
+  EXPECT_NE(bad->body.find("unknown service nosuch"), std::string::npos) << bad->body;
+  EXPECT_EQ(file(), before);
+  EXPECT_EQ(put("/api/services", {{"services", "ssh"}})->status, 400);
+}
+
 TEST_F(WebApiTest, SwitchOffAndOn) {
   auto off = put("/api/enabled", {{"enabled", false}});
   ASSERT_TRUE(off);
@@ -156,7 +189,9 @@ TEST_F(WebApiTest, BlockAppearsWithItsReasonAndUnblockRemovesIt) {
   const json blocked = get("/api/responsive/blocked");
   ASSERT_EQ(blocked["items"].size(), 1u);
   EXPECT_NE(blocked["items"][0]["reason"].get<std::string>().find("scanner seen in the lab"), std::string::npos);
-  EXPECT_EQ(get("/api/overview")["blocked_last_hour"], 1);
+  // An operator's block is not an attack: blocked now, but not counted as an attack blocked.
+  EXPECT_EQ(get("/api/overview")["blocked"], 1);
+  EXPECT_EQ(get("/api/overview")["blocked_last_hour"], 0);
   ASSERT_EQ(post("/api/unblock", {{"addr", "192.0.2.66"}})->status, 200);
   EXPECT_TRUE(get("/api/responsive/blocked")["items"].empty());
   EXPECT_EQ(post("/api/block", {{"addr", "not-an-address"}})->status, 400);

@@ -1,0 +1,125 @@
+// Charts drawn as inline SVG from the event history: no library, no network. Colours are SVG
+// presentation attributes (allowed by the page's Content-Security-Policy, unlike style=).
+import { counted, shortTime, when } from './format.js';
+
+const NS = 'http://www.w3.org/2000/svg';
+const PALETTE = ['#0b5cad', '#b3261e', '#137333', '#e37400', '#8430ce', '#007b83', '#c5221f', '#5f6368', '#a142f4', '#188038', '#d93025', '#1a73e8'];
+
+function svg(tag, attrs = {}, ...children) {
+  const el = document.createElementNS(NS, tag);
+  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, String(v));
+  for (const c of children) el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  return el;
+}
+
+function html(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
+  for (const c of children.flat()) el.append(c instanceof Node ? c : String(c));
+  return el;
+}
+
+// One colour per name, the same on every chart of the page.
+export function colours(names) {
+  return Object.fromEntries([...names].sort().map((n, i) => [n, PALETTE[i % PALETTE.length]]));
+}
+
+function legend(colour, names) {
+  return html('ul', { class: 'legend' }, names.map((n) => html('li', {},
+    (() => { const s = svg('svg', { width: 12, height: 12, 'aria-hidden': 'true' }); s.append(svg('rect', { width: 12, height: 12, fill: colour[n] })); return s; })(), ` ${n}`)));
+}
+
+// The time axis of the last `span` seconds before `now`, cut into `count` buckets.
+export function buckets(now, span, count) {
+  const step = span / count;
+  const start = now - span;
+  return Array.from({ length: count }, (_, i) => ({ from: start + i * step, to: start + (i + 1) * step, counts: {} }));
+}
+
+// Adds each event (t, key) to its bucket; events outside the axis are left out.
+export function fill(axis, events, keyOf) {
+  if (axis.length === 0) return axis;
+  const start = axis[0].from;
+  const step = axis[0].to - axis[0].from;
+  for (const e of events) {
+    const i = Math.floor((e.t - start) / step);
+    if (i < 0 || i >= axis.length) continue;
+    const k = keyOf(e);
+    axis[i].counts[k] = (axis[i].counts[k] || 0) + 1;
+  }
+  return axis;
+}
+
+// Stacked bars over time. `what` names the counted thing ("block") for the text alternative.
+export function timeBars(id, title, axis, colour, what, withDate) {
+  const W = 360, H = 180, left = 30, bottom = 22, top = 8;
+  const totals = axis.map((b) => Object.values(b.counts).reduce((a, n) => a + n, 0));
+  const max = Math.max(1, ...totals);
+  const all = totals.reduce((a, n) => a + n, 0);
+  const names = [...new Set(axis.flatMap((b) => Object.keys(b.counts)))].sort();
+  const chart = svg('svg', { viewBox: `0 0 ${W} ${H}`, class: 'chart', role: 'img', 'aria-label': `${title}: ${counted(all, what)}` });
+  const bw = (W - left) / axis.length;
+  const y = (n) => top + (H - top - bottom) * (1 - n / max);
+  chart.append(svg('line', { x1: left, y1: H - bottom, x2: W, y2: H - bottom, stroke: '#888' }));
+  chart.append(svg('text', { x: left - 4, y: top + 8, 'text-anchor': 'end', 'font-size': 11, fill: '#5f6368' }, max));
+  chart.append(svg('text', { x: left - 4, y: H - bottom, 'text-anchor': 'end', 'font-size': 11, fill: '#5f6368' }, 0));
+  axis.forEach((b, i) => {
+    let base = 0;
+    for (const n of names) {
+      const c = b.counts[n] || 0;
+      if (!c) continue;
+      const r = svg('rect', { x: left + i * bw + 1, y: y(base + c), width: Math.max(1, bw - 2), height: y(base) - y(base + c), fill: colour[n], class: 'bar' });
+      r.append(svg('title', {}, `${n}: ${counted(c, what)}`));
+      chart.append(r);
+      base += c;
+    }
+    if (i % Math.ceil(axis.length / 6) === 0)
+      chart.append(svg('text', { x: left + i * bw, y: H - 6, 'font-size': 11, fill: '#5f6368' }, shortTime(b.from, withDate)));
+  });
+  return html('figure', { class: 'chart-box', id, 'data-total': String(all) }, html('figcaption', {}, title), chart,
+    all ? legend(colour, names) : html('p', { class: 'muted' }, `No ${what}s in this period.`));
+}
+
+// Horizontal bars, one per item [name, count].
+export function countBars(id, title, items, colour, what) {
+  const rowH = 26, W = 360, left = 130;
+  const H = Math.max(1, items.length) * rowH + 4;
+  const max = Math.max(1, ...items.map(([, n]) => n));
+  const all = items.reduce((a, [, n]) => a + n, 0);
+  const chart = svg('svg', { viewBox: `0 0 ${W} ${H}`, class: 'chart', role: 'img',
+    'aria-label': `${title}: ${items.map(([k, n]) => `${k} ${n}`).join(', ') || 'none'}` });
+  items.forEach(([k, n], i) => {
+    const yy = 2 + i * rowH;
+    chart.append(svg('text', { x: left - 6, y: yy + 16, 'text-anchor': 'end', 'font-size': 13, fill: '#1b1f23' }, k));
+    const r = svg('rect', { x: left, y: yy + 3, width: Math.max(2, (W - left - 30) * n / max), height: rowH - 6, fill: colour[k] || PALETTE[0], class: 'bar' });
+    r.append(svg('title', {}, `${k}: ${counted(n, what)}`));
+    chart.append(r, svg('text', { x: left + 6 + (W - left - 30) * n / max, y: yy + 16, 'font-size': 13, fill: '#1b1f23' }, n));
+  });
+  return html('figure', { class: 'chart-box', id, 'data-total': String(all) }, html('figcaption', {}, title),
+    items.length ? chart : html('p', { class: 'muted' }, `No ${what}s in this period.`));
+}
+
+// One source's decisions on a line of time: a dot per event, its action and reason on hover and
+// in the list under it.
+export function timeline(id, title, events, colour) {
+  const W = 360, H = 56, pad = 12;
+  const t0 = Math.min(...events.map((e) => e.t));
+  const t1 = Math.max(...events.map((e) => e.t));
+  const x = (t) => (t1 === t0 ? W / 2 : pad + (W - 2 * pad) * (t - t0) / (t1 - t0));
+  const chart = svg('svg', { viewBox: `0 0 ${W} ${H}`, class: 'chart', role: 'img', 'aria-label': `${title}: ${counted(events.length, 'event')}` });
+  chart.append(svg('line', { x1: pad, y1: 25, x2: W - pad, y2: 25, stroke: '#888' }));
+  chart.append(svg('text', { x: pad, y: 52, 'font-size': 10, fill: '#5f6368' }, when(t0)));
+  if (t1 !== t0) chart.append(svg('text', { x: W - pad, y: 52, 'font-size': 10, 'text-anchor': 'end', fill: '#5f6368' }, when(t1)));
+  // Events of the same moment are stacked, not drawn over each other.
+  const used = [];
+  for (const e of events) {
+    const cx = x(e.t);
+    const level = used.filter((u) => Math.abs(u - cx) < 10).length;
+    used.push(cx);
+    const c = svg('circle', { cx, cy: 25 - (level % 2 ? 1 : -1) * Math.ceil(level / 2) * 8, r: 6, fill: colour[e.action] || PALETTE[0], class: 'bar' });
+    c.append(svg('title', {}, `${e.action} (${e.rule}): ${e.reason}`));
+    chart.append(c);
+  }
+  return html('figure', { class: 'chart-box', id, 'data-total': String(events.length) }, html('figcaption', {}, title), chart,
+    legend(colour, [...new Set(events.map((e) => e.action))].sort()));
+}
