@@ -140,9 +140,10 @@ std::unique_ptr<responsive::Engine> Firewall::make_engine() {
 }
 
 std::optional<bool> Firewall::known_account(std::string_view user) const {
-  const auto& accounts = integration().pbx.accounts;
-  if (accounts.empty()) return std::nullopt;
-  return std::binary_search(accounts.begin(), accounts.end(), user, std::less<>{});
+  const auto& configured = integration().pbx.accounts;
+  if (configured.empty() && discovered_accounts_.empty()) return std::nullopt;
+  return std::binary_search(configured.begin(), configured.end(), user, std::less<>{}) ||
+         std::binary_search(discovered_accounts_.begin(), discovered_accounts_.end(), user, std::less<>{});
 }
 
 void Firewall::enforce_allow_from(TimePoint now) {

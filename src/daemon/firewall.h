@@ -201,6 +201,13 @@ class Firewall {
   // Ports read from the PBX's configuration replace the built-in service defaults; a change
   // re-renders the table with the live sets carried over. Empty: the built-in defaults.
   Status<std::string> set_discovered_ports(std::optional<ruleset::DiscoveredPorts> ports);
+  // The account names discovery found in the PBX's configuration (sorted), merged with
+  // [pbx] accounts for the engine's unknown-user check. Empty: none discovered.
+  void set_discovered_accounts(std::vector<std::string> accounts) { discovered_accounts_ = std::move(accounts); }
+  const std::vector<std::string>& discovered_accounts() const { return discovered_accounts_; }
+  // Whether the PBX has the account `user` (discovered or [pbx] accounts); nullopt when no
+  // list is known.
+  std::optional<bool> known_account(std::string_view user) const;
   // Trunk networks may reach signalling and RTP and are never blocked. A change replaces the
   // contents of the trunks sets in one transaction, without a ruleset reload.
   Status<std::string> set_trunks(std::vector<Cidr> trunks);
@@ -250,8 +257,6 @@ class Firewall {
   void record_event(const responsive::Decision& d, TimePoint now);
   bool never_block(const IpAddress& addr) const;
   bool is_trunk(const IpAddress& addr) const;
-  // Whether the PBX has the account `user` ([pbx] accounts); nullopt when no list is known.
-  std::optional<bool> known_account(std::string_view user) const;
   void rebuild_tap();
   // A validation grants the user's services to its address; forget and block take them away.
   void grant_for(const responsive::Decision& d, TimePoint now);
@@ -319,6 +324,7 @@ class Firewall {
   std::function<void(nlohmann::json&)> status_listener_;
   FirewallCounters counters_;
   std::optional<ruleset::DiscoveredPorts> discovered_;
+  std::vector<std::string> discovered_accounts_;
   std::vector<Cidr> trunks_;  // sorted
   GrantTable grants_;
   std::set<IpAddress> vpn_clients_;

@@ -79,6 +79,7 @@ void PbxLive::refresh() {
   } else {
     view_ = {};
     (void)firewall_.set_discovered_ports(std::nullopt);
+    firewall_.set_discovered_accounts({});
     (void)firewall_.set_trunks({});
     watch({});
   }
@@ -93,6 +94,10 @@ void PbxLive::discover() {
   for (const auto& diag : d.diagnostics) log_(4, "PBX configuration: " + diag.str());
   view_ = view_of(d);
   if (auto s = firewall_.set_discovered_ports(view_.ports); !s.ok()) log_(3, s.error());
+  if (view_.accounts != firewall_.discovered_accounts())
+    log_(6, "PBX configuration: " + counted(static_cast<std::int64_t>(view_.accounts.size()), "account name") +
+                " (extensions, auth usernames, IAX2 peers)");
+  firewall_.set_discovered_accounts(view_.accounts);
   trunks_.set_names(view_.trunk_names, clock_.now());
   trunks_.refresh_all(clock_.now());  // the configuration changed: ask again now
   push_trunks();

@@ -16,6 +16,7 @@ struct PbxView {
   ruleset::DiscoveredPorts ports;
   std::vector<std::string> trunk_names;  // resolved through DNS
   std::vector<Cidr> trunk_networks;      // addresses and networks as written
+  std::vector<std::string> accounts;     // the PBX's account names, sorted (pbx::account_names)
   // Directories holding the files read and the optional includes not there yet: editors and
   // FreePBX replace files by rename, so watching directories sees every change.
   std::vector<std::string> watch_directories;

@@ -171,6 +171,22 @@ void DiscoveryBuilder::add_host_uri(std::string_view uri, const TrunkReference& 
   add_host_text(hp.host, hp.port, transport, ref);
 }
 
+void DiscoveryBuilder::add_account(std::string_view name, const char* driver, std::string via, const Origin& origin) {
+  if (name.empty()) return;
+  for (const auto& a : out_.accounts)
+    if (a.name == name && a.driver == driver) return;
+  out_.accounts.push_back(Account{std::string(name), driver, std::move(via), origin});
+}
+
+std::vector<std::string> account_names(const Discovery& d) {
+  std::vector<std::string> names;
+  names.reserve(d.accounts.size());
+  for (const auto& a : d.accounts) names.push_back(a.name);
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  return names;
+}
+
 Discovery discover(const FileSystem& fs, const std::string& root) {
   Discovery out;
   out.root = root;

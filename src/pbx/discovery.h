@@ -77,6 +77,17 @@ struct TrunkHost {
   std::vector<TrunkReference> references;  // first one first
 };
 
+// An account the PBX has: a name a phone registers, authenticates or calls as. Asterisk
+// matches a request's username against these (pjsip: endpoint and aor names, auth usernames;
+// chan_sip and chan_iax2: peer, user and friend sections), so a name outside the list is a
+// username the PBX does not have, whatever it answers.
+struct Account {
+  std::string name;
+  std::string driver;  // pjsip, chan_sip, chan_iax2
+  std::string via;     // what defined it: "pjsip endpoint", "pjsip auth username", "chan_iax2 friend", ...
+  Origin origin;
+};
+
 struct Discovery {
   std::string root;
   std::vector<ListeningPort> signalling;  // SIP and IAX2
@@ -85,6 +96,7 @@ struct Discovery {
   bool webrtc = false;                    // a pjsip ws/wss transport rides on the web ports
   std::vector<ListeningPort> ami;
   std::vector<TrunkHost> trunks;
+  std::vector<Account> accounts;           // one per name and driver, first definition first
   std::vector<std::string> files_read;     // watch these for changes
   std::vector<std::string> files_missing;  // optional includes that may appear later
   Diagnostics diagnostics;
@@ -95,6 +107,9 @@ struct Discovery {
 // mean the feature is off (Asterisk declines to load chan_sip without sip.conf, and so on);
 // a module disabled with noload in modules.conf is skipped the same way.
 Discovery discover(const FileSystem& fs, const std::string& root = kDefaultAsteriskRoot);
+
+// The distinct account names of a discovery, sorted (looked up by binary search).
+std::vector<std::string> account_names(const Discovery& d);
 
 const char* to_string(PortRole role);
 const char* to_string(L4 l4);

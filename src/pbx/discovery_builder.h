@@ -34,6 +34,9 @@ class DiscoveryBuilder {
   // A SIP URI (contact=, server_uri=, outbound_proxy=).
   void add_host_uri(std::string_view uri, const TrunkReference& ref);
 
+  // An account name; the same name for the same driver again is kept once (its first place).
+  void add_account(std::string_view name, const char* driver, std::string via, const Origin& origin);
+
   // The first non-template section of that name, which is the only one Asterisk reads for its
   // settings; later ones get a warning because their settings have no effect.
   const ConfigSection* general(const AsteriskConfig& cfg, const char* name = "general");

@@ -64,6 +64,17 @@ void print_ports(std::ostream& out, const char* title, const std::vector<Listeni
   print_table(out, rows);
 }
 
+// Only the count and the first names: a large PBX has thousands (--json lists them all).
+void print_accounts(std::ostream& out, const Discovery& d) {
+  const auto names = account_names(d);
+  out << "\nExtensions and accounts (usernames the PBX has): " << names.size() << "\n";
+  constexpr std::size_t kShown = 24;
+  std::string line;
+  for (std::size_t i = 0; i < names.size() && i < kShown; ++i) line += (line.empty() ? "" : " ") + names[i];
+  if (names.size() > kShown) line += " ... (+" + std::to_string(names.size() - kShown) + " more)";
+  out << (names.empty() ? "  (none)" : "  " + line) << "\n";
+}
+
 }  // namespace
 
 std::string discovery_to_text(const Discovery& d) {
@@ -94,6 +105,7 @@ std::string discovery_to_text(const Discovery& d) {
                     t.transport.empty() ? "-" : t.transport, first.trunk, first.via, where});
   }
   print_table(out, rows);
+  print_accounts(out, d);
   if (!d.diagnostics.empty()) {
     out << "\nProblems\n";
     for (const auto& diag : d.diagnostics) out << "  " << diag.str() << "\n";
@@ -127,6 +139,11 @@ std::string discovery_to_json(const Discovery& d, int indent) {
                           {"references", refs}});
   }
   j["trunks"] = trunks;
+  json accounts = json::array();
+  for (const auto& a : d.accounts)
+    accounts.push_back(json{{"name", a.name}, {"driver", a.driver}, {"via", a.via}, {"origin", origin_json(a.origin)}});
+  j["accounts"] = accounts;
+  j["account_names"] = account_names(d);
   j["files_read"] = d.files_read;
   j["files_missing"] = d.files_missing;
   json diags = json::array();

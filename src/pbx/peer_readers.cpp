@@ -113,6 +113,7 @@ void read_peers(DiscoveryBuilder& b, const AsteriskConfig& cfg, const std::strin
     const auto* type = s.find("type");
     if (!type) continue;
     const auto t = lower(type->value);
+    if (t == "peer" || t == "friend" || t == "user") b.add_account(s.name, driver.c_str(), driver + " " + t, origin_of(s));
     if (t != "peer" && t != "friend") continue;
     const auto* host = s.find("host");
     if (!host || host->value.empty() || lower(host->value) == "dynamic") continue;

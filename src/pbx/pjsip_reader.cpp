@@ -96,6 +96,7 @@ void read_pjsip(DiscoveryBuilder& b) {
     if (type == "transport") {
       read_transport(b, s);
     } else if (type == "aor") {
+      b.add_account(s.name, "pjsip", "pjsip aor", origin_of(s));
       for (const auto* v : s.find_all("contact"))
         for_each_item(v->value, [&](std::string_view uri) { b.add_host_uri(uri, reference(s.name, "pjsip aor contact", *v, s)); });
       for (const auto* v : s.find_all("outbound_proxy"))
@@ -106,7 +107,14 @@ void read_pjsip(DiscoveryBuilder& b) {
       if (const auto* v = s.find("client_uri")) b.add_host_uri(v->value, reference(trunk, "pjsip registration client_uri", *v, s));
       if (const auto* v = s.find("outbound_proxy"))
         b.add_host_uri(v->value, reference(trunk, "pjsip registration outbound_proxy", *v, s));
+    } else if (type == "auth") {
+      // The digest username; without username= res_pjsip has none to match, the section
+      // name is kept so the account is not missed.
+      const auto* user = s.find("username");
+      if (user && !user->value.empty()) b.add_account(user->value, "pjsip", "pjsip auth username", origin_of(*user, s));
+      else b.add_account(s.name, "pjsip", "pjsip auth", origin_of(s));
     } else if (type == "endpoint") {
+      b.add_account(s.name, "pjsip", "pjsip endpoint", origin_of(s));
       if (const auto* v = s.find("outbound_proxy"); v && !v->value.empty())
         b.add_host_uri(v->value, reference(s.name, "pjsip endpoint outbound_proxy", *v, s));
     } else if (type == "identify") {
@@ -129,6 +137,9 @@ void read_pjsip_wizard(DiscoveryBuilder& b) {
   const auto cfg = b.load("pjsip_wizard.conf");
   for (const auto& s : cfg.sections) {
     if (s.is_template || type_of(s) != "wizard") continue;
+    b.add_account(s.name, "pjsip", "pjsip wizard", origin_of(s));
+    if (const auto* user = s.find("inbound_auth/username"); user && !user->value.empty())
+      b.add_account(user->value, "pjsip", "pjsip wizard inbound_auth/username", origin_of(*user, s));
     for (const auto* v : s.find_all("remote_hosts"))
       for_each_item(v->value, [&](std::string_view item) {
         b.add_host_text(item, 0, {}, reference(s.name, "pjsip wizard remote_hosts", *v, s));

@@ -1,5 +1,7 @@
-// Lists the accounts a PBX configuration defines, read with pbxwall's own Asterisk reader
-// (src/pbx): one line per PJSIP endpoint and per chan_iax2 peer or friend, with its place.
+// Lists the accounts pbxwall's discovery (src/pbx, the list pbxwalld gives the engine) finds in
+// a PBX configuration: one line per PJSIP endpoint and per chan_iax2 peer, user or friend, with
+// its place. The aors and auth usernames discovery also keeps have no `show` command to
+// compare with.
 //
 //   pbx_accounts ASTERISK_ROOT
 //     pjsip 300 pjsip.endpoint.conf:5
@@ -9,25 +11,8 @@
 #include <iostream>
 #include <string>
 
-#include "pbx/asterisk_config.h"
+#include "pbx/discovery.h"
 #include "pbx/filesystem.h"
-
-namespace {
-
-using pbxwall::pbx::ConfigSection;
-
-std::string type_of(const ConfigSection& s) {
-  const auto* type = s.find("type");
-  return type ? type->value : "";
-}
-
-std::string place(const ConfigSection& s, const std::string& root) {
-  std::string file = s.file;
-  if (file.rfind(root + "/", 0) == 0) file = file.substr(root.size() + 1);
-  return file + ":" + std::to_string(s.line);
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   if (argc != 2) {
@@ -36,16 +21,16 @@ int main(int argc, char** argv) {
   }
   const std::string root = argv[1];
   pbxwall::pbx::DiskFileSystem fs;
-  pbxwall::Diagnostics diagnostics;
-  const auto pjsip = pbxwall::pbx::load_asterisk_config(fs, root, "pjsip.conf", diagnostics);
-  const auto iax = pbxwall::pbx::load_asterisk_config(fs, root, "iax.conf", diagnostics);
-  for (const auto& d : diagnostics) std::cerr << d.str() << "\n";
-  for (const auto& s : pjsip.sections)
-    if (!s.is_template && type_of(s) == "endpoint") std::cout << "pjsip " << s.name << " " << place(s, root) << "\n";
-  for (const auto& s : iax.sections) {
-    const std::string type = type_of(s);
-    if (!s.is_template && (type == "friend" || type == "peer" || type == "user"))
-      std::cout << "iax2 " << s.name << " " << place(s, root) << "\n";
+  const auto found = pbxwall::pbx::discover(fs, root);
+  for (const auto& d : found.diagnostics) std::cerr << d.str() << "\n";
+  auto place = [&](const pbxwall::pbx::Origin& o) {
+    std::string file = o.file;
+    if (file.rfind(found.root + "/", 0) == 0) file = file.substr(found.root.size() + 1);
+    return file + ":" + std::to_string(o.line);
+  };
+  for (const auto& a : found.accounts) {
+    if (a.via == "pjsip endpoint") std::cout << "pjsip " << a.name << " " << place(a.origin) << "\n";
+    else if (a.driver == "chan_iax2") std::cout << "iax2 " << a.name << " " << place(a.origin) << "\n";
   }
-  return pbxwall::has_errors(diagnostics) ? 1 : 0;
+  return pbxwall::has_errors(found.diagnostics) ? 1 : 0;
 }

@@ -203,6 +203,31 @@ TEST_F(DaemonPbxTest, DiscoveredPortsReplaceTheDefaultsAndTheSignallingTap) {
   EXPECT_TRUE(in_set(packets::SetKey::validated(kPhone)));
 }
 
+TEST_F(DaemonPbxTest, DiscoveredAccountsAreMergedWithConfiguredOnesForTheUnknownUserRule) {
+  auto& fw = start("[pbx]\naccounts = [\"500\"]\n");
+  EXPECT_EQ(fw.known_account("300"), false);
+  EXPECT_EQ(fw.known_account("500"), true);
+  fw.set_discovered_accounts(view_of(pbx::discover(pbx::DiskFileSystem{}, std::string(PBXWALL_TEST_DATA) + "/asterisk-lab"))
+                                 .accounts);
+  EXPECT_EQ(fw.discovered_accounts(), (std::vector<std::string>{"300", "301", "302", "333", "400"}));
+  EXPECT_EQ(fw.known_account("300"), true);
+  EXPECT_EQ(fw.known_account("400"), true);
+  EXPECT_EQ(fw.known_account("500"), true) << "[pbx] accounts still count";
+  EXPECT_EQ(fw.known_account("admin"), false);
+
+  // A REGISTER for a name the PBX does not have counts as an unknown user, one for an
+  // extension it has does not, whatever the PBX answers.
+  const auto before = fw.engine().counters().unknown_users;
+  register_phone("301");
+  EXPECT_EQ(fw.engine().counters().unknown_users, before);
+  inbound(ip("198.51.100.77"), phone_register("admin", 1, false));
+  EXPECT_EQ(fw.engine().counters().unknown_users, before + 1);
+
+  // Nothing configured and nothing discovered: not known, the rule stays out of the way.
+  auto& bare = start("");
+  EXPECT_EQ(bare.known_account("admin"), std::nullopt);
+}
+
 TEST_F(DaemonPbxTest, VpnClientsAreValidatedWithTheDefaultServicesWhilePresent) {
   auto& fw = start("[users.default]\nservices = [\"ucp\", \"https\"]\n[vpn]\nopenvpn_status = \"/run/openvpn/status\"\n");
   const auto a = ip("192.0.2.40");

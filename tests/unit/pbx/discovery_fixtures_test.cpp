@@ -42,6 +42,12 @@ std::vector<std::string> trunks(const Discovery& d) {
   return out;
 }
 
+std::vector<std::string> accounts(const Discovery& d) {
+  std::vector<std::string> out;
+  for (const auto& a : d.accounts) out.push_back(a.name + " " + a.via + " " + where(d, a.origin));
+  return out;
+}
+
 TEST(DiscoveryFixtures, FreePbx16WithPjsipChanSipAndIax) {
   DiskFileSystem fs;
   const auto d = discover(fs, fixture("freepbx16"));
@@ -78,6 +84,12 @@ TEST(DiscoveryFixtures, FreePbx16WithPjsipChanSipAndIax) {
   EXPECT_EQ(d.files_read[0], fixture("freepbx16") + "/modules.conf");
   EXPECT_EQ(d.files_read[1], fixture("freepbx16") + "/pjsip.conf");
   EXPECT_EQ(d.files_read[2], fixture("freepbx16") + "/pjsip_custom.conf");
+  // Accounts: pjsip endpoints, aors and auth usernames (the provider's outbound username too),
+  // chan_sip and chan_iax2 peers and friends.
+  EXPECT_THAT(account_names(d), ElementsAre("101", "102", "103", "4420123456", "branch", "branchiax", "legacytrunk",
+                                            "officegw", "voipprovider"));
+  EXPECT_THAT(accounts(d), ::testing::Contains("102 chan_sip friend sip_additional.conf:26"));
+  EXPECT_THAT(accounts(d), ::testing::Contains("4420123456 pjsip auth username pjsip.auth.conf:10"));
 }
 
 TEST(DiscoveryFixtures, FreePbx17PjsipOnlyWithHandEditedFiles) {
@@ -124,6 +136,17 @@ TEST(DiscoveryFixtures, MinimalPjsipOnly) {
   EXPECT_EQ(d.rtp->first, 5000);
   EXPECT_EQ(d.rtp->last, 31000);
   EXPECT_THAT(d.trunks, IsEmpty());
+}
+
+TEST(DiscoveryFixtures, AsteriskLabAccounts) {
+  DiskFileSystem fs;
+  const auto d = discover(fs, std::string(PBXWALL_TEST_DATA) + "/asterisk-lab");
+  // The lab's FreePBX-style extensions (endpoint, aor and auth username each) and its IAX2 friend.
+  EXPECT_THAT(account_names(d), ElementsAre("300", "301", "302", "333", "400"));
+  // A name is listed once per driver, where it first appears (the endpoint before its auth).
+  EXPECT_THAT(accounts(d), ElementsAre("300 pjsip endpoint pjsip.endpoint.conf:5", "301 pjsip endpoint pjsip.endpoint.conf:22",
+                                       "333 pjsip endpoint pjsip.endpoint.conf:39", "302 pjsip endpoint pjsip.endpoint.conf:56",
+                                       "400 chan_iax2 friend iax.conf:13"));
 }
 
 }  // namespace

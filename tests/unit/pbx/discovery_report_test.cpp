@@ -15,7 +15,8 @@ Discovery sample() {
   fs.add("/etc/asterisk/pjsip.conf",
          "[t]\ntype=transport\nbind=0.0.0.0:5060\n"
          "[prov]\ntype=aor\ncontact=sip:gw.prov.example:5060\n"
-         "[prov]\ntype=identify\nendpoint=prov\nmatch=203.0.113.0/24,sip.prov.example\nmatch=bad value\n");
+         "[prov]\ntype=identify\nendpoint=prov\nmatch=203.0.113.0/24,sip.prov.example\nmatch=bad value\n"
+         "[300]\ntype=endpoint\n");
   fs.add("/etc/asterisk/rtp.conf", "[general]\nrtpstart=10000\nrtpend=20000\n");
   return discover(fs, "/etc/asterisk");
 }
@@ -30,6 +31,7 @@ TEST(DiscoveryReport, TextShowsEveryItemWithItsOrigin) {
   EXPECT_THAT(text, HasSubstr("203.0.113.0/24    any port   network  -  prov  pjsip identify match"));
   EXPECT_THAT(text, HasSubstr("Problems\n  /etc/asterisk/pjsip.conf:11: warning: prov.match: 'bad value'"));
   EXPECT_THAT(text, HasSubstr("AMI ports\n  (none)"));
+  EXPECT_THAT(text, HasSubstr("Extensions and accounts (usernames the PBX has): 2\n  300 prov\n"));
 }
 
 TEST(DiscoveryReport, JsonHasStableFields) {
@@ -54,6 +56,12 @@ TEST(DiscoveryReport, JsonHasStableFields) {
   EXPECT_EQ(j["diagnostics"][0]["line"], 11);
   EXPECT_TRUE(j["web"].empty());
   EXPECT_FALSE(j["webrtc"]);
+  EXPECT_EQ(j["account_names"], nlohmann::json::parse(R"(["300", "prov"])"));
+  ASSERT_EQ(j["accounts"].size(), 2u);
+  EXPECT_EQ(j["accounts"][0]["name"], "prov");
+  EXPECT_EQ(j["accounts"][0]["via"], "pjsip aor");
+  EXPECT_EQ(j["accounts"][1]["via"], "pjsip endpoint");
+  EXPECT_EQ(j["accounts"][1]["origin"]["line"], 12);
 }
 
 }  // namespace

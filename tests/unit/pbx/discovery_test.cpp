@@ -300,5 +300,46 @@ TEST(Discovery, RootWithTrailingSlash) {
   EXPECT_EQ(d.signalling.size(), 1u);
 }
 
+
+std::vector<std::string> accounts(const Discovery& d) {
+  std::vector<std::string> out;
+  for (const auto& a : d.accounts) out.push_back(a.name + " " + a.driver + " " + a.via + " " + std::to_string(a.origin.line));
+  return out;
+}
+
+TEST(Discovery, PjsipAccountsFromEndpointsAorsAndAuthUsernames) {
+  auto d = run({{"pjsip.conf",
+                 "[200]\ntype=endpoint\nauth=200-auth\naors=200\n"   // 1
+                 "[200]\ntype=aor\nmax_contacts=1\n"                  // 5
+                 "[200-auth]\ntype=auth\nusername=200\npassword=x\n"  // 8
+                 "[alice-auth]\ntype=auth\nusername=alice\n"         // 12
+                 "[noname]\ntype=auth\npassword=y\n"                 // 15
+                 "[phone](!)\ntype=endpoint\n"                        // 18: a template is no account
+                 "[t]\ntype=transport\nbind=0.0.0.0\n"}});
+  EXPECT_THAT(accounts(d), ElementsAre("200 pjsip pjsip endpoint 1", "alice pjsip pjsip auth username 14",
+                                       "noname pjsip pjsip auth 15"));
+  EXPECT_THAT(account_names(d), ElementsAre("200", "alice", "noname"));
+}
+
+TEST(Discovery, WizardChanSipAndIaxAccounts) {
+  auto d = run({{"modules.conf", "[modules]\nautoload=yes\n"},
+                {"pjsip.conf", "[t]\ntype=transport\nbind=0.0.0.0\n"},
+                {"pjsip_wizard.conf", "[500]\ntype=wizard\naccepts_registrations=yes\ninbound_auth/username=u500\n"},
+                {"sip.conf", "[general]\nbindport=5160\n[600]\ntype=friend\nhost=dynamic\n[601]\ntype=user\n"
+                             "[gw]\ntype=peer\nhost=192.0.2.9\n[tmpl](!)\ntype=friend\n[x]\ncontext=none\n"},
+                {"iax.conf", "[general]\n[700]\ntype=friend\nhost=dynamic\n"}});
+  EXPECT_THAT(account_names(d), ElementsAre("500", "600", "601", "700", "gw", "u500"));
+  EXPECT_THAT(accounts(d), ::testing::Contains("700 chan_iax2 chan_iax2 friend 2"));
+  // The same name in two drivers is two accounts; account_names lists it once.
+  auto both = run({{"sip.conf", "[800]\ntype=friend\n"}, {"iax.conf", "[800]\ntype=friend\n[800]\ntype=friend\n"}});
+  EXPECT_EQ(both.accounts.size(), 2u);
+  EXPECT_THAT(account_names(both), ElementsAre("800"));
+}
+
+TEST(Discovery, NoAccountsWithoutConfiguration) {
+  EXPECT_THAT(run({}).accounts, IsEmpty());
+  EXPECT_THAT(account_names(run({{"pjsip.conf", "[t]\ntype=transport\nbind=0.0.0.0\n"}})), IsEmpty());
+}
+
 }  // namespace
 }  // namespace pbxwall::pbx
