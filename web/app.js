@@ -18,7 +18,11 @@ export function notify(text, kind = 'ok') {
 
 export function showError(e) {
   let text = e.message;
-  if (e instanceof ApiError && Array.isArray(e.body.diagnostics)) text += '\n' + e.body.diagnostics.join('\n');
+  if (e instanceof ApiError && Array.isArray(e.body.diagnostics)) {
+    // The message often quotes the diagnostics already: only the others are added.
+    const more = e.body.diagnostics.filter((d) => !text.includes(d));
+    if (more.length) text += '\n' + more.join('\n');
+  }
   if (e instanceof ApiError && e.status === 401) return showLogin();
   notify(text, 'error');
 }

@@ -11,7 +11,7 @@ function h(tag, attrs = {}, ...children) {
     if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
     else if (v !== false && v !== undefined && v !== null) el.setAttribute(k, v === true ? '' : v);
   }
-  for (const c of children.flat()) if (c !== null && c !== undefined) el.append(c instanceof Node ? c : String(c));
+  for (const c of children.flat(Infinity)) if (c !== null && c !== undefined) el.append(c instanceof Node ? c : String(c));
   return el;
 }
 
@@ -47,7 +47,7 @@ function rerender(root, page) { return () => page(root); }
 function show(root, name, ...children) {
   if ((root.dataset.page || 'home') !== name) return;
   const typed = [...root.querySelectorAll('input[id]:not([type="checkbox"]), select[id]')].map((e) => [e.id, e.value]);
-  root.replaceChildren(...children);
+  root.replaceChildren(...children.flat().filter((c) => c !== null && c !== undefined));
   for (const [id, value] of typed) {
     const e = root.querySelector(`#${CSS.escape(id)}`);
     if (e) e.value = value;
@@ -302,14 +302,113 @@ function trunkRows(trunks, root) {
     [...r.from].join(' ')]);
 }
 
+// The keys Settings edits: [key, kind, default, what it means]. Kinds: bool, int, text, list
+// (words separated by spaces), protocols (SIP and IAX2 checkboxes), choice ([value, label]...).
+const SETTINGS = [
+  ['firewall', 'Firewall', [
+    ['safe_mode', 'bool', true, 'Every change is rolled back unless it is confirmed in time.'],
+    ['safe_mode_seconds', 'int', 60, 'How long safe mode waits for the confirmation, in seconds (10 to 3600).'],
+    ['reject', 'choice', false, 'What a refused packet gets: nothing (drop), or an answer (TCP reset, ICMP "prohibited").', [[false, 'drop'], [true, 'reject']]],
+  ]],
+  ['responsive', 'Responsive firewall', [
+    ['enabled', 'bool', true, 'SIP and IAX2 from the zones that do not open them (internet) go through the responsive firewall; off: those zones cannot reach them at all.'],
+    ['protocols', 'protocols', ['sip', 'iax'], 'The protocols the responsive firewall handles; one left out is closed to the zones that do not open it.'],
+    ['enumeration_users', 'int', 4, 'Unknown usernames tried from one source within enumeration_window that block it (user enumeration).'],
+    ['enumeration_window', 'text', '60s', 'The window of enumeration_users.'],
+    ['guessing_failures', 'int', 4, 'Wrong passwords for one username within guessing_window that block the source (password guessing).'],
+    ['guessing_window', 'text', '60s', 'The window of guessing_failures.'],
+    ['probing_destinations', 'int', 3, 'Different numbers an unvalidated source may call before it is blocked (call probing).'],
+    ['flood_requests', 'int', 50, 'Requests from one source within flood_window that block it (flood).'],
+    ['flood_window', 'text', '5s', 'The window of flood_requests.'],
+    ['misconfigured_after', 'int', 3, 'Wrong passwords at a phone\'s retry pace before the device is flagged for you (it is never blocked for it).'],
+    ['registration_grace', 'text', '60s', 'How long a validated phone stays validated after its registration expires.'],
+    ['block_ladder', 'list', ['15m', '24h', '7d'], 'How long a source\'s first, second, third... block lasts.'],
+    ['escalation_memory', 'text', '24h', 'How long a past block counts for the next step of the ladder.'],
+  ]],
+  ['ami', 'Asterisk Manager Interface (AMI)', [
+    ['enabled', 'bool', false, 'Log in to AMI and act on its security and registration events.'],
+    ['host', 'text', '127.0.0.1', 'Address or name of the manager interface.'],
+    ['port', 'int', 5038, 'Its TCP port.'],
+    ['username', 'text', '', 'The manager.conf user (needs read = security,system).'],
+    ['secret_file', 'text', '', 'A file holding the secret on one line (relative to the configuration file\'s directory).'],
+  ]],
+  ['pbx', 'PBX', [
+    ['asterisk_root', 'text', '/etc/asterisk', 'Where the Asterisk configuration is read from.'],
+    ['enabled', 'choice', null, 'Whether the PBX configuration is read (ports, trunks, accounts).', [[null, 'when asterisk_root exists'], [true, 'yes'], [false, 'no']]],
+    ['dns_min_refresh', 'int', 30, 'Shortest time between two lookups of a trunk\'s hostname, in seconds.'],
+    ['dns_max_refresh', 'int', 3600, 'Longest time between two lookups of a trunk\'s hostname, in seconds.'],
+  ]],
+];
+
+const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+const shownValue = (v) => (Array.isArray(v) ? v.join(' ') : v === null || v === undefined ? '' : String(v));
+
+// One form per section: the value set in the file, or empty for the default (shown beside it).
+function settingsForm(root, section, title, fields, current) {
+  const id = (k) => `set-${section}-${k}`;
+  const controls = fields.map(([key, kind, def, meaning, choices]) => {
+    const has = Object.prototype.hasOwnProperty.call(current, key);
+    const value = has ? current[key] : def;
+    let control;
+    if (kind === 'bool') {
+      control = h('input', { type: 'checkbox', id: id(key), checked: Boolean(value) });
+    } else if (kind === 'protocols') {
+      control = h('span', { id: id(key), class: 'checks' }, [['sip', 'SIP'], ['iax', 'IAX2']].map(([p, label]) =>
+        h('label', { class: 'check' }, h('input', { type: 'checkbox', name: id(key), value: p, checked: value.includes(p) }), ` ${label}`)));
+    } else if (kind === 'choice') {
+      control = h('select', { id: id(key) }, choices.map(([v, label]) =>
+        h('option', { value: JSON.stringify(v), selected: same(v, has ? value : def) }, label)));
+    } else {
+      control = h('input', { id: id(key), type: kind === 'int' ? 'number' : 'text', value: has ? shownValue(value) : '',
+        placeholder: shownValue(def) || '(none)' });
+    }
+    const defText = kind === 'choice' ? choices.find(([v]) => same(v, def))[1] : kind === 'bool' ? (def ? 'on' : 'off') : shownValue(def) || 'none';
+    return [h('label', { for: id(key), class: 'key' }, key), control,
+      h('span', { class: 'muted' }, `${meaning} Default: ${defText}.`)];
+  });
+  // The values the form holds now: null for an emptied field (back to the default).
+  const read = (form) => Object.fromEntries(fields.map(([key, kind]) => {
+    const el = form.querySelector(`#${id(key)}`);
+    if (kind === 'bool') return [key, el.checked];
+    if (kind === 'protocols') return [key, [...form.querySelectorAll(`input[name="${id(key)}"]:checked`)].map((i) => i.value)];
+    if (kind === 'choice') return [key, JSON.parse(el.value)];
+    const text = el.value.trim();
+    if (!text) return [key, null];
+    if (kind === 'int') return [key, Number(text)];
+    if (kind === 'list') return [key, text.split(/[\s,]+/).filter(Boolean)];
+    return [key, text];
+  }));
+  const form = h('form', { id: `settings-${section}`, 'aria-label': title, onsubmit: async (e) => {
+    e.preventDefault();
+    const now = read(form);
+    const values = {};
+    for (const [key, kind, def] of fields) {
+      const has = Object.prototype.hasOwnProperty.call(current, key);
+      const before = has ? current[key] : null;
+      let v = now[key];
+      // A checkbox or choice left at the default writes nothing new.
+      if (['bool', 'protocols', 'choice'].includes(kind) && !has && same(v, def)) v = null;
+      if (!same(v, before)) values[key] = v;
+    }
+    if (Object.keys(values).length === 0) return notify('Nothing changed.');
+    if (await change('PUT', `/api/settings/${section}`, { values })) settings(root);
+  } }, h('div', { class: 'settings-grid' }, controls), h('button', { type: 'submit', class: 'primary' }, `Save ${title}`));
+  return form;
+}
+
 async function settings(root) {
   const [c, pbx, rules] = await Promise.all([api('GET', '/api/config'), api('GET', '/api/pbx'), api('GET', '/api/ruleset')]);
   const d = pbx.discovery || {};
+  const forms = SETTINGS.map(([section, title, fields]) => h('section', { class: 'card' }, h('h3', {}, title),
+    section === 'responsive' ? h('p', { class: 'muted' }, `Mode now: ${(MODES[c.packet_path] || [c.packet_path])[0]} (packet_path; set on the server, read at start).`) : null,
+    section === 'ami' && c.settings.ami.secret_set ? h('p', { class: 'muted' }, 'A secret is set in the configuration file (not shown).') : null,
+    settingsForm(root, section, title, fields, (c.settings || {})[section] || {})));
   show(root, 'settings', h('h2', {}, 'Settings'),
     h('section', { class: 'card' }, h('h3', {}, 'Safe mode'),
       h('p', {}, c.safe_mode ? `On: every change rolls back after ${c.safe_mode_seconds} s unless confirmed.` : 'Off.'),
       c.pending_change ? h('button', { type: 'button', class: 'primary', onclick: async () => {
         if (await change('POST', '/api/confirm')) settings(root); } }, `Confirm the change by ${c.pending_change.who}`) : null),
+    forms,
     h('section', { class: 'card' }, h('h3', {}, 'PBX found on this server'),
       pbx.found ? [h('p', { class: 'muted' }, `Read from ${pbx.root}.`),
         table('Signalling ports', ['Port', 'Protocol', 'Driver', 'From'], (d.signalling || []).map((p) =>
@@ -321,7 +420,6 @@ async function settings(root) {
       h('details', {}, h('summary', {}, 'Show the ruleset'), h('pre', { id: 'ruleset', tabindex: '0' }, rules.ruleset || '(not loaded)'))),
     h('section', { class: 'card' }, h('h3', {}, 'Admin password'),
       h('p', {}, 'Change it on the server with ', h('code', {}, 'pbxwall passwd'), '.')));
-  notify('');
 }
 
 export const pages = { home, responsive, zones, interfaces, services, extensions, settings, '': home, rerender };

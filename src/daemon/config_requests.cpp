@@ -9,9 +9,12 @@
 #include <fstream>
 #include <sstream>
 
+#include <toml++/toml.h>
+
 #include "daemon/config_edit.h"
 #include "base/plural.h"
 #include "daemon/firewall.h"
+#include "model/text_edit.h"
 #include "pbx/pbx.h"
 
 namespace pbxwall::daemon {
@@ -71,6 +74,34 @@ Result<std::string> text_field(const json& change, const char* field) {
 bool is_extension_name(const std::string& s) {
   return !s.empty() && s.size() <= 32 &&
          std::all_of(s.begin(), s.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-'; });
+}
+
+// The sections the web UI's Settings page edits key by key. [web] is left out (its listen
+// address, password file and TLS files are set on the server), and so are the sections other
+// requests edit (networks, interfaces, services, users).
+bool is_settings_section(const std::string& s) { return s == "firewall" || s == "responsive" || s == "ami" || s == "pbx"; }
+
+bool is_setting_key(const std::string& k) {
+  return !k.empty() && k.size() <= 64 &&
+         std::all_of(k.begin(), k.end(), [](char c) { return std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) || c == '_'; });
+}
+
+// A JSON value spelled as TOML: true/false, a whole number, a string, an array of those.
+Result<std::string> toml_value(const json& v, const std::string& where) {
+  if (v.is_boolean()) return std::string(v.get<bool>() ? "true" : "false");
+  if (v.is_number_integer()) return std::to_string(v.get<std::int64_t>());
+  if (v.is_string()) return toml_quote(v.get<std::string>());
+  if (v.is_array()) {
+    std::string out = "[";
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      if (v[i].is_array() || v[i].is_object()) return fail(where + ": expected an array of strings, numbers or booleans");
+      auto e = toml_value(v[i], where);
+      if (!e.ok()) return fail(e.error());
+      out += (i ? ", " : "") + *e;
+    }
+    return out + "]";
+  }
+  return fail(where + ": expected true/false, a whole number, a string or an array of them (null: back to the default)");
 }
 
 // The file's text after one change, and a sentence saying what it did.
@@ -159,6 +190,40 @@ Result<std::pair<std::string, std::string>> edited(const std::string& text, cons
     }
     return std::pair{out, said};
   }
+  if (op == "settings") {
+    // Keys of one section in one change; null removes a key (its default applies again). What a
+    // value may be is the configuration loader's to say: the change is validated before it is
+    // applied, and refused with the file:line:column and key otherwise.
+    const std::string section = change.value("section", "");
+    if (!is_settings_section(section)) return fail("section: expected firewall, responsive, ami or pbx");
+    if (!change.contains("values") || !change["values"].is_object() || change["values"].empty())
+      return fail(std::string("values: expected an object of keys and values"));
+    auto doc = model::parse_toml_text(text);
+    if (!doc.ok()) return fail(doc.error());
+    const toml::table* current = (*doc)[section].as_table();
+    std::string out = text;
+    std::string said;
+    for (const auto& [key, value] : change["values"].items()) {
+      const std::string where = "values." + key;
+      if (!is_setting_key(key)) return fail(where + ": not a key name (a-z, 0-9, _)");
+      if (value.is_null()) {
+        if (current == nullptr || !current->contains(key)) continue;
+        auto t = set_toml_value(out, {section}, key, std::nullopt);
+        if (!t.ok()) return fail(where + ": " + t.error());
+        out = *t;
+        said += (said.empty() ? "" : ", ") + key + " back to its default";
+        continue;
+      }
+      auto spelled = toml_value(value, where);
+      if (!spelled.ok()) return fail(spelled.error());
+      auto t = set_toml_value(out, {section}, key, *spelled);
+      if (!t.ok()) return fail(where + ": " + t.error());
+      out = *t;
+      said += (said.empty() ? "" : ", ") + key + " = " + *spelled;
+    }
+    if (said.empty()) said = "nothing changed";
+    return std::pair{out, "[" + section + "] " + said};
+  }
   if (op == "custom_service") {
     auto name = text_field(change, "name");
     if (!name.ok()) return fail(name.error());
@@ -224,6 +289,41 @@ json users_json(const toml::table* table) {
     items.push_back(u);
   }
   return items;
+}
+
+// A TOML node as JSON.
+json node_json(const toml::node& n) {
+  if (const auto* t = n.as_table()) {
+    json o = json::object();
+    for (const auto& [k, v] : *t) o[std::string(k.str())] = node_json(v);
+    return o;
+  }
+  if (const auto* a = n.as_array()) {
+    json o = json::array();
+    for (const auto& v : *a) o.push_back(node_json(v));
+    return o;
+  }
+  if (auto v = n.value_exact<bool>()) return *v;
+  if (auto v = n.value_exact<std::int64_t>()) return *v;
+  if (auto v = n.value_exact<double>()) return *v;
+  if (auto v = n.value_exact<std::string>()) return *v;
+  return nullptr;  // dates and times: no key of these sections takes one
+}
+
+// The sections Settings edits, as the file has them (keys left out take their defaults). The
+// AMI secret is never sent back: only whether one is set.
+json settings_json(const toml::table* table) {
+  json out = json::object();
+  for (const char* section : {"firewall", "responsive", "ami", "pbx"}) {
+    const toml::table* t = table ? (*table)[section].as_table() : nullptr;
+    json s = t ? node_json(*t) : json::object();
+    if (s.contains("secret")) {
+      s.erase("secret");
+      s["secret_set"] = true;
+    }
+    out[section] = s;
+  }
+  return out;
 }
 
 json time_seconds(TimePoint t) { return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count(); }
@@ -350,6 +450,8 @@ json Firewall::config_json(const json& request) {
                  {"networks", networks},
                  {"services", services},
                  {"users", users_json(loaded_config()->table.get())},
+                 {"settings", settings_json(loaded_config()->table.get())},
+                 {"packet_path", std::string(ruleset::packet_path_name(packet_path_))},
                  {"pending_change", nullptr}};
   if (pending_change_)
     answer["pending_change"] = {{"who", pending_change_->who}, {"deadline", time_seconds(pending_change_->deadline)}};

@@ -74,6 +74,11 @@ void Server::api_routes() {
     if (!req.has_param("key")) return bad_request(res, "key: expected ?key=NETWORK");
     change(req, res, {{"op", "network"}, {"key", req.get_param_value("key")}, {"zone", nullptr}});
   });
+  add("PUT", "/api/settings/{section}", with_body([change](const Req& req, Res& res, const json& body) {
+          if (!body.contains("values") || !body["values"].is_object())
+            return bad_request(res, "values: expected an object of keys and values (null: back to the default)");
+          change(req, res, {{"op", "settings"}, {"section", req.matches[1].str()}, {"values", body["values"]}});
+        }));
   add("PUT", "/api/services", with_body([change](const Req& req, Res& res, const json& body) {
           if (!body.contains("services") || !body["services"].is_array())
             return bad_request(res, "services: expected an array of {\"name\": ..., \"zones\": [...]}");

@@ -44,7 +44,10 @@ const asteriskRoot = join(dirname(captures), 'asterisk', 'freepbx17');
 writeFileSync(join(work, 'pbxwall.toml'),
   `# browser test\n[networks]\n"198.51.100.200" = "trusted"\n\n[pbx]\nasterisk_root = "${asteriskRoot}"\n`);
 
-const server = spawn(serverBin, [work, webRoot], { stdio: ['pipe', 'pipe', 'inherit'] });
+// The daemon sees the browser as 198.51.100.200 (trusted by the configuration above), a remote
+// admin whose own address a change can cut off.
+const ADMIN = '198.51.100.200';
+const server = spawn(serverBin, [work, webRoot, ADMIN], { stdio: ['pipe', 'pipe', 'inherit'] });
 let out = '';
 server.stdout.on('data', (d) => { out += d; });
 // Waits for the server to print a line matching `pattern` (after `from` in its output).
@@ -82,6 +85,9 @@ let debugPage = null;
 const pageErrors = [];
 // Console errors a step causes on purpose (each allowed once), e.g. the 401 of a wrong password.
 const expectedErrors = [];
+// Dialogs a step opens on purpose (each dismissed), e.g. the UI asking whether to apply a change
+// that cuts off the admin's own address.
+const expectedDialogs = [];
 try {
   const port = (await serverSays(/port (\d+)/))[1];
   const base = `http://127.0.0.1:${port}`;
@@ -109,7 +115,11 @@ try {
   await page.addInitScript(() => document.addEventListener('securitypolicyviolation', (e) => {
     console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI || ''} ${e.sample || ''}`);
   }));
-  page.on('dialog', (d) => { pageErrors.push(`unexpected dialog: ${d.message()}`); d.dismiss(); });
+  page.on('dialog', (d) => {
+    if (expectedDialogs.length && expectedDialogs[0].test(d.message())) expectedDialogs.shift();
+    else pageErrors.push(`unexpected dialog: ${d.message()}`);
+    d.dismiss();
+  });
   // The daemon's state, read through the API with the browser's session cookie.
   const apiGet = async (path) => {
     const r = await page.request.get(base + path);
@@ -324,6 +334,69 @@ try {
   assert.ok(trunkNames.length > 0 && trunkNames.every((t) => t.trim()), `trunks without a name: ${trunkNames}`);
   phase('settings');
 
+  // ---- Settings edited through the safe path, read back from the configuration file ----
+  const toml = () => readFileSync(join(work, 'pbxwall.toml'), 'utf8');
+  // The [responsive] table: its header and the lines up to the next header.
+  const responsivePart = () => (toml().match(/^\[responsive\]\n(?:[^[\n].*\n?|\n)*/m) || [''])[0];
+  // Saves a settings form and waits for the notice and for the page drawn again after it (the
+  // old form is marked, the new one is not), so the next edit lands in the new form.
+  const saveSettings = async (section, button, notice) => {
+    await page.locator(`#settings-${section}`).evaluate((f) => { f.dataset.stale = 'yes'; });
+    await page.getByRole('button', { name: button }).click();
+    await page.getByRole('status').getByText(notice).waitFor();
+    await page.locator(`#settings-${section}:not([data-stale])`).waitFor();
+  };
+  const responsiveForm = page.getByRole('form', { name: 'Responsive firewall' });
+  await responsiveForm.locator('#set-responsive-guessing_failures').fill('6');
+  await responsiveForm.getByLabel('IAX2').uncheck();
+  await saveSettings('responsive', 'Save Responsive firewall', /Done: \[responsive\] guessing_failures = 6, protocols = \["sip"\]\./);
+  assert.match(responsivePart(), /^guessing_failures = 6$/m, `the file: ${toml()}`);
+  assert.match(responsivePart(), /^protocols = \["sip"\]$/m, `the file: ${toml()}`);
+  assert.equal((await apiGet('/api/config')).settings.responsive.guessing_failures, 6);
+  // IAX2 left the responsive firewall: its port is no longer in responsive_ports.
+  const responsivePorts = ((await apiGet('/api/ruleset')).ruleset.match(/set responsive_ports \{[^}]*\}/) || [''])[0];
+  assert.doesNotMatch(responsivePorts, /udp \. 4569/, `IAX2 is still responsive: ${responsivePorts}`);
+  // Read back after a reload of the page: the form shows what the file says.
+  await page.reload();
+  await page.locator('#set-responsive-guessing_failures').waitFor();
+  assert.equal(await page.locator('#set-responsive-guessing_failures').inputValue(), '6');
+  assert.equal(await page.getByRole('form', { name: 'Responsive firewall' }).getByLabel('IAX2').isChecked(), false);
+  // Emptied, a threshold goes back to its default: the key leaves the file.
+  await page.locator('#set-responsive-guessing_failures').fill('');
+  await page.getByRole('form', { name: 'Responsive firewall' }).getByLabel('IAX2').check();
+  await saveSettings('responsive', 'Save Responsive firewall', /guessing_failures back to its default/);
+  assert.doesNotMatch(responsivePart(), /guessing_failures/, `the file: ${toml()}`);
+  assert.match(responsivePart(), /^protocols = \["sip", "iax"\]$/m, `the file: ${toml()}`);
+  // Drop or reject.
+  await page.locator('#set-firewall-reject').selectOption({ label: 'reject' });
+  await saveSettings('firewall', 'Save Firewall', /Done: \[firewall\] reject = true\./);
+  assert.match(toml(), /\[firewall\][^[]*^reject = true$/m, `the file: ${toml()}`);
+  // A value the configuration refuses: the error names the key, and nothing changes.
+  const beforeBad = toml();
+  expectedErrors.push(/status of 422 .*\/api\/settings\/firewall$/);
+  await page.locator('#set-firewall-safe_mode_seconds').fill('5');
+  await page.getByRole('button', { name: 'Save Firewall' }).click();
+  await page.getByRole('status').getByText(/safe_mode_seconds/).first().waitFor();
+  assert.equal(toml(), beforeBad, 'a refused setting changed the file');
+  assert.deepEqual(expectedErrors, [], 'the refused setting caused no 422');
+  await page.screenshot({ path: join(shots, 'settings-edited-desktop.png'), fullPage: true });
+  phase('settings edited');
+
+  // ---- A change that would cut off the admin's own address is refused ----
+  await gotoPage('zones');
+  const beforeLockout = toml();
+  expectedErrors.push(/status of 409 .*\/api\/networks$/);
+  expectedDialogs.push(/would cut your/);
+  await page.getByLabel('Address, network or hostname').fill(ADMIN);
+  await page.locator('#net-zone').selectOption('reject');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.getByRole('status').getByText('Not changed.').waitFor();
+  assert.deepEqual(expectedDialogs, [], 'the UI did not ask before cutting off the admin');
+  assert.deepEqual(expectedErrors, [], 'the lockout was not refused with 409');
+  assert.equal(toml(), beforeLockout, 'the lockout change reached the file');
+  assert.equal((await apiGet('/api/config')).networks.find((n) => n.key === ADMIN).zone, 'trusted');
+  phase('lockout refused');
+
   // ---- Screenshots of every page, desktop and phone ----
   for (const [label, size] of [['desktop', DESKTOP], ['phone', PHONE]]) {
     await page.setViewportSize(size);
@@ -358,7 +431,10 @@ try {
 } catch (e) {
   // The page's own errors usually say why a wait timed out.
   if (pageErrors.length) console.error(`errors in the page:\n${pageErrors.join('\n')}`);
-  if (debugPage) console.error(`the page's notice: ${await debugPage.locator('#notice').innerText().catch(() => '?')}`);
+  if (debugPage) {
+    console.error(`the page's notice: ${await debugPage.locator('#notice').innerText().catch(() => '?')}`);
+    await debugPage.screenshot({ path: join(shots, 'failure.png'), fullPage: true }).catch(() => {});
+  }
   throw e;
 } finally {
   if (browser) await browser.close();

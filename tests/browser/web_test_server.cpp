@@ -88,10 +88,12 @@ Result<std::size_t> replay(const std::string& path, daemon::Firewall& firewall, 
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 3) {
-    std::cerr << "usage: web_test_server DIR WEB_ROOT (DIR holds pbxwall.toml; password: correct horse)\n";
+  if (argc != 3 && argc != 4) {
+    std::cerr << "usage: web_test_server DIR WEB_ROOT [CLIENT] (DIR holds pbxwall.toml; password: correct horse;\n"
+                 "  CLIENT: the address the daemon is told the browser connects from, a remote admin's)\n";
     return 2;
   }
+  const std::string client = argc == 4 ? argv[3] : "";
   const std::string dir = argv[1];
   FileApplier applier(dir + "/ruleset.nft");
   packets::RecordingSetUpdater sets;
@@ -112,8 +114,11 @@ int main(int argc, char** argv) {
   web.password_file = dir + "/web-password";
   if (!http::write_password_file(web.password_file, *http::hash_password("correct horse", http::kCheapestPasswordCost)).ok()) return 1;
   std::mutex loop;
-  http::Server server(web, [&](const nlohmann::json& r) {
+  http::Server server(web, [&](nlohmann::json r) {
     std::lock_guard lock(loop);
+    // The browser runs on loopback, which no change can cut off; as a remote admin's, its
+    // requests meet the lockout rule.
+    if (!client.empty() && r.contains("client")) r["client"] = client;
     return firewall.handle(r);
   }, clock);
   firewall.set_event_sink([&](const store::EventRecord& e) { server.publish(daemon::event_json(e)); });

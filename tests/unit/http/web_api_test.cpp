@@ -144,6 +144,34 @@ TEST_F(WebApiTest, SeveralServicesInOneChange) {
   EXPECT_EQ(put("/api/services", {{"services", "ssh"}})->status, 400);
 }
 
+// Settings: keys of one section in one change, null back to the default; a value the loader
+// refuses is refused with its key and nothing changes; other sections are not editable here.
+TEST_F(WebApiTest, SettingsAreSetAndResetInOneChange) {
+  auto res = put("/api/settings/responsive", {{"values", {{"guessing_failures", 6}, {"protocols", {"sip"}}}}});
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200) << res->body;
+  EXPECT_NE(file().find("[responsive]\nguessing_failures = 6\nprotocols = [\"sip\"]"), std::string::npos) << file();
+  const json settings = get("/api/config")["settings"];
+  EXPECT_EQ(settings["responsive"]["guessing_failures"], 6);
+  EXPECT_EQ(settings["responsive"]["protocols"], (json{"sip"}));
+  ASSERT_EQ(put("/api/settings/responsive", {{"values", {{"guessing_failures", nullptr}}}})->status, 200);
+  EXPECT_EQ(file().find("guessing_failures"), std::string::npos) << file();
+  const std::string before = file();
+  auto bad = put("/api/settings/firewall", {{"values", {{"safe_mode_seconds", 5}}}});
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->status, 422);
+  EXPECT_NE(bad->body.find("safe_mode_seconds"), std::string::npos) << bad->body;
+  EXPECT_EQ(file(), before);
+  EXPECT_EQ(put("/api/settings/web", {{"values", {{"port", 1}}}})->status, 400);
+  EXPECT_EQ(put("/api/settings/firewall", {{"values", {{"Bad Key", 1}}}})->status, 400);
+  EXPECT_EQ(put("/api/settings/firewall", {{"values", {{"reject", {{"nested", 1}}}}}})->status, 400);
+  // The AMI secret is never sent back.
+  ASSERT_EQ(put("/api/settings/ami", {{"values", {{"secret", "s3cret"}}}})->status, 200);
+  const json ami = get("/api/config")["settings"]["ami"];
+  EXPECT_FALSE(ami.contains("secret"));
+  EXPECT_TRUE(ami["secret_set"].get<bool>());
+}
+
 TEST_F(WebApiTest, SwitchOffAndOn) {
   auto off = put("/api/enabled", {{"enabled", false}});
   ASSERT_TRUE(off);
