@@ -264,19 +264,54 @@ async function services(root) {
     h('section', { class: 'card' }, add));
 }
 
+// Every extension the PBX has (discovery), those with access rules, and those seen registering
+// or failing: where each is configured, its state now, and its access rules, editable.
 async function extensions(root) {
-  const users = await api('GET', '/api/users');
+  const [users, pbx, validated, flagged, blocked, events] = await Promise.all([api('GET', '/api/users'), api('GET', '/api/pbx'),
+    api('GET', '/api/responsive/validated'), api('GET', '/api/responsive/flagged'), api('GET', '/api/responsive/blocked'), allEvents()]);
+  const accounts = (pbx.discovery && pbx.discovery.accounts) || [];
+  const rules = Object.fromEntries(users.items.map((u) => [u.name, u]));
+  const names = [...new Set([...accounts.map((a) => a.name), ...users.items.map((u) => u.name),
+    ...validated.items.map((v) => v.user), ...flagged.items.map((f) => f.user)].filter(Boolean))]
+    .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+  const blockedNow = new Set(blocked.items.map((b) => b.addr));
+  const state = (name) => {
+    const parts = [];
+    const regs = validated.items.filter((v) => v.user === name).map((v) => v.addr);
+    if (regs.length) parts.push(`registered from ${regs.join(', ')}`);
+    const flags = flagged.items.filter((f) => f.user === name).map((f) => f.addr);
+    if (flags.length) parts.push(`flagged: failing from ${flags.join(', ')}`);
+    const tried = [...new Set(events.filter((e) => e.action === 'block' && e.user === name && blockedNow.has(e.addr)).map((e) => e.addr))];
+    if (tried.length) parts.push(`tried by ${counted(tried.length, 'blocked source')}: ${tried.join(', ')}`);
+    return parts.join('; ') || 'not registered';
+  };
+  const found = (name) => accounts.filter((a) => a.name === name).map((a) => `${a.via} (${origin(a.origin, false, pbx.root)})`).join(', ')
+    || (rules[name] ? 'access rules only' : 'seen on the network');
   const ext = h('input', { id: 'ext-name', placeholder: '301' });
   const from = h('input', { id: 'ext-from', placeholder: '198.51.100.0/24' });
+  const svcs = h('input', { id: 'ext-services', placeholder: 'ucp' });
+  const edit = (name) => h('button', { type: 'button', 'aria-label': `Edit rules of ${name}`, onclick: () => {
+    ext.value = name;
+    from.value = (rules[name]?.allow_from || []).join(' ');
+    svcs.value = (rules[name]?.services || []).join(' ');
+    from.focus();
+  } }, 'Edit');
+  const remove = (name) => h('button', { type: 'button', 'aria-label': `Remove rules of ${name}`, onclick: async () => {
+    if (await change('DELETE', `/api/users/${encodeURIComponent(name)}`)) extensions(root); } }, 'Remove');
+  const words = (x) => x.value.split(/[\s,]+/).filter(Boolean);
   show(root, 'extensions', h('h2', {}, 'Extensions'),
-    h('section', { class: 'card' }, h('p', { class: 'muted' }, 'Where each extension may register from (empty: anywhere).'),
-      table('Per-extension access', ['Extension', 'Allowed from', 'Services', ''], users.items.map((u) => [u.name, u.allow_from.join(', '),
-        u.services.join(', '), h('button', { type: 'button', 'aria-label': `Remove rules of ${u.name}`, onclick: async () => {
-          if (await change('DELETE', `/api/users/${encodeURIComponent(u.name)}`)) extensions(root); } }, 'Remove')])),
-      h('form', { class: 'row', onsubmit: async (e) => { e.preventDefault();
-        if (await change('PUT', `/api/users/${encodeURIComponent(ext.value)}`, { allow_from: from.value.split(/[\s,]+/).filter(Boolean) })) { e.target.reset(); extensions(root); } } },
-      h('div', {}, h('label', { for: 'ext-name' }, 'Extension'), ext),
-      h('div', {}, h('label', { for: 'ext-from' }, 'Allowed from'), from), h('button', { type: 'submit' }, 'Save'))));
+    h('section', { class: 'card' }, h('p', { class: 'muted' },
+      `The extensions the PBX has${pbx.found ? ` (read from ${pbx.root})` : ''}, their state now, and where each may register from (empty: anywhere).`),
+    table('Extensions', ['Extension', 'Found in', 'State', 'Allowed from', 'Services', ''], names.map((n) => [n, found(n), state(n),
+      (rules[n]?.allow_from || []).join(', ') || 'anywhere', (rules[n]?.services || []).join(', ') || 'none',
+      h('span', { class: 'actions' }, edit(n), rules[n] ? remove(n) : null)])),
+    h('form', { class: 'row', 'aria-label': 'Access rules of an extension', onsubmit: async (e) => { e.preventDefault();
+      if (await change('PUT', `/api/users/${encodeURIComponent(ext.value.trim())}`, { allow_from: words(from), services: words(svcs) })) {
+        e.target.reset(); extensions(root);
+      } } },
+    h('div', {}, h('label', { for: 'ext-name' }, 'Extension'), ext),
+    h('div', {}, h('label', { for: 'ext-from' }, 'Allowed from'), from),
+    h('div', {}, h('label', { for: 'ext-services' }, 'Services once registered'), svcs), h('button', { type: 'submit' }, 'Save'))));
 }
 
 // "pjsip.conf:12" (relative to the Asterisk root), "(default)" when Asterisk's default applies.

@@ -397,6 +397,22 @@ try {
   assert.equal((await apiGet('/api/config')).networks.find((n) => n.key === ADMIN).zone, 'trusted');
   phase('lockout refused');
 
+  // ---- Extensions: every one the PBX has, with where it is configured and its state ----
+  await gotoPage('extensions');
+  const extTable = page.getByRole('table', { name: 'Extensions' });
+  const e201 = extTable.getByRole('row').filter({ has: page.getByRole('cell', { name: '201', exact: true }) });
+  assert.match(await e201.innerText(), /pjsip endpoint \(pjsip\.endpoint\.conf:\d+\)/, 'extension 201 of the PBX is not listed with its file');
+  const e300 = extTable.getByRole('row').filter({ has: page.getByRole('cell', { name: '300', exact: true }) });
+  assert.match(await e300.innerText(), /registered from 198\.51\.100\.10/, 'the validated phone 300 is not shown registered');
+  await page.getByRole('button', { name: 'Edit rules of 201' }).click();
+  await page.getByLabel('Allowed from').fill('198.51.100.0/24');
+  await page.getByLabel('Services once registered').fill('ucp');
+  await page.getByRole('form', { name: 'Access rules of an extension' }).getByRole('button', { name: 'Save' }).click();
+  await page.getByRole('status').getByText('Done: access rules of extension 201 set.').waitFor();
+  assert.match(toml(), /\[users\.201\]\nallow_from = \["198\.51\.100\.0\/24"\]\nservices = \["ucp"\]/, `the file: ${toml()}`);
+  await extTable.getByRole('row').filter({ hasText: '198.51.100.0/24' }).waitFor();
+  phase('extensions');
+
   // ---- Screenshots of every page, desktop and phone ----
   for (const [label, size] of [['desktop', DESKTOP], ['phone', PHONE]]) {
     await page.setViewportSize(size);
