@@ -46,7 +46,7 @@ function rerender(root, page) { return () => page(root); }
 // time); a form's submit handler resets its form once the change is done.
 function show(root, name, ...children) {
   if ((root.dataset.page || 'home') !== name) return;
-  const typed = [...root.querySelectorAll('input[id]:not([type="checkbox"]), select[id]')].map((e) => [e.id, e.value]);
+  const typed = [...root.querySelectorAll('input[id]:not([type="checkbox"]):not([data-draft]), select[id]')].map((e) => [e.id, e.value]);
   root.replaceChildren(...children.flat().filter((c) => c !== null && c !== undefined));
   for (const [id, value] of typed) {
     const e = root.querySelector(`#${CSS.escape(id)}`);
@@ -127,6 +127,7 @@ async function home(root) {
 const ACTION_COLOURS = { block: '#b3261e', unblock: '#0b5cad', validate: '#137333', flag: '#e37400', forget: '#5f6368', restore: '#8430ce' };
 
 const picked = new Set();
+let blockDraft = { addr: '', minutes: '', reason: '' };
 
 async function responsive(root) {
   const [blocked, validated, flagged] = await Promise.all(['blocked', 'validated', 'flagged'].map((w) => api('GET', `/api/responsive/${w}`)));
@@ -141,9 +142,12 @@ async function responsive(root) {
   // The selection survives the page's live re-renders.
   const pick = (addr) => h('input', { type: 'checkbox', name: 'pick', value: addr, 'aria-label': `Select ${addr}`, checked: picked.has(addr),
     onchange: (e) => { if (e.target.checked) picked.add(addr); else picked.delete(addr); } });
-  const addr = h('input', { id: 'block-addr', placeholder: '203.0.113.5' });
-  const minutes = h('input', { id: 'block-minutes', type: 'number', min: '1', placeholder: 'until unblocked' });
-  const reason = h('input', { id: 'block-reason', placeholder: 'blocked in the web UI' });
+  // The block form's fields live in blockDraft, set again right before each render is shown, so
+  // a live re-render neither loses what is typed nor brings back what was just sent.
+  const draft = (key, attrs) => h('input', { ...attrs, 'data-draft': key, oninput: (e) => { blockDraft[key] = e.target.value; } });
+  const addr = draft('addr', { id: 'block-addr', placeholder: '203.0.113.5' });
+  const minutes = draft('minutes', { id: 'block-minutes', type: 'number', min: '1', placeholder: 'until unblocked' });
+  const reason = draft('reason', { id: 'block-reason', placeholder: 'blocked in the web UI' });
   const shown = blocked.items.filter(keep);
   let detailCard = null;
   if (root.dataset.source) {
@@ -156,6 +160,7 @@ async function responsive(root) {
         : h('p', { class: 'muted' }, 'No decisions recorded for this address.'),
       h('button', { type: 'button', onclick: () => { delete root.dataset.source; responsive(root); } }, 'Close'));
   }
+  for (const input of [addr, minutes, reason]) input.value = blockDraft[input.dataset.draft];
   show(root, 'responsive', 
     h('h2', {}, 'Responsive firewall'),
     h('div', { class: 'card' }, h('label', { for: 'filter' }, 'Filter by address, rule, reason or user'), filter),
@@ -174,7 +179,7 @@ async function responsive(root) {
         const body = { addr: addr.value.trim() };
         if (minutes.value) body.seconds = Math.round(Number(minutes.value) * 60);
         if (reason.value.trim()) body.reason = reason.value.trim();
-        if (await change('POST', '/api/block', body)) { e.target.reset(); responsive(root); } } },
+        if (await change('POST', '/api/block', body)) { blockDraft = { addr: '', minutes: '', reason: '' }; responsive(root); } } },
       h('div', {}, h('label', { for: 'block-addr' }, 'Block an address'), addr),
       h('div', {}, h('label', { for: 'block-minutes' }, 'For (minutes)'), minutes),
       h('div', {}, h('label', { for: 'block-reason' }, 'Reason'), reason), h('button', { type: 'submit' }, 'Block'))),
@@ -375,11 +380,15 @@ const SETTINGS = [
   ]],
 ];
 
+// How many of a section's keys show before "More settings".
+const BASIC = { firewall: 3, responsive: 2, ami: 5, pbx: 2 };
 const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
 const shownValue = (v) => (Array.isArray(v) ? v.join(' ') : v === null || v === undefined ? '' : String(v));
 
 // One form per section: the value set in the file, or empty for the default (shown beside it).
-function settingsForm(root, section, title, fields, current) {
+const openDetails = new Set();
+
+function settingsForm(root, section, title, fields, current, basic = fields.length) {
   const id = (k) => `set-${section}-${k}`;
   const controls = fields.map(([key, kind, def, meaning, choices]) => {
     const has = Object.prototype.hasOwnProperty.call(current, key);
@@ -427,7 +436,12 @@ function settingsForm(root, section, title, fields, current) {
     }
     if (Object.keys(values).length === 0) return notify('Nothing changed.');
     if (await change('PUT', `/api/settings/${section}`, { values })) settings(root);
-  } }, h('div', { class: 'settings-grid' }, controls), h('button', { type: 'submit', class: 'primary' }, `Save ${title}`));
+  } }, h('div', { class: 'settings-grid' }, controls.slice(0, basic)),
+  // The thresholds and tuning keys fold away (long on a phone); opened, they stay open.
+  basic < controls.length ? h('details', { open: openDetails.has(section),
+    ontoggle: (e) => { if (e.target.open) openDetails.add(section); else openDetails.delete(section); } },
+  h('summary', {}, `More settings (${controls.length - basic})`), h('div', { class: 'settings-grid' }, controls.slice(basic))) : null,
+  h('button', { type: 'submit', class: 'primary' }, `Save ${title}`));
   return form;
 }
 
@@ -437,7 +451,7 @@ async function settings(root) {
   const forms = SETTINGS.map(([section, title, fields]) => h('section', { class: 'card' }, h('h3', {}, title),
     section === 'responsive' ? h('p', { class: 'muted' }, `Mode now: ${(MODES[c.packet_path] || [c.packet_path])[0]} (packet_path; set on the server, read at start).`) : null,
     section === 'ami' && c.settings.ami.secret_set ? h('p', { class: 'muted' }, 'A secret is set in the configuration file (not shown).') : null,
-    settingsForm(root, section, title, fields, (c.settings || {})[section] || {})));
+    settingsForm(root, section, title, fields, (c.settings || {})[section] || {}, BASIC[section])));
   show(root, 'settings', h('h2', {}, 'Settings'),
     h('section', { class: 'card' }, h('h3', {}, 'Safe mode'),
       h('p', {}, c.safe_mode ? `On: every change rolls back after ${c.safe_mode_seconds} s unless confirmed.` : 'Off.'),

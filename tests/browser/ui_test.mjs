@@ -347,6 +347,7 @@ try {
     await page.locator(`#settings-${section}:not([data-stale])`).waitFor();
   };
   const responsiveForm = page.getByRole('form', { name: 'Responsive firewall' });
+  await responsiveForm.getByText('More settings').click();
   await responsiveForm.locator('#set-responsive-guessing_failures').fill('6');
   await responsiveForm.getByLabel('IAX2').uncheck();
   await saveSettings('responsive', 'Save Responsive firewall', /Done: \[responsive\] guessing_failures = 6, protocols = \["sip"\]\./);
@@ -358,6 +359,7 @@ try {
   assert.doesNotMatch(responsivePorts, /udp \. 4569/, `IAX2 is still responsive: ${responsivePorts}`);
   // Read back after a reload of the page: the form shows what the file says.
   await page.reload();
+  await page.getByRole('form', { name: 'Responsive firewall' }).getByText('More settings').click();
   await page.locator('#set-responsive-guessing_failures').waitFor();
   assert.equal(await page.locator('#set-responsive-guessing_failures').inputValue(), '6');
   assert.equal(await page.getByRole('form', { name: 'Responsive firewall' }).getByLabel('IAX2').isChecked(), false);
