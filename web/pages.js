@@ -179,7 +179,12 @@ async function responsive(root) {
         const body = { addr: addr.value.trim() };
         if (minutes.value) body.seconds = Math.round(Number(minutes.value) * 60);
         if (reason.value.trim()) body.reason = reason.value.trim();
-        if (await change('POST', '/api/block', body)) { blockDraft = { addr: '', minutes: '', reason: '' }; responsive(root); } } },
+        const sent = { ...blockDraft };
+        if (await change('POST', '/api/block', body)) {
+          // Cleared once sent; what was typed meanwhile (the next block) stays.
+          for (const k of Object.keys(sent)) if (blockDraft[k] === sent[k]) blockDraft[k] = '';
+          responsive(root);
+        } } },
       h('div', {}, h('label', { for: 'block-addr' }, 'Block an address'), addr),
       h('div', {}, h('label', { for: 'block-minutes' }, 'For (minutes)'), minutes),
       h('div', {}, h('label', { for: 'block-reason' }, 'Reason'), reason), h('button', { type: 'submit' }, 'Block'))),
