@@ -14,6 +14,7 @@
 #include "cli/firewall.h"
 #include "daemon/daemon_config.h"
 #include "model/model.h"
+#include "pbx/pbx.h"
 
 namespace pbxwall::cli {
 namespace {
@@ -23,12 +24,23 @@ struct ReplayArgs {
   std::vector<std::string> pbx;
   std::vector<std::uint16_t> sip_ports;
   std::vector<std::uint16_t> iax_ports;
+  std::string asterisk_root;  // --asterisk-root: accounts discovered there
 };
+
+// The account names an Asterisk configuration defines, as pbxwalld discovers them; problems
+// in it are printed as warnings (pbxwalld logs them and goes on).
+void add_discovered_accounts(Context& ctx, const std::string& root, std::set<std::string, std::less<>>& accounts) {
+  pbx::DiskFileSystem fs;
+  const auto found = pbx::discover(fs, root);
+  for (const auto& d : found.diagnostics) ctx.e() << "pbxwall replay: " << d.str() << "\n";
+  for (auto& name : pbx::account_names(found)) accounts.insert(std::move(name));
+}
 
 // Reads [responsive], the signalling ports, the trusted networks (never blocked) and where each
 // extension may register from ([users] allow_from) from the configuration. A missing file at
 // the default path means built-in settings; a file named with --config must exist.
-bool load_settings(Context& ctx, bool config_given, capture::ReplayOptions& options) {
+bool load_settings(Context& ctx, bool config_given, capture::ReplayOptions& options,
+                   std::set<std::string, std::less<>>& accounts) {
   if (!config_given && !std::filesystem::exists(ctx.config_path)) return true;
   auto loaded = model::load_file(ctx.config_path);
   if (!loaded.ok()) {
@@ -66,12 +78,12 @@ bool load_settings(Context& ctx, bool config_given, capture::ReplayOptions& opti
     }
     auto users = std::make_shared<const daemon::UserServices>(std::move(integration->users));
     options.allow_from = [users](std::string_view user) { return users->allow_from(user); };
-    // The PBX's accounts, as pbxwalld knows them from [pbx] accounts.
-    if (!integration->pbx.accounts.empty()) {
-      auto accounts = std::make_shared<const std::set<std::string, std::less<>>>(integration->pbx.accounts.begin(),
-                                                                                  integration->pbx.accounts.end());
-      options.known_user = [accounts](std::string_view user) -> std::optional<bool> { return accounts->count(user) > 0; };
-    }
+    // The PBX's accounts, as pbxwalld knows them: [pbx] accounts, and those discovered under
+    // [pbx] asterisk_root when the configuration names it and does not turn [pbx] off.
+    accounts.insert(integration->pbx.accounts.begin(), integration->pbx.accounts.end());
+    if ((*loaded->table)["pbx"]["asterisk_root"] && integration->pbx.enabled.value_or(true) &&
+        std::filesystem::is_directory(integration->pbx.asterisk_root))
+      add_discovered_accounts(ctx, integration->pbx.asterisk_root, accounts);
   }
   return true;
 }
@@ -87,9 +99,15 @@ void run_replay(Context& ctx, const ReplayArgs& args, bool config_given) {
     }
     options.pbx.push_back(*a);
   }
-  if (!load_settings(ctx, config_given, options)) {
+  std::set<std::string, std::less<>> accounts;
+  if (!load_settings(ctx, config_given, options, accounts)) {
     ctx.exit_status = kExitInvalid;
     return;
+  }
+  if (!args.asterisk_root.empty()) add_discovered_accounts(ctx, args.asterisk_root, accounts);
+  if (!accounts.empty()) {
+    auto known = std::make_shared<const std::set<std::string, std::less<>>>(std::move(accounts));
+    options.known_user = [known](std::string_view user) -> std::optional<bool> { return known->count(user) > 0; };
   }
   if (!args.sip_ports.empty()) options.sip_ports = args.sip_ports;
   if (!args.iax_ports.empty()) options.iax_ports = args.iax_ports;
@@ -131,6 +149,10 @@ void add_replay_command(CLI::App& app, Context& ctx) {
                   "SIP port (repeatable; default: the sip service's ports in the configuration, else 5060 and 5061)");
   cmd->add_option("--iax-port", args->iax_ports,
                   "IAX2 port (repeatable; default: the iax service's ports in the configuration, else 4569)");
+  cmd->add_option("--asterisk-root", args->asterisk_root,
+                  "Asterisk configuration directory whose extensions and peers the engine knows, as pbxwalld "
+                  "discovers them (added to [pbx] accounts and [pbx] asterisk_root of the configuration)")
+      ->check(CLI::ExistingDirectory);
   cmd->callback([&ctx, &app, args] {
     run_replay(ctx, *args, app.get_option("--config")->count() > 0);
   });
