@@ -119,6 +119,7 @@ async function home(root) {
           Object.entries(attackers).map(([r, a]) => [r, a.size]).sort((a, b) => b[1] - a[1]), rules, 'attacker'),
         timeBars('chart-validated', `Phone validations, last ${period}`,
           fill(buckets(now, span, count), recent.filter((e) => e.action === 'validate'), () => 'validated'), { validated: '#137333' }, 'validation', withDate))),
+    o.crowdsec ? fleetCard(o.crowdsec) : null,
     h('section', { class: 'card', 'aria-labelledby': 'events-title' }, h('h3', { id: 'events-title' }, 'Latest events'),
       table('Latest events', [['Time', 'time'], 'Event', 'Address', 'User', 'Why'],
         latest.map((e) => [when(e.t), e.action, e.addr, e.user, e.reason]))));
@@ -128,6 +129,18 @@ const ACTION_COLOURS = { block: '#b3261e', unblock: '#0b5cad', validate: '#13733
 
 const picked = new Set();
 let blockDraft = { addr: '', minutes: '', reason: '' };
+// The link to CrowdSec's Local API ([crowdsec]): blocks shared with the other servers.
+function fleetCard(c) {
+  const origins = Object.entries(c.applied_by_origin || {}).map(([origin, n]) => `${origin} ${n}`).join(', ');
+  return h('section', { class: 'card', 'aria-labelledby': 'fleet-title' },
+    h('h3', { id: 'fleet-title' }, 'Fleet (CrowdSec)'),
+    h('p', { class: c.link === 'up' ? 'muted' : 'warning' },
+      `Local API ${c.url}: link ${c.link}` + (c.last_pull ? `, last pull ${when(c.last_pull)}` : '') +
+      (c.link !== 'up' && c.last_error ? ` (${c.last_error})` : '')),
+    h('p', {}, `Bans from other servers held: ${c.blocks}; spared (trusted, trunks, validated): ${c.spared}; ` +
+      `waiting to be sent: ${c.queue}; sent: ${c.pushed}.`),
+    origins ? h('p', { class: 'muted' }, `Decisions applied by origin: ${origins}.`) : null);
+}
 
 async function responsive(root) {
   const [blocked, validated, flagged] = await Promise.all(['blocked', 'validated', 'flagged'].map((w) => api('GET', `/api/responsive/${w}`)));
@@ -165,8 +178,10 @@ async function responsive(root) {
     h('h2', {}, 'Responsive firewall'),
     h('div', { class: 'card' }, h('label', { for: 'filter' }, 'Filter by address, rule, reason or user'), filter),
     h('section', { class: 'card' }, h('h3', {}, `Blocked (${counted(shown.length, 'source')})`),
-      table('Blocked sources', ['', 'Address', 'Rule', 'Reason', ['Until', 'time'], ''],
-        shown.map((b) => [pick(b.addr), b.addr, b.rule, b.reason, b.until ? when(b.until) : 'until unblocked', h('span', { class: 'actions' }, detail(b.addr), unblock(b.addr))])),
+      table('Blocked sources', ['', 'Address', 'Origin', 'Reason', ['Until', 'time'], ''],
+        shown.map((b) => b.rule === 'crowdsec'
+          ? ['', b.addr, b.origin || b.rule, 'shared by the fleet', b.until ? when(b.until) : 'until unblocked', '']
+          : [pick(b.addr), b.addr, b.origin || b.rule, b.reason, b.until ? when(b.until) : 'until unblocked', h('span', { class: 'actions' }, detail(b.addr), unblock(b.addr))])),
       shown.length ? h('button', { type: 'button', id: 'unblock-selected', onclick: async () => {
         const addrs = shown.map((b) => b.addr).filter((a) => picked.has(a));
         if (addrs.length === 0) return notify('Select the sources to unblock first.', 'error');

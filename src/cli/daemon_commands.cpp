@@ -285,10 +285,16 @@ void run_daemon_list(Context& ctx, const std::string& what) {
     return;
   }
   if (what == "blocked") {
-    ctx.o() << pad("ADDRESS", 16) << pad("UNTIL (UTC)", 21) << pad("TIMES", 6) << pad("RULE", 14) << "REASON\n";
-    for (const auto& i : *items)
+    // ORIGIN: this server's rule, or "crowdsec:<origin>/<scenario>" for a ban shared by the fleet.
+    ctx.o() << pad("ADDRESS", 16) << pad("UNTIL (UTC)", 21) << pad("TIMES", 6) << pad("ORIGIN", 14) << "REASON\n";
+    for (const auto& i : *items) {
+      const bool shared = text_of(i, "rule") == "crowdsec";
       ctx.o() << pad(text_of(i, "addr"), 16) << pad(utc_time_text(i.is_object() ? i.value("until", json()) : json()), 21)
-              << pad(text_of(i, "times"), 6) << pad(text_of(i, "rule"), 14) << text_of(i, "reason") << "\n";
+              << pad(text_of(i, "times"), 6) << pad(text_of(i, shared ? "origin" : "rule"), 14)
+              << (shared ? std::string("shared by the fleet") : text_of(i, "reason")) << "\n";
+    }
+    if (answer->contains("crowdsec_not_listed"))
+      ctx.o() << "(and " << (*answer)["crowdsec_not_listed"].dump() << " more bans shared by the fleet, not listed)\n";
   } else if (what == "validated") {
     ctx.o() << pad("ADDRESS", 16) << pad("USER", 12) << "UNTIL (UTC)\n";
     for (const auto& i : *items)
@@ -364,6 +370,20 @@ void print_daemon_status(Context& ctx, const json& s) {
         ctx.o() << " — check [ami] username and secret against Asterisk's manager.conf";
       ctx.o() << "\n";
     }
+  }
+  const auto cs = s.find("crowdsec");
+  if (cs != s.end() && cs->is_object()) {
+    ctx.o() << "  crowdsec: " << text_of(*cs, "url") << " link " << text_of(*cs, "link") << ", last pull "
+            << utc_time_text(cs->value("last_pull", json())) << ", bans held " << text_of(*cs, "blocks") << ", spared "
+            << text_of(*cs, "spared") << ", push queue " << text_of(*cs, "queue") << ", pushed " << text_of(*cs, "pushed")
+            << "\n";
+    const auto by = cs->find("applied_by_origin");
+    if (by != cs->end() && by->is_object() && !by->empty()) {
+      std::string line;
+      for (const auto& [origin, count] : by->items()) line += (line.empty() ? "" : ", ") + origin + " " + count.dump();
+      ctx.o() << "  crowdsec decisions applied by origin: " << line << "\n";
+    }
+    if (const auto err = text_of(*cs, "last_error"); !err.empty() && err != "-") ctx.o() << "  crowdsec: " << err << "\n";
   }
 }
 

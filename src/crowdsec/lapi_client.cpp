@@ -8,7 +8,8 @@ namespace pbxwall::crowdsec {
 
 namespace {
 
-constexpr const char* kUserAgent = "pbxwall";
+// "type/version", as the LAPI records bouncers (anything else logs a warning on every pull).
+constexpr const char* kUserAgent = "pbxwall/0.1.0";
 
 Result<HttpAnswer> to_answer(const char* what, const httplib::Result& r) {
   if (!r) return fail(std::string(what) + ": " + httplib::to_string(r.error()));

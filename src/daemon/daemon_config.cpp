@@ -42,6 +42,7 @@ Result<DaemonSections, Diagnostics> daemon_sections_from(const model::LoadedConf
             Severity::warning));
       }
     }
+    take(crowdsec::crowdsec_settings_from_toml(*config.table, config.source_name), out.crowdsec);
   }
   if (!errors.empty()) return fail(std::move(errors));
   return out;

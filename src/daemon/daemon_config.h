@@ -1,11 +1,12 @@
 // Everything pbxwalld reads from pbxwall.toml besides the firewall policy — [responsive]
-// (engine settings, packet path), [pbx], [users], [vpn], [ami] — checked in one place: the
+// (engine settings, packet path), [pbx], [users], [vpn], [ami], [crowdsec] — checked in one place: the
 // daemon loads its configuration through it, and `pbxwall check` reports what the daemon
 // would refuse before a reload is tried.
 #pragma once
 
 #include "base/diagnostic.h"
 #include "base/result.h"
+#include "crowdsec/settings.h"
 #include "daemon/ami_bridge.h"
 #include "daemon/pbx_settings.h"
 #include "http/settings.h"
@@ -22,6 +23,7 @@ struct DaemonSections {
   AmiSettings ami;
   http::WebSettings web;
   Diagnostics warnings;  // risky but valid values of these sections
+  crowdsec::CrowdsecSettings crowdsec;
 };
 
 // The engine's settings from [responsive]; defaults when there is no such section.

@@ -121,6 +121,7 @@ Status<std::string> Firewall::apply(const Loaded& loaded) {
   input.discovered = discovered_;
   input.trunks = trunks_;
   input.live.grants = grants_.live(now);
+  if (shared_blocks_) input.live.shared = shared_blocks_(now);
   input.options.log_group_input = options_.log_group_input;
   input.options.log_group_output = options_.log_group_output;
   input.options.packet_path = packet_path_;
@@ -370,6 +371,13 @@ void Firewall::housekeeping() {
 // ---- control requests ------------------------------------------------------------------
 
 json Firewall::handle(const json& request) {
+  json answer = handle_request(request);
+  if (request_extension_ && answer.is_object() && answer.value("ok", false) && request.is_object())
+    request_extension_(request.value("cmd", ""), request, answer);
+  return answer;
+}
+
+json Firewall::handle_request(const json& request) {
   if (!request.is_object() || !request.contains("cmd") || !request["cmd"].is_string())
     return {{"ok", false}, {"error", "request must be a JSON object with a string field \"cmd\""}};
   const std::string cmd = request["cmd"];

@@ -161,6 +161,25 @@ class Firewall {
   void set_reload_listener(std::function<void()> listener) { reload_listener_ = std::move(listener); }
   // Adds what the daemon's other parts report (the AMI link) to the status reply.
   void set_status_listener(std::function<void(nlohmann::json&)> listener) { status_listener_ = std::move(listener); }
+  // ---- Bans shared with other servers (crowdsec_bridge.cpp) ----
+  // The bans pulled from other servers, as the kernel holds them: every table rendered anew
+  // carries them (sets crowdsec4/6).
+  using SharedBlocksSource = std::function<std::vector<ruleset::BlockedNetEntry>(TimePoint now)>;
+  void set_shared_blocks(SharedBlocksSource source) { shared_blocks_ = std::move(source); }
+  // Adds to the answers of control requests (status, list, metrics): called with every
+  // successful answer before it is returned.
+  using RequestExtension = std::function<void(const std::string& cmd, const nlohmann::json& request, nlohmann::json& answer)>;
+  void set_request_extension(RequestExtension extension) { request_extension_ = std::move(extension); }
+  // Why `net` must stay open whatever other servers say: "trusted network", "trunk",
+  // "validated: user 201"; empty when it may be blocked.
+  std::optional<std::string> spare_reason(const Cidr& net) const;
+  // Whether this server's own engine blocks `addr` now.
+  bool blocks_here(const IpAddress& addr) const;
+  // One nft script for our table's sets, as one transaction (counted like the tick's commits).
+  Status<std::string> apply_set_script(std::string_view script);
+  // An event of the bridge to other servers, kept in the history with this tick's.
+  void note_event(std::string kind, std::string addr, std::string rule, std::string reason);
+
   const model::Policy* policy() const;
   const FirewallCounters& counters() const { return counters_; }
   const StateWriterHealth& state_health() const { return writes_.health(); }
@@ -262,6 +281,7 @@ class Firewall {
   void grant_for(const responsive::Decision& d, TimePoint now);
   std::vector<GrantPort> grant_ports_of(const std::string& user) const;
 
+  nlohmann::json handle_request(const nlohmann::json& request);
   nlohmann::json status_json();
   nlohmann::json list_json(const std::string& what);
   nlohmann::json block_request(const nlohmann::json& request);
@@ -322,6 +342,8 @@ class Firewall {
   EventSink event_sink_;
   std::function<void()> reload_listener_;
   std::function<void(nlohmann::json&)> status_listener_;
+  SharedBlocksSource shared_blocks_;
+  RequestExtension request_extension_;
   FirewallCounters counters_;
   std::optional<ruleset::DiscoveredPorts> discovered_;
   std::vector<std::string> discovered_accounts_;

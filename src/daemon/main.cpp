@@ -22,6 +22,7 @@
 #include "daemon/ami_bridge.h"
 #include "base/plural.h"
 #include "daemon/control_server.h"
+#include "daemon/crowdsec_bridge.h"
 #include "daemon/firewall.h"
 #include "daemon/pbx_live.h"
 #include "daemon/table_healer.h"
@@ -225,7 +226,37 @@ int run(const Options& o) {
                  std::to_string(web->port()) + "/");
     }
   }
+  // The fleet: this server's blocks pushed to CrowdSec's Local API, the others' bans pulled
+  // into sets crowdsec4/6. A changed [crowdsec] (checked by Firewall::reload) restarts the bridge.
+  std::unique_ptr<daemon::CrowdsecBridge> crowdsec;
+  std::optional<crowdsec::CrowdsecSettings> crowdsec_settings;
+  auto configure_crowdsec = [&] {
+    auto settings = daemon::load_crowdsec_settings(o.config);
+    if (!settings.ok()) {
+      log(3, "[crowdsec] not applied: " + settings.error());
+      return;
+    }
+    if (crowdsec_settings && *crowdsec_settings == *settings) return;
+    crowdsec.reset();
+    crowdsec_settings = *settings;
+    if (!settings->enabled) {
+      (void)firewall.apply_set_script("flush set inet pbxwall crowdsec4\nflush set inet pbxwall crowdsec6\n");
+      return;
+    }
+    crowdsec = std::make_unique<daemon::CrowdsecBridge>(io, firewall, **store, clock, *settings,
+                                                        [](int priority, const std::string& text) { log(priority, text); });
+    crowdsec->start();
+  };
+  firewall.set_shared_blocks([&](TimePoint now) {
+    return crowdsec ? crowdsec->kernel_content(now) : std::vector<ruleset::BlockedNetEntry>{};
+  });
+  firewall.set_request_extension([&](const std::string& cmd, const nlohmann::json& request, nlohmann::json& answer) {
+    if (crowdsec) crowdsec->extend(cmd, request, answer);
+  });
+  configure_crowdsec();
+
   firewall.set_event_sink([&](const store::EventRecord& e) {
+    if (crowdsec) crowdsec->on_event(e);
     log(e.kind == "block" || e.kind == "restore" ? 4 : 6, e.kind + (e.address.empty() ? "" : " " + e.address) +
                                                           (e.user.empty() ? "" : " user " + e.user) + " (" + e.rule + "): " + e.reason);
     (*control)->publish(e);
@@ -261,6 +292,7 @@ int run(const Options& o) {
   firewall.set_reload_listener([&] {
     pbx_live.refresh();
     configure_ami();
+    configure_crowdsec();
   });
 
   asio::posix::stream_descriptor packets_fd(io, ::dup((*nflog)->fd()));
@@ -367,6 +399,7 @@ int run(const Options& o) {
       sd_notify(0, "STOPPING=1");
       if (ami) ami->stop();
       healer.stop();
+      crowdsec.reset();
       firewall.flush();
       if (web) web->stop();
       pbx_live.stop();

@@ -84,6 +84,31 @@ void histogram(std::ostringstream& o, const char* name, const char* help, const 
   o << name << "_count " << count(h, "count") << '\n';
 }
 
+// The link to CrowdSec's Local API, when [crowdsec] is configured.
+void crowdsec_metrics(std::ostringstream& o, const nlohmann::json& c) {
+  if (!c.is_object()) return;
+  header(o, "pbxwall_crowdsec_link_up", "gauge", "1 while the CrowdSec Local API answers.");
+  o << "pbxwall_crowdsec_link_up " << (c.value("link", "") == "up" ? 1 : 0) << '\n';
+  header(o, "pbxwall_crowdsec_last_pull_timestamp_seconds", "gauge", "When decisions were last pulled.");
+  o << "pbxwall_crowdsec_last_pull_timestamp_seconds " << count(c, "last_pull") << '\n';
+  header(o, "pbxwall_crowdsec_decisions_applied_total", "counter", "Shared ban decisions applied, by origin.");
+  if (c.contains("applied_by_origin") && c["applied_by_origin"].is_object())
+    for (const auto& [origin, n] : c["applied_by_origin"].items())
+      o << "pbxwall_crowdsec_decisions_applied_total{origin=\"" << label(origin) << "\"} " << whole(n) << '\n';
+  constexpr Plain kCrowdsec[] = {
+      {"pbxwall_crowdsec_blocks", "gauge", "Shared bans held now.", "blocks"},
+      {"pbxwall_crowdsec_spared_total", "counter", "Shared bans not applied to trusted, trunk or validated sources.", "spared"},
+      {"pbxwall_crowdsec_pull_failures_total", "counter", "Pulls the Local API did not answer well.", "pull_failures"},
+      {"pbxwall_crowdsec_push_queue", "gauge", "Decisions waiting to be pushed.", "queue"},
+      {"pbxwall_crowdsec_pushed_total", "counter", "Decisions the Local API accepted from this server.", "pushed"},
+      {"pbxwall_crowdsec_push_failures_total", "counter", "Pushes that failed and wait for a retry.", "push_failures"},
+  };
+  for (const Plain& p : kCrowdsec) {
+    header(o, p.name, p.type, p.help);
+    o << p.name << ' ' << count(c, p.key) << '\n';
+  }
+}
+
 }  // namespace
 
 std::string prometheus_text(const nlohmann::json& m, const WebCounters& web) {
@@ -107,6 +132,7 @@ std::string prometheus_text(const nlohmann::json& m, const WebCounters& web) {
   histogram(o, "pbxwall_block_latency_seconds",
             "Time from the packet or request that caused a block to the commit that put it in the kernel set.", m,
             "block_latency_seconds");
+  crowdsec_metrics(o, m.is_object() && m.contains("crowdsec") ? m["crowdsec"] : nlohmann::json());
   const std::pair<const char*, std::pair<const char*, std::uint64_t>> web_counters[] = {
       {"pbxwall_web_requests_total", {"Requests to the web server.", web.requests}},
       {"pbxwall_web_failed_logins_total", {"Web logins refused for a wrong password.", web.failed_logins}},

@@ -109,6 +109,27 @@ std::string counter_ref(std::string_view name) {
   return "counter name \"" + std::string(name) + "\"";
 }
 
+// Bans shared through CrowdSec, both families. In address order a network follows the one
+// holding it with nothing outside that one in between, so checking the last kept is enough.
+void shared_sets(Script& s, const std::vector<BlockedNetEntry>& shared) {
+  std::map<Cidr, Duration> nets;
+  for (const auto& b : shared)
+    if (b.remaining.count() > 0) nets[b.net] = std::max(nets[b.net], b.remaining);
+  for (Family f : {Family::v4, Family::v6}) {
+    std::vector<std::string> elements;
+    std::optional<Cidr> last;
+    for (const auto& [net, left] : nets) {
+      if (net.family() != f) continue;
+      if (last && last->prefix() <= net.prefix() && last->contains(net.address())) continue;
+      last = net;
+      elements.push_back((net.is_host() ? net.address().str() : net.address().str() + "/" + std::to_string(net.prefix())) +
+                         " timeout " + seconds(left));
+    }
+    s.set(f == Family::v4 ? "crowdsec4" : "crowdsec6", f == Family::v4 ? "ipv4_addr" : "ipv6_addr", "interval,timeout",
+          elements);
+  }
+}
+
 // The live responsive state: one element per address (longest remaining time wins), sorted.
 void state_sets(Script& s, const LiveState& live) {
   for (Family f : {Family::v4, Family::v6}) {
@@ -180,6 +201,7 @@ void state_sets(Script& s, const LiveState& live) {
     elements.push_back(std::move(e));
   }
   s.set("blocked_nets6", "ipv6_addr", "interval,timeout", elements);
+  shared_sets(s, live.shared);
 }
 
 void trunk_sets(Script& s, const std::vector<Cidr>& trunks) {
@@ -345,6 +367,10 @@ std::string enabled_table(const RenderInput& in) {
   s.line("\t\t", "ip6 saddr @validated6 meta l4proto . th dport @sig_ports accept");
   s.line("\t\t", "ip saddr . meta l4proto . th dport @grants4 accept");
   s.line("\t\t", "ip6 saddr . meta l4proto . th dport @grants6 accept");
+  // Bans shared by the fleet: after the trusted, trunk, validated and granted accepts, and never
+  // over a trunk's other traffic either.
+  s.line("\t\t", "ip saddr @crowdsec4 ip saddr != @trunks4 " + counter_ref(kCounterBlocked) + " drop");
+  s.line("\t\t", "ip6 saddr @crowdsec6 ip6 saddr != @trunks6 " + counter_ref(kCounterBlocked) + " drop");
   // A phone's REGISTER after the PBX's 401 belongs to an established UDP flow; it must still
   // reach the responsive path, or the daemon would see challenges but never the answers to
   // them. So signalling from unvalidated sources skips the conntrack shortcut.

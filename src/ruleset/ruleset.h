@@ -62,6 +62,10 @@ struct LiveState {
   std::vector<ValidatedEntry> validated;
   std::vector<GrantEntry> grants;
   std::vector<BlockedNetEntry> blocked_nets{};  // IPv6 only
+  // Bans shared by other servers (CrowdSec's LAPI): sets crowdsec4/6, interval sets whose
+  // elements do not overlap (the caller keeps only outermost networks; overlaps are left out).
+  // Never applied to trusted networks (accepted first) or trunks.
+  std::vector<BlockedNetEntry> shared{};
 };
 
 // How unvalidated signalling to the PBX reaches the daemon (the responsive chain's last rule).

@@ -49,6 +49,17 @@ CREATE INDEX validated_until ON validated (until_us);
 CREATE INDEX flagged_last_seen ON flagged (last_seen_us);
 CREATE INDEX events_time ON events (time_us);
 )sql"},
+    Migration{4, "outbox of messages for peers (CrowdSec pushes)", R"sql(
+CREATE TABLE outbox (
+  seq      INTEGER PRIMARY KEY,
+  kind     TEXT NOT NULL,
+  address  TEXT NOT NULL,
+  rule     TEXT NOT NULL,
+  reason   TEXT NOT NULL,
+  at_us    INTEGER NOT NULL,
+  until_us INTEGER NOT NULL
+);
+)sql"},
 };
 
 }  // namespace

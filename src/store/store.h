@@ -66,6 +66,19 @@ struct EventRecord {
   bool operator==(const EventRecord&) const = default;
 };
 
+// A message for a peer that waits until the peer takes it (the CrowdSec LAPI's pushes): kept
+// across restarts, removed once delivered. `kind` and the fields' meaning belong to the sender.
+struct OutboxRecord {
+  std::int64_t seq = 0;  // given by the sender, increasing
+  std::string kind;      // e.g. "ban", "unban"
+  std::string address;   // address or network text
+  std::string rule;
+  std::string reason;
+  TimePoint at;
+  TimePoint until;
+  bool operator==(const OutboxRecord&) const = default;
+};
+
 // What prune() keeps. Active blocks and validations are never pruned, whatever their number:
 // they mirror the kernel sets.
 struct Retention {
@@ -119,6 +132,11 @@ class StateStore {
   Result<std::vector<EventRecord>> events(TimePoint since, std::int64_t limit);
   // Events with id > after_id, oldest first, at most `limit` (for following the history).
   Result<std::vector<EventRecord>> events_after(std::int64_t after_id, std::int64_t limit);
+
+  // The outbox (store/outbox.cpp): insert or replace by seq, remove delivered ones, all in seq order.
+  Status<> add_outbox(const OutboxRecord& r);
+  Status<> remove_outbox(const std::vector<std::int64_t>& seqs);
+  Result<std::vector<OutboxRecord>> outbox();
 
   // Removes expired validations, expired blocks older than max_age (and beyond
   // max_expired_blocks), flags not seen for max_age (and beyond max_flags), events older than

@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# Fleet figures on a private CrowdSec Local API, in scratch namespaces (deleted on exit):
+#  1. startup stream: N decisions imported with cscli, then a pbxwalld starts pulling; the time
+#     from its start to all N in its kernel set crowdsec4 (decisions pulled and applied per s);
+#  2. push throughput: M `pbxwall block` on PBX A, the time until the LAPI holds them all;
+#  3. propagation A -> B: K blocks on A one after the other, each timed until it is in B's
+#     crowdsec4 (median and p99).
+# Needs root, crowdsec and a build with pbxwall and pbxwalld.
+# Usage: bench/crowdsec/run.sh [build-dir] [--startup N] [--push M] [--propagation K] [--pull-interval D]
+set -euo pipefail
+build=${1:-build}
+[[ $# -gt 0 ]] && shift
+startup=100000 push=1000 propagation=50 pull_interval=1s
+while [[ $# -gt 0 ]]; do
+  case $1 in
+    --startup) startup=$2; shift 2 ;;
+    --push) push=$2; shift 2 ;;
+    --propagation) propagation=$2; shift 2 ;;
+    --pull-interval) pull_interval=$2; shift 2 ;;
+    *) echo "unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+source "$root/tests/netns/lib.sh"
+netns_init "$build/src/cli/pbxwall"
+PBXWALLD=$(realpath "$build/src/daemon/pbxwalld")
+source "$root/tests/netns/crowdsec/lapi.sh"
+lapi_require
+T=120
+
+lapi_ns=$(make_ns lapi)
+a_ns=$(make_ns a)
+b_ns=$(make_ns b)
+link_ns "$lapi_ns" va "$a_ns" 198.51.100.2/30 198.51.100.1 2001:db8:a::2/64 2001:db8:a::1
+link_ns "$lapi_ns" vb "$b_ns" 198.51.100.6/30 198.51.100.5 2001:db8:b::2/64 2001:db8:b::1
+lapi="$NETNS_TMP/lapi"
+lapi_configure "$lapi" 0.0.0.0:8080
+lapi_start "$lapi_ns" "$lapi" http://127.0.0.1:8080
+
+for pbx in a b; do
+  dir="$NETNS_TMP/$pbx"
+  mkdir -p "$dir"
+  (umask 077 && head -c 24 /dev/urandom | base64 | tr -d '/+=' >"$dir/machine.secret")
+  cs "$lapi_ns" "$lapi" machines add "pbx-$pbx" --password "$(cat "$dir/machine.secret")" -f /dev/null >/dev/null 2>&1
+  (umask 077 && cs "$lapi_ns" "$lapi" bouncers add "pbxwall-$pbx" -o raw >"$dir/bouncer.key")
+  addr=$([[ $pbx == a ]] && echo 198.51.100.1 || echo 198.51.100.5)
+  cat >"$dir/pbxwall.toml" <<TOML
+[firewall]
+safe_mode = false
+[web]
+enabled = false
+[crowdsec]
+url = "http://$addr:8080"
+bouncer_key_file = "bouncer.key"
+machine_id = "pbx-$pbx"
+password_file = "machine.secret"
+pull_interval = "$pull_interval"
+TOML
+done
+ns_of() { [[ $1 == a ]] && echo "$a_ns" || echo "$b_ns"; }
+ctl() { local p=$1; shift; pbx "$(ns_of "$p")" --config "$NETNS_TMP/$p/pbxwall.toml" "$@"; }
+declare -A pid
+start_pbx() {
+  local p=$1
+  timeout 900 ip netns exec "$(ns_of "$p")" "$PBXWALLD" --config "$NETNS_TMP/$p/pbxwall.toml" \
+    --state "$NETNS_TMP/$p/state.db" --run-dir "$NETNS_TMP/run-$(ns_of "$p")" >>"$NETNS_TMP/$p/pbxwalld.log" 2>&1 &
+  pid[$p]=$!
+  local deadline=$((SECONDS + 30))
+  until ctl "$p" status 2>/dev/null | grep -q "pbxwalld: running"; do
+    ((SECONDS < deadline)) || { tail "$NETNS_TMP/$p/pbxwalld.log"; echo "pbxwalld $p did not start"; exit 1; }
+    sleep 0.05
+  done
+}
+now_ms() { date +%s%3N; }
+kernel_count() { ctl "$1" status --json 2>/dev/null | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["daemon"]["crowdsec"]["kernel_elements"])' 2>/dev/null || echo 0; }
+
+# 1. The startup stream.
+csv="$NETNS_TMP/decisions.csv"
+"$PY" - "$startup" >"$csv" <<'PY'
+import sys
+n = int(sys.argv[1])
+print("value,duration,reason")
+for i in range(n):
+    print(f"10.{(i >> 16) & 255}.{(i >> 8) & 255}.{i & 255},4h,bench")
+PY
+t=$(now_ms)
+cs "$lapi_ns" "$lapi" decisions import -i "$csv" >/dev/null 2>&1
+echo "cscli import of $startup decisions: $(($(now_ms) - t)) ms"
+key=$(cat "$NETNS_TMP/b/bouncer.key")
+t=$(now_ms)
+in_ns "$b_ns" curl -s -o "$NETNS_TMP/stream.json" -H "X-Api-Key: $key" "http://198.51.100.5:8080/v1/decisions/stream?startup=true"
+echo "the LAPI's startup stream ($(stat -c %s "$NETNS_TMP/stream.json") bytes): $(($(now_ms) - t)) ms"
+# That pull moved the bouncer's last pull: a fresh bouncer for pbxwalld B.
+(umask 077 && cs "$lapi_ns" "$lapi" bouncers add pbxwall-b2 -o raw >"$NETNS_TMP/b/bouncer.key")
+t=$(now_ms)
+start_pbx b
+deadline=$((SECONDS + 120))
+until (($(kernel_count b) >= startup)); do
+  ((SECONDS < deadline)) || { echo "B holds only $(kernel_count b) after 120 s"; break; }
+  sleep 0.05
+done
+ms=$(($(now_ms) - t))
+echo "pbxwalld start to $startup bans in crowdsec4: $ms ms ($((startup * 1000 / (ms > 0 ? ms : 1))) decisions/s)"
+grep -o "CrowdSec: [0-9]* bans in.*" "$NETNS_TMP/b/pbxwalld.log" | head -1
+cs "$lapi_ns" "$lapi" decisions delete --all >/dev/null 2>&1 || true
+deadline=$((SECONDS + 60))
+until (($(kernel_count b) == 0)); do ((SECONDS < deadline)) || break; sleep 0.1; done
+
+# 2. Push throughput.
+start_pbx a
+t=$(now_ms)
+for i in $(seq 1 "$push"); do
+  ctl a block "203.0.$((113 + i / 250)).$((i % 250 + 1))" --for 1h --reason bench >/dev/null
+done
+blocked_ms=$(($(now_ms) - t))
+pushed() { ctl a status --json | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["daemon"]["crowdsec"]["pushed"])'; }
+deadline=$((SECONDS + 120))
+until (($(pushed) >= push)); do ((SECONDS < deadline)) || break; sleep 0.05; done
+ms=$(($(now_ms) - t))
+echo "$push blocks on A ($blocked_ms ms of CLI calls), all accepted by the LAPI after $ms ms ($((push * 1000 / (ms > 0 ? ms : 1))) pushes/s)"
+
+# 3. Propagation A -> B.
+samples="$NETNS_TMP/propagation.txt"
+: >"$samples"
+for i in $(seq 1 "$propagation"); do
+  addr="192.0.2.$i"
+  t=$(now_ms)
+  ctl a block "$addr" --for 1h --reason bench >/dev/null
+  deadline=$((SECONDS + 30))
+  until in_ns "$b_ns" nft get element inet pbxwall crowdsec4 "{ $addr }" >/dev/null 2>&1; do
+    ((SECONDS < deadline)) || { echo "$addr not on B after 30 s"; break; }
+    sleep 0.01
+  done
+  echo $(($(now_ms) - t)) >>"$samples"
+done
+sort -n "$samples" | "$PY" -c '
+import sys
+v = [int(x) for x in sys.stdin]
+med = v[len(v) // 2]
+p99 = v[min(len(v) - 1, int(len(v) * 0.99))]
+print(f"propagation A -> B over {len(v)} blocks (pull_interval '"$pull_interval"'): median {med} ms, p99 {p99} ms, max {v[-1]} ms")'

@@ -1,0 +1,229 @@
+#!/usr/bin/env bash
+# A fleet on one CrowdSec Local API: a private LAPI (own config and SQLite database) in its
+# namespace, two pbxwalld (PBX A and PBX B) in theirs, and a stock cs-firewall-bouncer in a
+# third. A block on A reaches B and the stock bouncer; cscli's decisions reach both PBXs and
+# their deletion lifts them; a trusted address stays open; an operator's unblock lifts the
+# fleet's ban; with the LAPI down A queues its blocks (across a restart of pbxwalld) and B gets
+# them all once the LAPI is back.
+# Usage: fleet.sh PATH_TO_pbxwall PATH_TO_pbxwalld
+FLEET_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+source "$FLEET_DIR/../lib.sh"
+netns_init "$1"
+PBXWALLD=$(realpath "${2:?usage: $0 PATH_TO_pbxwall PATH_TO_pbxwalld}")
+source "$FLEET_DIR/lapi.sh"
+lapi_require
+
+lapi_ns=$(make_ns lapi)
+a_ns=$(make_ns a)
+b_ns=$(make_ns b)
+c_ns=$(make_ns c)
+link_ns "$lapi_ns" va "$a_ns" 198.51.100.2/30 198.51.100.1 2001:db8:a::2/64 2001:db8:a::1
+link_ns "$lapi_ns" vb "$b_ns" 198.51.100.6/30 198.51.100.5 2001:db8:b::2/64 2001:db8:b::1
+link_ns "$lapi_ns" vc "$c_ns" 198.51.100.10/30 198.51.100.9 2001:db8:c::2/64 2001:db8:c::1
+
+lapi="$NETNS_TMP/lapi"
+lapi_configure "$lapi" 0.0.0.0:8080
+lapi_start "$lapi_ns" "$lapi" http://127.0.0.1:8080
+echo "ok   private LAPI up in $lapi_ns"
+
+# One machine (push) and one bouncer (pull) per PBX; the secrets in files only root reads.
+for pbx in a b; do
+  dir="$NETNS_TMP/$pbx"
+  mkdir -p "$dir"
+  (umask 077 && head -c 24 /dev/urandom | base64 | tr -d '/+=' >"$dir/machine.secret")
+  cs "$lapi_ns" "$lapi" machines add "pbx-$pbx" --password "$(cat "$dir/machine.secret")" -f /dev/null >/dev/null 2>&1
+  (umask 077 && cs "$lapi_ns" "$lapi" bouncers add "pbxwall-$pbx" -o raw >"$dir/bouncer.key")
+done
+
+write_config() {  # write_config PBX LAPI_ADDR EXTRA_NETWORKS
+  cat >"$NETNS_TMP/$1/pbxwall.toml" <<TOML
+[firewall]
+safe_mode = false
+
+[networks]
+$3
+
+[web]
+enabled = false
+
+[crowdsec]
+url = "http://$2:8080"
+bouncer_key_file = "bouncer.key"
+machine_id = "pbx-$1"
+password_file = "machine.secret"
+pull_interval = "1s"
+TOML
+}
+# A trusts 192.0.2.0/28 (its office); B trusts nothing.
+write_config a 198.51.100.1 '"192.0.2.0/28" = "trusted"'
+write_config b 198.51.100.5 ''
+
+declare -A daemon_pid
+start_pbx() {  # start_pbx PBX
+  local pbx=$1 ns
+  ns=$([[ $1 == a ]] && echo "$a_ns" || echo "$b_ns")
+  local dir="$NETNS_TMP/$pbx"
+  timeout 300 ip netns exec "$ns" "$PBXWALLD" --config "$dir/pbxwall.toml" --state "$dir/state.db" \
+    --run-dir "$NETNS_TMP/run-$ns" >>"$dir/pbxwalld.log" 2>&1 &
+  daemon_pid[$pbx]=$!
+  local deadline=$((SECONDS + 20))
+  until ctl "$pbx" status 2>/dev/null | grep -q "pbxwalld: running"; do
+    if ! kill -0 "${daemon_pid[$pbx]}" 2>/dev/null || ((SECONDS >= deadline)); then
+      cat "$dir/pbxwalld.log"
+      echo "FAIL pbxwalld $pbx did not start"
+      exit 1
+    fi
+    timeout 0.2 tail --pid="${daemon_pid[$pbx]}" -f /dev/null 2>/dev/null || true
+  done
+}
+stop_pbx() {
+  kill "${daemon_pid[$1]}" 2>/dev/null || true
+  wait_pid_exit "${daemon_pid[$1]}" 20
+}
+ctl() {  # ctl PBX ARGS...
+  local pbx=$1 ns
+  shift
+  ns=$([[ $pbx == a ]] && echo "$a_ns" || echo "$b_ns")
+  pbx "$ns" --config "$NETNS_TMP/$pbx/pbxwall.toml" "$@"
+}
+ns_of() { [[ $1 == a ]] && echo "$a_ns" || echo "$b_ns"; }
+# The set listing is read whole (grep -q leaving early would fail nft with SIGPIPE).
+shared_has() {  # shared_has PBX ADDRESS
+  local set
+  set=$(in_ns "$(ns_of "$1")" nft list set inet pbxwall crowdsec4) && grep -qw -- "$2" <<<"$set"
+}
+shared_lacks() { ! shared_has "$@"; }
+# wait_until SECONDS COMMAND...: polls the condition every 0.1 s, bounded.
+wait_until() {
+  local limit=$1
+  shift
+  local deadline=$((SECONDS + limit))
+  until "$@"; do
+    ((SECONDS < deadline)) || return 1
+    sleep 0.1
+  done
+}
+now_ms() { date +%s%3N; }
+
+start_pbx a
+start_pbx b
+check "A's status shows the CrowdSec link up" wait_until 10 bash -c "ip netns exec $a_ns $PBXWALL --run-dir $NETNS_TMP/run-$a_ns status | grep -q 'link up'"
+
+# 1. A block on A reaches B within pull_interval + 1 s (bounded here at 10 s; the time is printed).
+t0=$(now_ms)
+ctl a block 203.0.113.77 --for 1h --reason "svwar seen" >/dev/null
+if wait_until 10 shared_has b 203.0.113.77; then
+  echo "ok   A's block is in B's crowdsec4 after $(($(now_ms) - t0)) ms"
+else
+  echo "FAIL A's block did not reach B"
+  NETNS_FAILURES=$((NETNS_FAILURES + 1))
+fi
+check "B lists it with its origin crowdsec:pbxwall/pbxwall/manual" \
+  bash -c "ip netns exec $b_ns $PBXWALL --run-dir $NETNS_TMP/run-$b_ns list blocked | grep 203.0.113.77 | grep -q 'crowdsec:pbxwall/pbxwall/manual'"
+check "A recognises its own decision: not in A's crowdsec4" shared_lacks a 203.0.113.77
+check "A lists its own block with its rule as origin" \
+  bash -c "ip netns exec $a_ns $PBXWALL --run-dir $NETNS_TMP/run-$a_ns list blocked --json | grep -q '\"origin\": \"manual\"'"
+check "cscli decisions list -a shows the pbxwall decision" \
+  bash -c "ip netns exec $lapi_ns cscli -c $lapi/config.yaml decisions list -a -o raw 2>/dev/null | grep 203.0.113.77 | grep -q pbxwall/manual"
+
+# 2. cscli bans reach both; deleting them lifts them.
+cs "$lapi_ns" "$lapi" decisions add --ip 203.0.113.88 --duration 1h >/dev/null 2>&1
+check "cscli's ban is applied on A" wait_until 10 shared_has a 203.0.113.88
+check "cscli's ban is applied on B" wait_until 10 shared_has b 203.0.113.88
+timeout_left=$(in_ns "$b_ns" nft list set inet pbxwall crowdsec4 | grep -o '203.0.113.88 timeout [0-9hms]*' || true)
+check "its duration is honoured ($timeout_left)" grep -Eq "timeout (59m|1h)" <<<"$timeout_left"
+cs "$lapi_ns" "$lapi" decisions delete --ip 203.0.113.88 >/dev/null 2>&1
+check "cscli decisions delete lifts it on A" wait_until 10 shared_lacks a 203.0.113.88
+check "cscli decisions delete lifts it on B" wait_until 10 shared_lacks b 203.0.113.88
+
+# 3. A trusted address banned in CrowdSec stays open on A (and is applied on B, which does
+# not trust it); A's event log says why.
+cs "$lapi_ns" "$lapi" decisions add --ip 192.0.2.5 --duration 1h >/dev/null 2>&1
+check "B applies the ban on 192.0.2.5" wait_until 10 shared_has b 192.0.2.5
+check "A records the ban on 192.0.2.5 as spared (trusted network)" \
+  wait_until 10 bash -c "ip netns exec $a_ns $PBXWALL --run-dir $NETNS_TMP/run-$a_ns events | grep 192.0.2.5 | grep -q 'trusted network'"
+check "A's crowdsec4 does not hold the trusted address" shared_lacks a 192.0.2.5
+
+# 4. A stock cs-firewall-bouncer applies A's decision too.
+if command -v crowdsec-firewall-bouncer >/dev/null; then
+  bdir="$NETNS_TMP/bouncer"
+  mkdir -p "$bdir"
+  key=$(cs "$lapi_ns" "$lapi" bouncers add stock-bouncer -o raw)
+  (umask 077 && cat >"$bdir/bouncer.yaml" <<YAML
+mode: nftables
+pid_dir: $bdir
+update_frequency: 1s
+daemonize: false
+log_mode: stdout
+log_level: info
+api_url: http://198.51.100.9:8080/
+api_key: $key
+disable_ipv6: false
+deny_action: DROP
+deny_log: false
+supported_decisions_types:
+  - ban
+blacklists_ipv4: crowdsec-blacklists
+blacklists_ipv6: crowdsec6-blacklists
+nftables:
+  ipv4:
+    enabled: true
+    set-only: false
+    table: crowdsec
+    chain: crowdsec-chain
+  ipv6:
+    enabled: true
+    set-only: false
+    table: crowdsec6
+    chain: crowdsec6-chain
+prometheus:
+  enabled: false
+  listen_addr: 127.0.0.1
+  listen_port: 60601
+YAML
+  )
+  timeout 120 ip netns exec "$c_ns" crowdsec-firewall-bouncer -c "$bdir/bouncer.yaml" >"$bdir/bouncer.log" 2>&1 &
+  bouncer_has() {
+    local set
+    set=$(in_ns "$c_ns" nft list set ip crowdsec crowdsec-blacklists 2>/dev/null) && grep -qw -- "$1" <<<"$set"
+  }
+  if wait_until 20 bouncer_has 203.0.113.77; then
+    echo "ok   the stock cs-firewall-bouncer applies A's decision"
+  else
+    tail -20 "$bdir/bouncer.log"
+    echo "FAIL the stock cs-firewall-bouncer did not apply A's decision"
+    NETNS_FAILURES=$((NETNS_FAILURES + 1))
+  fi
+fi
+
+# 5. An operator's unblock on A deletes the decision A pushed: B lifts it.
+ctl a unblock 203.0.113.77 >/dev/null
+check "A's unblock lifts the ban on B" wait_until 10 shared_lacks b 203.0.113.77
+
+# 6. LAPI down while A blocks 10 attackers: both keep protecting, A queues the pushes and keeps
+# them across a restart of pbxwalld; once the LAPI is back, B gets all 10.
+lapi_stop
+for i in $(seq 101 110); do ctl a block "203.0.113.$i" --for 1h --reason "outage test" >/dev/null; done
+check "A still blocks its attackers itself" bash -c "ip netns exec $a_ns nft list set inet pbxwall blocked4 | grep -qw 203.0.113.110"
+check "A reports the link down and 10 decisions queued" \
+  wait_until 15 bash -c "ip netns exec $a_ns $PBXWALL --run-dir $NETNS_TMP/run-$a_ns status | grep -q 'push queue 10'"
+check "B keeps the bans it holds while the LAPI is down" shared_has b 192.0.2.5
+stop_pbx a
+start_pbx a
+check "after a restart of pbxwalld A still has the 10 queued" \
+  bash -c "ip netns exec $a_ns $PBXWALL --run-dir $NETNS_TMP/run-$a_ns status | grep -q 'push queue 10'"
+lapi_start "$lapi_ns" "$lapi" http://127.0.0.1:8080
+all_ten_on_b() {
+  local set
+  set=$(in_ns "$b_ns" nft list set inet pbxwall crowdsec4) || return 1
+  for i in $(seq 101 110); do grep -qw "203.0.113.$i" <<<"$set" || return 1; done
+}
+check "once the LAPI is back, B has all 10" wait_until 40 all_ten_on_b
+check "A's queue is empty again" \
+  wait_until 10 bash -c "ip netns exec $a_ns $PBXWALL --run-dir $NETNS_TMP/run-$a_ns status | grep -q 'push queue 0'"
+
+if ((NETNS_FAILURES > 0)); then
+  for pbx in a b; do echo "--- pbxwalld $pbx"; tail -30 "$NETNS_TMP/$pbx/pbxwalld.log"; done
+  echo "--- lapi"; tail -20 "$lapi/lapi.log"
+fi
+finish
