@@ -61,6 +61,8 @@ Result<HttpAnswer> LapiClient::stream(const std::string& bouncer_key, bool start
   return to_answer("pulling decisions", http_->Get(path, headers));
 }
 
+void LapiClient::stop() { http_->stop(); }
+
 std::string describe(const char* what, const HttpAnswer& answer) {
   std::string message;
   auto doc = nlohmann::json::parse(answer.body, nullptr, false);

@@ -22,7 +22,7 @@ namespace pbxwall::crowdsec {
 struct LapiEndpoint {
   std::string url;  // "http://127.0.0.1:8080" (https too)
   std::chrono::milliseconds connect_timeout{2000};
-  std::chrono::milliseconds read_timeout{30000};  // a startup stream of many decisions takes a while
+  std::chrono::milliseconds read_timeout{60000};  // a startup stream of 100,000 decisions takes ~13 s
 };
 
 struct Token {
@@ -50,6 +50,9 @@ class LapiClient {
   Result<HttpAnswer> delete_decisions(const Token& token, const std::string& query);
   // GET /v1/decisions/stream?startup=<startup><filter_query> (X-Api-Key).
   Result<HttpAnswer> stream(const std::string& bouncer_key, bool startup, const std::string& filter_query);
+
+  // From another thread: ends a request under way (it fails) so its thread can be joined.
+  void stop();
 
  private:
   LapiEndpoint endpoint_;

@@ -72,6 +72,7 @@ struct CrowdsecBridge::Worker {
       std::lock_guard lock(mutex);
       stopping = true;
     }
+    state.client.stop();  // a pull or push under way fails now instead of at its timeout
     wake.notify_all();
     thread.join();
   }
@@ -123,15 +124,14 @@ CrowdsecBridge::CrowdsecBridge(asio::io_context& io, Firewall& firewall, store::
       // A LAPI that comes back is noticed within five pull intervals (5 s to 60 s).
       pull_backoff_(std::chrono::seconds(1),
                     std::clamp<Duration>(settings_.pull_interval * 5, std::chrono::seconds(5), std::chrono::seconds(60))) {
-  worker_ = std::make_unique<Worker>(crowdsec::LapiEndpoint{settings_.url, std::chrono::milliseconds(2000),
-                                                            std::chrono::milliseconds(10000)});
+  worker_ = std::make_unique<Worker>(crowdsec::LapiEndpoint{settings_.url});
   timer_ = std::make_unique<Timer>(io_);
 }
 
 CrowdsecBridge::~CrowdsecBridge() {
   *alive_ = false;
   timer_->timer.cancel();
-  worker_.reset();  // waits for a request under way (bounded by its timeouts)
+  worker_.reset();  // ends a request under way and joins the thread
 }
 
 void CrowdsecBridge::start() {

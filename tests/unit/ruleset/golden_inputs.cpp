@@ -85,6 +85,13 @@ ExtraInputs read_extra_inputs(const std::string& path) {
       auto cidr = Cidr::parse(c);
       if (!cidr) ADD_FAILURE() << where << ": bad CIDR " << c;
       else x.live.blocked_nets.push_back({*cidr, std::chrono::seconds(secs), comment});
+    } else if (verb == "shared") {  // a ban shared by the fleet (sets crowdsec4/6)
+      std::string c;
+      long secs = 0;
+      words >> c >> secs;
+      auto cidr = Cidr::parse(c);
+      if (!cidr) ADD_FAILURE() << where << ": bad CIDR " << c;
+      else x.live.shared.push_back({*cidr, std::chrono::seconds(secs), {}});
     } else if (verb == "grant") {
       std::string a, proto;
       unsigned port = 0;
