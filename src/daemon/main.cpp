@@ -243,7 +243,7 @@ int run(const Options& o) {
       (void)firewall.apply_set_script("flush set inet pbxwall crowdsec4\nflush set inet pbxwall crowdsec6\n");
       return;
     }
-    crowdsec = std::make_unique<daemon::CrowdsecBridge>(io, firewall, **store, clock, *settings,
+    crowdsec = std::make_unique<daemon::CrowdsecBridge>(io, firewall, *store, clock, *settings,
                                                         [](int priority, const std::string& text) { log(priority, text); });
     crowdsec->start();
   };
