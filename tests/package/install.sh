@@ -42,7 +42,8 @@ phase "the Debian 12 root"
 tarball="$cache/bookworm-minbase.tar"
 if [[ ! -s $tarball ]]; then
   base="$NETNS_TMP/base"
-  if ! timeout 900 debootstrap --variant=minbase --cache-dir="$cache" bookworm "$base" "$mirror" >"$NETNS_TMP/debootstrap.log" 2>&1; then
+  mkdir -p "$cache/debootstrap"
+  if ! timeout 900 debootstrap --variant=minbase --cache-dir="$cache/debootstrap" bookworm "$base" "$mirror" >"$NETNS_TMP/debootstrap.log" 2>&1; then
     tail -5 "$NETNS_TMP/debootstrap.log"
     echo "SKIP: debootstrap from $mirror failed (no mirror reachable?)"
     exit 77
@@ -51,6 +52,7 @@ if [[ ! -s $tarball ]]; then
   chrooted apt-get update -q >/dev/null
   # man-db to ask `man -w`; everything else comes as the package's dependencies.
   chrooted apt-get install -y -q --no-install-recommends man-db >/dev/null
+  chrooted apt-get clean
   root=$root_bak
   tar -C "$base" -cf "$tarball.tmp" . && mv "$tarball.tmp" "$tarball"
   rm -rf "$base"
@@ -59,6 +61,8 @@ mkdir -p "$root"
 tar -C "$root" -xf "$tarball"
 
 phase "packages from the build tree"
+# The test installs the programs, not their debug symbols: no -dbgsym package to compress.
+export DEB_BUILD_OPTIONS="noautodbgsym nocheck"
 dist="$NETNS_TMP/dist"
 (cd "$src" && PBXWALL_PREBUILT="$build" PBXWALL_LINTIAN=0 PBXWALL_DIST="$dist" scripts/package) >"$NETNS_TMP/package.log" 2>&1 ||
   { tail -30 "$NETNS_TMP/package.log"; echo "FAIL: scripts/package"; exit 1; }
@@ -73,13 +77,17 @@ mkdir -p "$root/tmp/dist"
 cp "$dist/$deb" "$dist/$deb2" "$root/tmp/dist/"
 
 phase "install (dependencies fetched first, then apt-get install inside the namespace)"
+# The dependencies' .debs are kept in the cache between runs: apt fetches only what changed.
+mkdir -p "$cache/archives" "$root/var/cache/apt/archives"
+find "$cache/archives" -maxdepth 1 -name '*.deb' -exec cp -t "$root/var/cache/apt/archives/" {} +
 chrooted apt-get update -q >/dev/null
-chrooted apt-get install -y -q --download-only "./tmp/dist/$deb" >/dev/null
+chrooted apt-get install -y -q --download-only "/tmp/dist/$deb" >/dev/null
+find "$root/var/cache/apt/archives" -maxdepth 1 -name '*.deb' ! -name 'pbxwall_*' -exec cp -t "$cache/archives/" {} +
 ns=$(make_ns pkg)
 in_ns "$ns" nft add table inet other
 in_ns "$ns" nft add chain inet other c '{ type filter hook input priority 10; policy accept; }'
 other_before=$(in_ns "$ns" nft list table inet other)
-check "apt-get install ./$deb" chrooted --netns "$ns" apt-get install -y -q --no-download "./tmp/dist/$deb"
+check "apt-get install ./$deb" chrooted --netns "$ns" apt-get install -y -q "/tmp/dist/$deb"
 for f in /usr/sbin/pbxwall /usr/sbin/pbxwalld /usr/share/pbxwall/web/index.html /lib/systemd/system/pbxwalld.service \
   /lib/systemd/system/pbxwall.service /etc/pbxwall/pbxwall.toml /usr/share/bash-completion/completions/pbxwall \
   /usr/share/doc/pbxwall/copyright /usr/share/doc/pbxwall/changelog.gz /usr/share/doc/pbxwall/example.toml; do
@@ -97,6 +105,7 @@ check "pbxwall check passes on the shipped conffile" chrooted --netns "$ns" pbxw
 rc=0; chrooted --netns "$ns" pbxwall check --require-enabled >/dev/null 2>&1 || rc=$?
 check "the units' start condition holds the service back (enabled = false)" test "$rc" == 1
 check "the install firewalled nothing" bash -c "! ip netns exec $ns nft list table inet pbxwall >/dev/null 2>&1"
+check "no process runs in the namespace after the install" test -z "$(ip netns pids "$ns")"
 check "the install does not start pbxwalld" bash -c "! grep -q 'deb-systemd-invoke start' '$root/var/lib/dpkg/info/pbxwall.postinst'"
 check "pbxwalld.service is enabled (considered at boot)" \
   test -L "$root/etc/systemd/system/multi-user.target.wants/pbxwalld.service"
@@ -110,7 +119,7 @@ sed -i 's|^# "192.0.2.0/24" = "local".*|"192.0.2.0/24" = "local"  # edited|' "$r
 check "the edited conffile is valid" chrooted --netns "$ns" pbxwall check
 head -c 4096 /dev/urandom >"$root/var/lib/pbxwall/state.db"
 state_sum=$(sha256sum <"$root/var/lib/pbxwall/state.db")
-check "apt-get install ./$deb2" chrooted --netns "$ns" apt-get install -y -q --no-download "./tmp/dist/$deb2"
+check "apt-get install ./$deb2" chrooted --netns "$ns" apt-get install -y -q "/tmp/dist/$deb2"
 check "the version is $version+1" test "$(chrooted dpkg-query -W -f='${Version}' pbxwall)" == "$version+1"
 check "the conffile edit is kept" grep -q '^"192.0.2.0/24" = "local"  # edited' "$root/etc/pbxwall/pbxwall.toml"
 check "no .dpkg-dist or .dpkg-old beside it" bash -c "! ls '$root'/etc/pbxwall/*.dpkg-* 2>/dev/null"
