@@ -2,7 +2,12 @@
 // the conntrack table walk each tick with a new block (a dump visits every bucket of the table,
 // milliseconds even when it holds few entries). The order the interface asks for still holds:
 // sources are queued after their block is in the kernel set, and the worker flushes them after.
+// CPU stays bounded in a burst of blocks: after a walk the worker rests kIdleFactor times as
+// long as the walk took (within kMinRest..kMaxRest), so walks take at most a fifth of a core,
+// and every source queued meanwhile goes into the next walk.
 #pragma once
+
+#include <chrono>
 
 #include <atomic>
 #include <condition_variable>
@@ -16,8 +21,15 @@
 
 namespace pbxwall::packets {
 
+// How long the worker rests after a walk that took `walk`.
+std::chrono::steady_clock::duration conntrack_rest_after(std::chrono::steady_clock::duration walk);
+
 class BackgroundConntrackFlusher final : public ConntrackFlusher {
  public:
+  static constexpr int kIdleFactor = 4;
+  static constexpr std::chrono::milliseconds kMinRest{50};
+  static constexpr std::chrono::milliseconds kMaxRest{2000};
+
   explicit BackgroundConntrackFlusher(std::unique_ptr<ConntrackFlusher> inner);
   // Flushes what is still queued, then stops the worker.
   ~BackgroundConntrackFlusher() override;
@@ -30,6 +42,7 @@ class BackgroundConntrackFlusher final : public ConntrackFlusher {
 
   std::uint64_t deleted() const { return deleted_; }
   std::uint64_t failures() const { return failures_; }
+  std::uint64_t walks() const { return walks_; }  // calls of the inner flusher
 
  private:
   void run();
@@ -41,6 +54,7 @@ class BackgroundConntrackFlusher final : public ConntrackFlusher {
   bool stopping_ = false;          // guarded by mutex_
   std::atomic<std::uint64_t> deleted_{0};
   std::atomic<std::uint64_t> failures_{0};
+  std::atomic<std::uint64_t> walks_{0};
   std::thread worker_;  // last: started once everything above exists
 };
 

@@ -1,7 +1,9 @@
-// The worker-thread conntrack flusher: every queued source reaches the inner flusher, in
-// order, what is queued meanwhile is taken in one call, and nothing is lost at destruction.
+// The worker-thread conntrack flusher: every queued source reaches the inner flusher (once per
+// walk, sorted), what is queued meanwhile is taken in one call, nothing is lost at destruction,
+// and the rest between walks bounds their share of a core.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -71,7 +73,42 @@ TEST(BackgroundConntrackFlusher, QueuesWhileBusyAndDrainsAtDestruction) {
   }  // destruction waits for the queue to drain
   ASSERT_EQ(inner.calls.size(), 2u);
   EXPECT_EQ(inner.calls[0], (std::vector<IpAddress>{ip("192.0.2.1")}));
-  EXPECT_EQ(inner.calls[1], (std::vector<IpAddress>{ip("192.0.2.2"), ip("2001:db8::3"), ip("192.0.2.4")}));
+  EXPECT_EQ(inner.calls[1], (std::vector<IpAddress>{ip("2001:db8::3"), ip("192.0.2.2"), ip("192.0.2.4")}));
+}
+
+TEST(BackgroundConntrackFlusher, ABurstOfBlocksIsOneWalkPerRest) {
+  GatedFlusher inner;
+  auto owned = std::make_unique<Forwarder>(inner);
+  {
+    BackgroundConntrackFlusher flusher(std::move(owned));
+    const IpAddress first[] = {ip("192.0.2.1")};
+    ASSERT_TRUE(flusher.flush_udp(first).ok());
+    {
+      std::unique_lock lock(inner.mutex);
+      ASSERT_TRUE(inner.changed.wait_for(lock, std::chrono::seconds(5), [&] { return inner.calls.size() == 1; }));
+    }
+    // 1,000 blocks (250 sources, each four times) while the first walk runs: one more walk.
+    for (int round = 0; round < 4; ++round)
+      for (int i = 0; i < 250; ++i) {
+        const IpAddress one[] = {IpAddress::v4(0xc6336400u + static_cast<std::uint32_t>(i))};
+        ASSERT_TRUE(flusher.flush_udp(one).ok());
+      }
+    {
+      std::lock_guard lock(inner.mutex);
+      inner.released = true;
+    }
+    inner.changed.notify_all();
+  }
+  ASSERT_EQ(inner.calls.size(), 2u);
+  EXPECT_EQ(inner.calls[1].size(), 250u);  // each source once
+  EXPECT_TRUE(std::is_sorted(inner.calls[1].begin(), inner.calls[1].end()));
+}
+
+TEST(BackgroundConntrackFlusher, RestsFourTimesTheWalkWithinBounds) {
+  using std::chrono::milliseconds;
+  EXPECT_EQ(conntrack_rest_after(milliseconds(1)), BackgroundConntrackFlusher::kMinRest);
+  EXPECT_EQ(conntrack_rest_after(milliseconds(100)), milliseconds(400));
+  EXPECT_EQ(conntrack_rest_after(milliseconds(5000)), BackgroundConntrackFlusher::kMaxRest);
 }
 
 TEST(BackgroundConntrackFlusher, CountsDeletionsAndFailures) {
