@@ -4,7 +4,9 @@
 #include <cerrno>
 #include <charconv>
 #include <ctime>
+#include <cstring>
 #include <deque>
+#include <fstream>
 #include <limits>
 #include <ostream>
 
@@ -20,6 +22,7 @@
 #include "cli/commands.h"
 #include "cli/control_client.h"
 #include "cli/daemon_link.h"
+#include "cli/firewall.h"
 #include "store/store.h"
 
 namespace pbxwall::cli {
@@ -119,6 +122,104 @@ void run_block(Context& ctx, const std::string& addr_text, const std::string& du
   ctx.o() << addr->str() << " blocked until " << utc_time_text(answer->value("until", json())) << " UTC\n";
   if (answer->contains("warning") && (*answer)["warning"].is_string())
     ctx.e() << "pbxwall: warning: " << (*answer)["warning"].get<std::string>() << "\n";
+}
+
+// `block --file LIST`: one address or network a line, `#` starts a comment. Every line is
+// checked first (errors as FILE:LINE, nothing sent if one is wrong), then the list goes to
+// pbxwalld in batches, each one kernel transaction.
+void run_block_file(Context& ctx, const std::string& path, const std::string& duration_text, const std::string& reason) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    ctx.e() << "pbxwall: --file: cannot read " << path << ": " << std::strerror(errno) << "\n";
+    ctx.exit_status = kExitInvalid;
+    return;
+  }
+  json base = {{"cmd", "block_list"}};
+  if (!duration_text.empty()) {
+    const auto duration = parse_duration(duration_text);
+    if (!duration) {
+      ctx.e() << "pbxwall: --for: \"" << duration_text
+              << "\" is not a duration (a positive number with a unit: 90s, 30m, 2h, 7d, 2w, 1h30m)\n";
+      ctx.exit_status = kExitInvalid;
+      return;
+    }
+    base["seconds"] = duration->count();
+  }
+  if (!reason.empty()) base["reason"] = reason;
+  const auto own = ctx.local_addresses ? ctx.local_addresses() : interface_addresses();
+  const auto session = admin_session(ctx);
+  std::vector<std::string> targets;
+  std::size_t errors = 0;
+  std::string line;
+  for (int number = 1; std::getline(in, line); ++number) {
+    if (const auto hash = line.find('#'); hash != std::string::npos) line.erase(hash);
+    const auto first = line.find_first_not_of(" \t\r");
+    if (first == std::string::npos) continue;
+    const std::string text = line.substr(first, line.find_last_not_of(" \t\r") - first + 1);
+    auto say = [&](const std::string& why) {
+      if (++errors <= 20) ctx.e() << path << ":" << number << ": " << why << "\n";
+    };
+    if (auto addr = IpAddress::parse(text)) {
+      if (const std::string why = not_blockable(ctx, *addr); !why.empty()) say(addr->str() + " cannot be blocked: " + why);
+      else targets.push_back(addr->str());
+      continue;
+    }
+    std::string why;
+    auto net = Cidr::parse(text, &why);
+    if (!net) {
+      say("\"" + text + "\" is not an address or network" + (why.empty() ? "" : " (" + why + ")"));
+      continue;
+    }
+    if (net->is_host()) {
+      if (const std::string no = not_blockable(ctx, net->address()); !no.empty())
+        say(net->str() + " cannot be blocked: " + no);
+      else targets.push_back(net->str());
+      continue;
+    }
+    const auto mine = std::find_if(own.begin(), own.end(), [&](const IpAddress& a) { return net->contains(a); });
+    if (mine != own.end()) say(net->str() + " cannot be blocked: it holds " + mine->str() + ", an address of this machine");
+    else if (session && net->contains(session->client))
+      say(net->str() + " cannot be blocked: it holds " + session->client.str() + ", the client of your " + session->kind);
+    else if (net->prefix() < (net->family() == Family::v4 ? 8 : 16))
+      say(net->str() + " cannot be blocked: a network shorter than /" + (net->family() == Family::v4 ? "8" : "16") +
+          " is a large part of the Internet");
+    else targets.push_back(net->str());
+  }
+  if (in.bad()) {
+    ctx.e() << "pbxwall: --file: error reading " << path << "\n";
+    ctx.exit_status = kExitInvalid;
+    return;
+  }
+  if (errors > 0) {
+    if (errors > 20) ctx.e() << path << ": " << errors - 20 << " more errors\n";
+    ctx.e() << "pbxwall: --file: " << counted(static_cast<std::int64_t>(errors), "line") << " refused, nothing blocked\n";
+    ctx.exit_status = kExitInvalid;
+    return;
+  }
+  // A batch is one request (within the control socket's 1 MiB) and one kernel transaction.
+  constexpr std::size_t kBatch = 5'000;
+  std::int64_t blocked = 0, trusted = 0, refused = 0;
+  for (std::size_t at = 0; at < targets.size(); at += kBatch) {
+    json request = base;
+    const auto end = std::min(targets.size(), at + kBatch);
+    request["items"] = std::vector<std::string>(targets.begin() + static_cast<std::ptrdiff_t>(at),
+                                                targets.begin() + static_cast<std::ptrdiff_t>(end));
+    auto answer = daemon_request(ctx, request);
+    if (!answer) {
+      if (at > 0) ctx.e() << "pbxwall: the first " << at << " lines of " << path << " were blocked before this\n";
+      return;
+    }
+    blocked += answer->value("blocked", std::int64_t{0});
+    trusted += answer->value("trusted", std::int64_t{0});
+    refused += answer->value("refused", std::int64_t{0});
+    if (answer->contains("warning") && (*answer)["warning"].is_string())
+      ctx.e() << "pbxwall: warning: " << (*answer)["warning"].get<std::string>() << "\n";
+  }
+  ctx.o() << counted(blocked, "address or network", "addresses or networks") << " of " << path << " blocked";
+  if (trusted > 0) ctx.o() << ", " << trusted << " trusted (never blocked)";
+  if (refused > 0) ctx.o() << ", " << refused << " refused at the ceiling ([responsive] max_blocked)";
+  ctx.o() << "\n";
+  if (refused > 0) ctx.exit_status = kExitFailure;
 }
 
 void run_unblock(Context& ctx, const std::string& addr_text) {
@@ -266,10 +367,90 @@ bool is_daemon_listing(std::string_view word) {
   return word == "blocked" || word == "validated" || word == "flagged";
 }
 
-void run_daemon_list(Context& ctx, const std::string& what) {
+namespace {
+
+// ORIGIN: this server's rule, or "crowdsec:<origin>/<scenario>" for a ban shared by the fleet.
+void print_blocked_header(Context& ctx) {
+  ctx.o() << pad("ADDRESS", 16) << pad("UNTIL (UTC)", 21) << pad("TIMES", 6) << pad("ORIGIN", 14) << "REASON\n";
+}
+
+void print_blocked_item(Context& ctx, const json& i) {
+  const bool shared = text_of(i, "rule") == "crowdsec";
+  ctx.o() << pad(text_of(i, "addr"), 16) << pad(utc_time_text(i.is_object() ? i.value("until", json()) : json()), 21)
+          << pad(text_of(i, "times"), 6) << pad(text_of(i, shared ? "origin" : "rule"), 14)
+          << (shared ? std::string("shared by the fleet") : text_of(i, "reason")) << "\n";
+}
+
+void print_not_listed(Context& ctx, const json& answer) {
+  if (answer.contains("crowdsec_not_listed"))
+    ctx.o() << "(and " << answer["crowdsec_not_listed"].dump() << " more bans shared by the fleet, not listed)\n";
+}
+
+// `list blocked` from pbxwalld, a page at a time: neither side holds the whole list in one
+// message, and the first lines come at once.
+void run_blocked_pages(Context& ctx, const BlockedFilter& filter) {
+  constexpr std::int64_t kPage = 1000;
+  json request = {{"cmd", "list"}, {"what", "blocked"}};
+  if (!filter.addr.empty()) request["addr"] = filter.addr;
+  if (!filter.rule.empty()) request["rule"] = filter.rule;
+  if (!filter.origin.empty()) request["origin"] = filter.origin;
+  std::string after = filter.after;
+  std::int64_t shown = 0;
+  json all = json::array();
+  for (;;) {
+    const std::int64_t want = filter.limit ? std::min(kPage, *filter.limit - shown) : kPage;
+    request["limit"] = want;
+    request["after"] = after;
+    auto answer = daemon_request(ctx, request);
+    if (!answer) return;
+    const json* items = items_of(ctx, *answer);
+    if (items == nullptr) return;
+    if (!ctx.json && shown == 0 && !items->empty()) print_blocked_header(ctx);
+    for (const auto& i : *items) {
+      if (ctx.json) all.push_back(i);
+      else print_blocked_item(ctx, i);
+    }
+    if (!ctx.json) print_not_listed(ctx, *answer);
+    shown += static_cast<std::int64_t>(items->size());
+    const auto next = answer->find("next");
+    if (next == answer->end() || !next->is_string()) break;  // the last page
+    if (next->get<std::string>() <= after) {
+      ctx.fail("pbxwalld's page ends before where it began (\"next\": ", next->dump(), ")");
+      return;
+    }
+    after = next->get<std::string>();
+    if (filter.limit && shown >= *filter.limit) {
+      ctx.e() << "pbxwall: more blocked hosts follow: --after " << after << "\n";
+      break;
+    }
+  }
+  if (ctx.json) ctx.o() << all.dump(2) << "\n";
+  else if (shown == 0) ctx.o() << "no blocked hosts\n";
+}
+
+}  // namespace
+
+void run_daemon_list(Context& ctx, const std::string& what, const BlockedFilter& filter) {
+  if (filter.any() && what != "blocked") {
+    ctx.e() << "pbxwall: --limit, --after, --addr, --rule and --origin are for `list blocked`\n";
+    ctx.exit_status = kExitInvalid;
+    return;
+  }
+  if (filter.limit && *filter.limit < 1) {
+    ctx.e() << "pbxwall: --limit: expected a positive number\n";
+    ctx.exit_status = kExitInvalid;
+    return;
+  }
   std::optional<json> answer;
   if (!daemon_running(ctx) && std::filesystem::exists(ctx.state_path)) {
+    if (filter.any()) {
+      ctx.fail(not_running_message(ctx, "no control socket"), "; --limit, --after, --addr, --rule and --origin need it");
+      return;
+    }
     answer = stored_listing(ctx, what);
+  } else if (what == "blocked") {
+    run_blocked_pages(ctx, filter);
+    return;
   } else {
     answer = daemon_request(ctx, {{"cmd", "list"}, {"what", what}});
   }
@@ -285,16 +466,9 @@ void run_daemon_list(Context& ctx, const std::string& what) {
     return;
   }
   if (what == "blocked") {
-    // ORIGIN: this server's rule, or "crowdsec:<origin>/<scenario>" for a ban shared by the fleet.
-    ctx.o() << pad("ADDRESS", 16) << pad("UNTIL (UTC)", 21) << pad("TIMES", 6) << pad("ORIGIN", 14) << "REASON\n";
-    for (const auto& i : *items) {
-      const bool shared = text_of(i, "rule") == "crowdsec";
-      ctx.o() << pad(text_of(i, "addr"), 16) << pad(utc_time_text(i.is_object() ? i.value("until", json()) : json()), 21)
-              << pad(text_of(i, "times"), 6) << pad(text_of(i, shared ? "origin" : "rule"), 14)
-              << (shared ? std::string("shared by the fleet") : text_of(i, "reason")) << "\n";
-    }
-    if (answer->contains("crowdsec_not_listed"))
-      ctx.o() << "(and " << (*answer)["crowdsec_not_listed"].dump() << " more bans shared by the fleet, not listed)\n";
+    print_blocked_header(ctx);
+    for (const auto& i : *items) print_blocked_item(ctx, i);
+    print_not_listed(ctx, *answer);
   } else if (what == "validated") {
     ctx.o() << pad("ADDRESS", 16) << pad("USER", 12) << "UNTIL (UTC)\n";
     for (const auto& i : *items)
@@ -336,6 +510,10 @@ void print_daemon_status(Context& ctx, const json& s) {
           << text_of(s, "flagged") << "\n  packets inspected: " << text_of(s, "packets_in") << " to the PBX, "
           << text_of(s, "packets_out") << " from it\n";
   auto number = [&](const char* key) { return s.contains(key) && s[key].is_number() ? s[key].get<double>() : 0.0; };
+  if (number("blocks_refused") > 0)
+    ctx.o() << "  WARNING: " << counted_of(s, "blocks_refused", "new block") << " refused at the ceiling of "
+            << text_of(s, "max_blocked") << " blocks ([responsive] max_blocked); " << text_of(s, "blocks_held")
+            << " held now\n";
   if (number("table_restores") + number("table_restore_failures") + number("elements_readded") + number("set_updates_owed") > 0) {
     ctx.o() << "  healed: table restored " << text_of(s, "table_restores") << " times (refused "
             << text_of(s, "table_restore_failures") << "), " << text_of(s, "elements_readded") << " elements re-added";
@@ -457,17 +635,29 @@ std::optional<json> daemon_request(Context& ctx, const json& request) {
 
 void add_daemon_commands(CLI::App& app, Context& ctx) {
   struct Args {
-    std::string block_addr, duration, reason, unblock_addr;
+    std::string block_addr, block_file, duration, reason, unblock_addr;
     std::int64_t limit = 50;
     bool follow = false;
   };
   auto args = std::make_shared<Args>();
 
-  auto* block = app.add_subcommand("block", "Block an address now (pbxwalld)");
-  block->add_option("addr", args->block_addr, "IPv4 or IPv6 address")->required();
+  auto* block = app.add_subcommand("block", "Block an address now, or a list of them (pbxwalld)");
+  auto* addr = block->add_option("addr", args->block_addr, "IPv4 or IPv6 address");
+  auto* file = block->add_option("--file", args->block_file,
+                                 "Block the addresses and networks of this file (one a line, # comments)");
+  addr->excludes(file);
   block->add_option("--for", args->duration, "How long: 30m, 2h, 7d (default: the responsive block time)");
   block->add_option("--reason", args->reason, "Why (shown in listings and events)");
-  block->callback([&ctx, args] { run_block(ctx, args->block_addr, args->duration, args->reason); });
+  block->callback([&ctx, args] {
+    if (!args->block_file.empty()) {
+      run_block_file(ctx, args->block_file, args->duration, args->reason);
+    } else if (args->block_addr.empty()) {
+      ctx.e() << "pbxwall: block: an ADDR or --file LIST is required\n";
+      ctx.exit_status = kExitInvalid;
+    } else {
+      run_block(ctx, args->block_addr, args->duration, args->reason);
+    }
+  });
 
   auto* unblock = app.add_subcommand("unblock", "Lift the block of an address (pbxwalld)");
   unblock->add_option("addr", args->unblock_addr, "IPv4 or IPv6 address")->required();

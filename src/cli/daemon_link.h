@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -37,7 +38,16 @@ std::string not_running_message(const Context& ctx, const std::string& detail);
 
 // `list blocked|validated|flagged`: the words that name the daemon's listings.
 bool is_daemon_listing(std::string_view word);
-void run_daemon_list(Context& ctx, const std::string& what);
+// `list blocked`'s paging and filters (sent to pbxwalld, which answers page by page).
+struct BlockedFilter {
+  std::optional<std::int64_t> limit;  // at most this many in all
+  std::string after;                  // addresses after this one (the "next" a page gave)
+  std::string addr;                   // an address or network: the blocks inside it
+  std::string rule;                   // the rule that blocked
+  std::string origin;                 // manual, kernel, crowdsec, engine
+  bool any() const { return limit || !after.empty() || !addr.empty() || !rule.empty() || !origin.empty(); }
+};
+void run_daemon_list(Context& ctx, const std::string& what, const BlockedFilter& filter = {});
 
 // Prints the daemon's part of `pbxwall status` (its answer to {"cmd": "status"}).
 void print_daemon_status(Context& ctx, const nlohmann::json& status);

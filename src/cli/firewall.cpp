@@ -281,8 +281,17 @@ std::optional<std::string> live_table(Context& ctx) {
   return std::move(*table);
 }
 
+std::optional<std::string> live_counters(Context& ctx) {
+  auto table = ctx.kernel().list_counters();
+  if (!table) {
+    ctx.fail("cannot read the kernel's ruleset: ", table.error());
+    return std::nullopt;
+  }
+  return std::move(*table);
+}
+
 std::optional<bool> firewall_running(Context& ctx) {
-  auto table = live_table(ctx);
+  auto table = live_counters(ctx);
   if (!table) return std::nullopt;
   return !table->empty();
 }

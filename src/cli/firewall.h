@@ -54,6 +54,8 @@ std::optional<std::string> live_table(Context& ctx);
 
 // Is our table in the kernel? nullopt (and a message on ctx.e()) if the kernel cannot say.
 std::optional<bool> firewall_running(Context& ctx);
+// The table with its named counters only, not the sets' elements ("" when it is absent).
+std::optional<std::string> live_counters(Context& ctx);
 
 enum class ApplyKind { start, reload };
 

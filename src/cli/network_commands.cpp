@@ -109,10 +109,15 @@ void run_untrust(Context& ctx, const std::string& target) {
   commit_edit(ctx, *edited, target + " removed from [networks]");
 }
 
-void run_list(Context& ctx, const std::string& zone_text) {
+void run_list(Context& ctx, const std::string& zone_text, const BlockedFilter& filter) {
   // Zone names and the daemon's listings do not overlap.
   if (is_daemon_listing(zone_text)) {
-    run_daemon_list(ctx, zone_text);
+    run_daemon_list(ctx, zone_text, filter);
+    return;
+  }
+  if (filter.any()) {
+    ctx.e() << "pbxwall: --limit, --after, --addr, --rule and --origin are for `list blocked`\n";
+    ctx.exit_status = kExitInvalid;
     return;
   }
   std::optional<model::Zone> only;
@@ -158,6 +163,8 @@ void add_network_commands(CLI::App& app, Context& ctx) {
     std::string zone = "trusted";
     std::string untrust_target;
     std::string list_zone;
+    BlockedFilter blocked;
+    std::int64_t limit = 0;
   };
   auto args = std::make_shared<Args>();
 
@@ -174,7 +181,16 @@ void add_network_commands(CLI::App& app, Context& ctx) {
   auto* list = app.add_subcommand(
       "list", "List the configured networks (of one zone), or pbxwalld's blocked, validated or flagged hosts");
   list->add_option("zone", args->list_zone, "Only this zone; or blocked, validated, flagged");
-  list->callback([&ctx, args] { run_list(ctx, args->list_zone); });
+  list->add_option("--limit", args->limit, "list blocked: at most this many (pages of 1000 from pbxwalld)");
+  list->add_option("--after", args->blocked.after, "list blocked: the addresses after this one (where a --limit stopped)");
+  list->add_option("--addr", args->blocked.addr, "list blocked: only this address, or the blocks inside this network");
+  list->add_option("--rule", args->blocked.rule, "list blocked: only blocks by this rule (fingerprint, manual, ...)");
+  list->add_option("--origin", args->blocked.origin, "list blocked: only blocks from manual, kernel, crowdsec or engine");
+  list->callback([&ctx, args, list] {
+    BlockedFilter filter = args->blocked;
+    if (list->count("--limit") > 0) filter.limit = args->limit;
+    run_list(ctx, args->list_zone, filter);
+  });
 }
 
 }  // namespace pbxwall::cli

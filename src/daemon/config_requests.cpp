@@ -405,6 +405,11 @@ json Firewall::overview_json(const json& request) {
                         {"text", "A change by " + pending_change_->who + " (" + pending_change_->what + ") is in safe mode: confirm it within " +
                                      std::to_string(pending_change_json(edges_.clock.now())["rolls_back_in_seconds"].get<std::int64_t>()) +
                                      " s or it is rolled back."}});
+  if (counters_.blocks_refused > 0 && blocks_held_ >= max_blocked())
+    warnings.push_back({{"kind", "block_ceiling"},
+                        {"text", "The blocked sets are full (" + std::to_string(max_blocked()) +
+                                     " blocks, [responsive] max_blocked): " + std::to_string(counters_.blocks_refused) +
+                                     " new blocks were refused."}});
   add_state_warnings(warnings);
   answer["warnings"] = warnings;
   return answer;

@@ -9,8 +9,9 @@ namespace pbxwall::daemon {
 
 using nlohmann::json;
 
-// Requests larger than this are refused: a control request is a few hundred bytes.
-constexpr std::size_t kMaxRequestBytes = 64 * 1024;
+// Requests larger than this are refused: a control request is a few hundred bytes, a batch of
+// `pbxwall block --file` (5,000 addresses) at most about 250 KB.
+constexpr std::size_t kMaxRequestBytes = 1024 * 1024;
 
 class ControlServer::Session : public std::enable_shared_from_this<Session> {
  public:

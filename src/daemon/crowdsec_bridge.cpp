@@ -425,6 +425,12 @@ void CrowdsecBridge::extend(const std::string& cmd, const json& request, json& a
   auto& items = answer["items"];
   for (auto& item : items)
     if (item.is_object() && !item.contains("origin")) item["origin"] = item.value("rule", "");
+  // Paged listings (`limit`) get the shared bans once, on their last page, and only when no
+  // filter other than origin "crowdsec" or rule "crowdsec" leaves them out.
+  if (answer.contains("next") && !answer["next"].is_null()) return;
+  if (request.contains("addr") || request.value("origin", "crowdsec") != "crowdsec" ||
+      request.value("rule", "crowdsec") != "crowdsec")
+    return;
   const TimePoint now = clock_.now();
   std::size_t listed = 0;
   const auto blocks = shared_.blocks(now);

@@ -81,6 +81,7 @@ Result<std::unique_ptr<Firewall::Loaded>, Diagnostics> Firewall::load(const std:
   auto config = model::load_string(loaded->text, options_.config_path);
   if (!config.ok()) return fail(config.error());
   loaded->config = std::move(*config);
+  loaded->zones = ruleset::ZoneIndex::of_networks(model::zone_networks(loaded->config.policy, loaded->resolved));
   auto sections = daemon_sections_from(loaded->config);
   if (!sections.ok()) return fail(sections.error());
   auto resolved_path = ruleset::resolve_packet_path(sections->packet_path, options_.kernel_has_queue,
@@ -100,7 +101,8 @@ bool Firewall::never_block(const IpAddress& addr) const {
   if (is_trunk(addr)) return true;  // the PBX's providers and branch offices
   // Trusted networks are accepted before the responsive path; a block would never apply and
   // would only confuse the admin reading the list.
-  return model::zone_of(loaded_->config.policy, addr, "", loaded_->resolved) == model::Zone::trusted;
+  // The index holds the same networks zone_of walks, flattened (model::zone_of's answer).
+  return loaded_->zones.zone_of(addr) == model::Zone::trusted;
 }
 
 ruleset::LiveState Firewall::live_state(TimePoint now) const {
@@ -126,6 +128,8 @@ Status<std::string> Firewall::apply(const Loaded& loaded) {
   input.options.log_group_output = options_.log_group_output;
   input.options.packet_path = packet_path_;
   input.options.queue_num = queue_num_;
+  input.options.max_blocked = loaded.settings.max_blocked;
+  blocks_held_ = input.live.blocked.size() + input.live.blocked_nets.size();
   auto applied = edges_.applier.apply(ruleset::render(input));
   if (applied.ok()) sets_->forgive();  // the new table holds the live state
   return applied;
@@ -182,6 +186,7 @@ Status<std::string> Firewall::start() {
   loaded_ = std::move(*loaded);
   packet_path_ = loaded_->packet_path;
   queue_num_ = loaded_->queue_num;
+  if (port_discovery_) discovered_ = port_discovery_(loaded_->integration);
   engine_ = make_engine();
   rebuild_tap();
   const TimePoint now = edges_.clock.now();
@@ -283,6 +288,7 @@ void Firewall::take(const Decision& d, TimePoint now) {
   const std::string addr = d.addr.str();
   switch (d.action) {
     case Action::block: {
+      if (refuse_at_ceiling(d, now)) return;
       if (!oldest_pending_block_ || now < *oldest_pending_block_) oldest_pending_block_ = now;
       const TimePoint until = d.until.value_or(now + std::chrono::hours(24));
       // A network block (rule address-rotation) goes to blocked_nets6 and is kept in the
@@ -316,6 +322,32 @@ void Firewall::take(const Decision& d, TimePoint now) {
   }
   grant_for(d, now);
   record_event(d, now);
+}
+
+std::uint32_t Firewall::max_blocked() const {
+  return loaded_ ? loaded_->settings.max_blocked : responsive::kDefaultMaxBlocked;
+}
+
+bool Firewall::refuse_at_ceiling(const Decision& d, TimePoint now) {
+  const std::string key = d.network ? d.network->str() : d.addr.str();
+  // A block in force already is only renewed: its element is in the set.
+  if (writes_.is_active_block(key, now)) return false;
+  if (blocks_held_ < max_blocked()) {
+    ++blocks_held_;
+    return false;
+  }
+  ++counters_.blocks_refused;
+  if (!d.network && engine_) (void)engine_->unblock(d.addr, now);  // the engine must not count it blocked
+  store::EventRecord e;
+  e.time = now;
+  e.kind = "refused";
+  e.address = key;
+  e.user = d.user;
+  e.rule = responsive::rule_name(d.rule);
+  e.reason = "not blocked: the sets hold " + std::to_string(max_blocked()) +
+             " blocks, the ceiling ([responsive] max_blocked); the block was for: " + d.reason;
+  pending_events_.push_back(std::move(e));
+  return true;
 }
 
 void Firewall::record_event(const Decision& d, TimePoint now) {
@@ -365,6 +397,7 @@ void Firewall::housekeeping() {
   for (const auto& d : decisions_) take(d, now);
   roll_back_if_due(now);
   flush();
+  blocks_held_ = writes_.count_active_blocks(now);  // blocks that ended left the kernel sets
   (void)edges_.store.prune(now);
 }
 
@@ -383,11 +416,9 @@ json Firewall::handle_request(const json& request) {
   const std::string cmd = request["cmd"];
   try {
     if (cmd == "status") return status_json();
-    if (cmd == "list") {
-      const std::string what = request.value("what", "blocked");
-      return list_json(what);
-    }
+    if (cmd == "list") return list_json(request);
     if (cmd == "block") return block_request(request);
+    if (cmd == "block_list") return block_list_request(request);
     if (cmd == "unblock") return unblock_request(request);
     if (cmd == "events") return events_json(request);
     if (cmd == "reload" || cmd == "start" || cmd == "apply") {
@@ -423,14 +454,8 @@ json Firewall::handle_request(const json& request) {
 
 json Firewall::status_json() {
   const auto c = engine_ ? engine_->counters() : responsive::Counters{};
-  std::size_t blocked = 0, validated = 0, flagged = 0;
-  if (engine_) {
-    for (const auto& s : engine_->snapshot()) {
-      blocked += s.state == responsive::SourceState::blocked;
-      validated += s.state == responsive::SourceState::validated;
-      flagged += s.flagged;
-    }
-  }
+  const auto counts = engine_ ? engine_->state_counts() : responsive::Engine::StateCounts{};
+  const std::size_t blocked = counts.blocked, validated = counts.validated, flagged = counts.flagged;
   json decisions = json::object();
   for (std::size_t r = 0; r < static_cast<std::size_t>(responsive::Rule::count_); ++r)
     decisions[responsive::rule_name(static_cast<responsive::Rule>(r))] = c.decisions[r];
@@ -452,6 +477,9 @@ json Firewall::status_json() {
           {"kernel_failures", counters_.kernel_failures},
           {"reloads", counters_.reloads},
           {"refused_reloads", counters_.refused_reloads},
+          {"blocks_held", blocks_held_},
+          {"max_blocked", max_blocked()},
+          {"blocks_refused", counters_.blocks_refused},
           {"sources_tracked", c.table_size},
           {"sources_ceiling", c.table_ceiling},
           {"evictions", c.evictions},
@@ -466,13 +494,12 @@ json Firewall::status_json() {
   return answer;
 }
 
-json Firewall::list_json(const std::string& what) {
+json Firewall::list_json(const json& request) {
+  const std::string what = request.value("what", "blocked");
   const TimePoint now = edges_.clock.now();
   json items = json::array();
   if (what == "blocked") {
-    for (const auto& b : writes_.active_blocks(now))
-      items.push_back({{"addr", b.address}, {"rule", b.rule}, {"reason", b.reason}, {"since", time_json(b.since)},
-                       {"until", time_json(b.until)}, {"times", b.times_blocked}});
+    return list_blocked_json(request);
   } else if (what == "validated") {
     for (const auto& v : writes_.active_validated(now)) items.push_back({{"addr", v.address}, {"user", v.user}, {"until", time_json(v.until)}});
   } else if (what == "flagged") {
@@ -487,25 +514,168 @@ json Firewall::list_json(const std::string& what) {
   return {{"ok", true}, {"items", items}};
 }
 
+namespace {
+
+// Where a block came from, for listings and their filter: the administrator (and the API),
+// the kernel (its flood meter, or a set element the database did not have), CrowdSec, or
+// the responsive engine.
+std::string block_origin(const store::BlockRecord& b) {
+  if (b.rule == "manual") return "manual";
+  if (b.rule == "kernel" || (b.rule == "flood" && b.reason.starts_with("flood (kernel safety net)"))) return "kernel";
+  if (b.rule.starts_with("crowdsec")) return "crowdsec";
+  return "engine";
+}
+
+constexpr std::int64_t kMaxListPage = 100'000;
+
+}  // namespace
+
+// Pages of the blocks in address order: `limit` items after address `after`, filtered by
+// `addr` (an address or network: the blocks inside it), `rule` and `origin`. "next" is the
+// `after` of the next page (null at the end). Without `limit` every block comes in one answer.
+json Firewall::list_blocked_json(const json& request) {
+  for (const char* field : {"after", "addr", "rule", "origin"})
+    if (request.contains(field) && !request[field].is_string())
+      return {{"ok", false}, {"error", std::string(field) + ": expected a string"}};
+  std::optional<std::int64_t> limit;
+  if (request.contains("limit")) {
+    const auto& l = request["limit"];
+    if (!l.is_number_integer() || l.get<std::int64_t>() < 1 || l.get<std::int64_t>() > kMaxListPage)
+      return {{"ok", false}, {"error", "limit: expected a whole number from 1 to " + std::to_string(kMaxListPage)}};
+    limit = l.get<std::int64_t>();
+  }
+  const std::string after = request.value("after", "");
+  std::optional<Cidr> within;
+  if (const std::string a = request.value("addr", ""); !a.empty()) {
+    if (auto ip = IpAddress::parse(a)) within = Cidr(*ip, ip->bit_width());
+    else if (auto net = Cidr::parse(a)) within = *net;
+    else return {{"ok", false}, {"error", "addr: \"" + a + "\" is not an address or network"}};
+  }
+  const std::string rule = request.value("rule", "");
+  const std::string origin = request.value("origin", "");
+  if (!origin.empty() && origin != "manual" && origin != "kernel" && origin != "crowdsec" && origin != "engine")
+    return {{"ok", false}, {"error", "origin: expected manual, kernel, crowdsec or engine, got \"" + origin + "\""}};
+  auto matches = [&](const store::BlockRecord& b) {
+    if (!rule.empty() && b.rule != rule) return false;
+    if (!origin.empty() && block_origin(b) != origin) return false;
+    if (within) {
+      if (auto ip = IpAddress::parse(b.address)) return within->contains(*ip);
+      auto net = Cidr::parse(b.address);
+      return net && net->prefix() >= within->prefix() && within->contains(net->address());
+    }
+    return true;
+  };
+  const TimePoint now = edges_.clock.now();
+  json items = json::array();
+  std::optional<std::string> next;
+  writes_.each_active_block(now, after, [&](const store::BlockRecord& b) {
+    if (!matches(b)) return true;
+    if (limit && static_cast<std::int64_t>(items.size()) == *limit) {
+      next = items.back()["addr"].get<std::string>();
+      return false;
+    }
+    items.push_back({{"addr", b.address}, {"rule", b.rule}, {"origin", block_origin(b)}, {"reason", b.reason},
+                     {"since", time_json(b.since)}, {"until", time_json(b.until)}, {"times", b.times_blocked}});
+    return true;
+  });
+  return {{"ok", true}, {"items", std::move(items)}, {"next", next ? json(*next) : json(nullptr)}};
+}
+
+namespace {
+
+// The "seconds" of a block request; nullopt inside when absent (the escalation ladder decides).
+Result<std::optional<Duration>, std::string> block_seconds(const json& request) {
+  if (!request.contains("seconds")) return std::optional<Duration>();
+  const auto& s = request["seconds"];
+  // At most ten years: longer has no use and would overflow the microsecond clock.
+  constexpr std::int64_t kMaxSeconds = 10LL * 365 * 24 * 3600;
+  if (!s.is_number_integer() || s.get<std::int64_t>() <= 0 || s.get<std::int64_t>() > kMaxSeconds)
+    return fail("seconds: expected a whole number from 1 to " + std::to_string(kMaxSeconds));
+  return std::optional<Duration>(std::chrono::seconds(s.get<std::int64_t>()));
+}
+
+}  // namespace
+
+json Firewall::block_list_request(const json& request) {
+  constexpr std::size_t kMaxItems = 100'000;
+  if (!request.contains("items") || !request["items"].is_array() || request["items"].size() > kMaxItems)
+    return {{"ok", false}, {"error", "items: expected a list of at most " + std::to_string(kMaxItems) + " addresses or networks"}};
+  auto seconds = block_seconds(request);
+  if (!seconds.ok()) return {{"ok", false}, {"error", seconds.error()}};
+  const std::optional<Duration> duration = *seconds;
+  const std::string reason = request.value("reason", "blocked by the administrator");
+  // Every item is checked before anything is blocked: a bad one refuses the batch.
+  std::vector<Cidr> targets;
+  targets.reserve(request["items"].size());
+  for (std::size_t i = 0; i < request["items"].size(); ++i) {
+    const auto& item = request["items"][i];
+    std::optional<Cidr> target;
+    if (item.is_string()) {
+      if (auto ip = IpAddress::parse(item.get<std::string>())) target = Cidr(*ip, ip->bit_width());
+      else target = Cidr::parse(item.get<std::string>());
+    }
+    if (!target)
+      return {{"ok", false}, {"error", "items[" + std::to_string(i) + "]: " + item.dump() + " is not an address or network"}};
+    targets.push_back(*target);
+  }
+  const TimePoint now = edges_.clock.now();
+  const auto refused_before = counters_.blocks_refused;
+  std::size_t blocked = 0, trusted = 0;
+  for (const auto& target : targets) {
+    if (target.is_host()) {
+      bool took = false;
+      for (const auto& d : engine_->block(target.address(), now, duration, reason)) {
+        take(d, now);
+        took = took || d.action == Action::block;
+      }
+      (took ? blocked : trusted) += 1;
+      continue;
+    }
+    // A network: trusted sources inside it are still accepted (before the blocked sets) and
+    // trunks are spared by the drop rule.
+    const TimePoint until = now + duration.value_or(std::chrono::hours(24));
+    Decision d{Action::block, target.address(), "", until, responsive::Rule::manual, reason};
+    d.network = target;
+    if (target.family() == Family::v6) (void)engine_->restore_network_block(target, now, until);
+    take(d, now);
+    ++blocked;
+  }
+  const std::size_t refused = counters_.blocks_refused - refused_before;
+  blocked -= std::min(blocked, refused);
+  const auto failures = counters_.kernel_failures;
+  flush();
+  if (counters_.kernel_failures != failures)
+    return {{"ok", false},
+            {"error", "the kernel did not take the blocks: " + sets_->last_error().value_or("") +
+                          " (pbxwalld keeps them and retries)"}};
+  json answer = {{"ok", true}, {"blocked", blocked}, {"trusted", trusted}, {"refused", refused}, {"saved", !writes_.has_work()}};
+  if (refused > 0)
+    answer["warning"] = std::to_string(refused) + " not blocked: the sets hold " + std::to_string(max_blocked()) +
+                        " blocks, the ceiling ([responsive] max_blocked in " + options_.config_path + ")";
+  return answer;
+}
+
 json Firewall::block_request(const json& request) {
   const auto addr = IpAddress::parse(request.value("addr", ""));
   if (!addr) return {{"ok", false}, {"error", "addr: not an IPv4 or IPv6 address"}};
-  std::optional<Duration> duration;
-  if (request.contains("seconds")) {
-    const auto& s = request["seconds"];
-    // At most ten years: longer has no use and would overflow the microsecond clock.
-    constexpr std::int64_t kMaxSeconds = 10LL * 365 * 24 * 3600;
-    if (!s.is_number_integer() || s.get<std::int64_t>() <= 0 || s.get<std::int64_t>() > kMaxSeconds)
-      return {{"ok", false}, {"error", "seconds: expected a whole number from 1 to " + std::to_string(kMaxSeconds)}};
-    duration = std::chrono::seconds(s.get<std::int64_t>());
-  }
+  auto seconds = block_seconds(request);
+  if (!seconds.ok()) return {{"ok", false}, {"error", seconds.error()}};
+  const std::optional<Duration> duration = *seconds;
   const std::string reason = request.value("reason", "blocked by the administrator");
   const TimePoint now = edges_.clock.now();
   auto decisions = engine_->block(*addr, now, duration, reason);
   std::optional<TimePoint> until;
+  const auto refused = counters_.blocks_refused;
   for (const auto& d : decisions) {
     take(d, now);
     if (d.action == Action::block) until = d.until;
+  }
+  if (counters_.blocks_refused != refused) {
+    flush();  // the refusal's event
+    return {{"ok", false},
+            {"refused", true},
+            {"error", addr->str() + " is not blocked: the sets hold " + std::to_string(max_blocked()) +
+                          " blocks, the ceiling ([responsive] max_blocked in " + options_.config_path + ")"}};
   }
   if (!until) return {{"ok", false}, {"error", addr->str() + " is trusted and is never blocked"}};
   const auto failures = counters_.kernel_failures;

@@ -34,6 +34,7 @@
 #include "responsive/responsive.h"
 #include "ruleset/packet_path.h"
 #include "ruleset/ruleset.h"
+#include "ruleset/zone_index.h"
 #include "store/state_file.h"
 #include "store/store.h"
 
@@ -95,6 +96,8 @@ struct FirewallCounters {
   std::uint64_t store_failures = 0;
   std::uint64_t reloads = 0;
   std::uint64_t refused_reloads = 0;
+  // Blocks not taken because the sets hold [responsive] max_blocked blocks already.
+  std::uint64_t blocks_refused = 0;
 };
 
 // Why the table or its sets are healed, for the event and the log (see table_healer.h).
@@ -156,6 +159,10 @@ class Firewall {
   nlohmann::json handle(const nlohmann::json& request);
 
   void set_event_sink(EventSink sink) { event_sink_ = std::move(sink); }
+  // Reads the PBX's ports for start(), so that the table start() applies has them and the
+  // first discovery that follows changes nothing: one ruleset apply at start.
+  using PortDiscovery = std::function<std::optional<ruleset::DiscoveredPorts>(const IntegrationSettings&)>;
+  void set_port_discovery(PortDiscovery discovery) { port_discovery_ = std::move(discovery); }
   // Called after every successful reload, whoever asked for it (SIGHUP, the control socket,
   // the web UI's edits): the daemon re-reads its PBX integration and [ami] there.
   void set_reload_listener(std::function<void()> listener) { reload_listener_ = std::move(listener); }
@@ -273,6 +280,10 @@ class Firewall {
   // decoded to one.
   std::optional<IpAddress> inspect(bool to_pbx, std::span<const std::uint8_t> ip, std::optional<TimePoint> stamp);
   void take(const responsive::Decision& d, TimePoint now);
+  // A block decision at the ceiling: not sent to the kernel, the engine told it was not taken,
+  // an event "refused" says why. False when the block is within the ceiling.
+  bool refuse_at_ceiling(const responsive::Decision& d, TimePoint now);
+  std::uint32_t max_blocked() const;
   void record_event(const responsive::Decision& d, TimePoint now);
   bool never_block(const IpAddress& addr) const;
   bool is_trunk(const IpAddress& addr) const;
@@ -283,8 +294,11 @@ class Firewall {
 
   nlohmann::json handle_request(const nlohmann::json& request);
   nlohmann::json status_json();
-  nlohmann::json list_json(const std::string& what);
+  nlohmann::json list_json(const nlohmann::json& request);
+  nlohmann::json list_blocked_json(const nlohmann::json& request);
   nlohmann::json block_request(const nlohmann::json& request);
+  // Many addresses and networks at once (`pbxwall block --file`): one kernel transaction.
+  nlohmann::json block_list_request(const nlohmann::json& request);
   nlohmann::json unblock_request(const nlohmann::json& request);
   nlohmann::json events_json(const nlohmann::json& request);
 
@@ -341,6 +355,7 @@ class Firewall {
   std::vector<store::EventRecord> pending_events_;
   EventSink event_sink_;
   std::function<void()> reload_listener_;
+  PortDiscovery port_discovery_;
   std::function<void(nlohmann::json&)> status_listener_;
   SharedBlocksSource shared_blocks_;
   RequestExtension request_extension_;
@@ -348,6 +363,7 @@ class Firewall {
   std::optional<ruleset::DiscoveredPorts> discovered_;
   std::vector<std::string> discovered_accounts_;
   std::vector<Cidr> trunks_;  // sorted
+  ruleset::ZoneIndex trunk_index_;  // trunks_, for is_trunk
   GrantTable grants_;
   std::set<IpAddress> vpn_clients_;
   PbxWordState pbx_word_;
@@ -356,6 +372,9 @@ class Firewall {
   ruleset::PacketPath packet_path_ = ruleset::PacketPath::log_group;
   std::uint16_t queue_num_ = 1;
   KernelRecovery kernel_recovery_;
+  // Blocks (addresses and networks) in force: counted when the table is rendered and at each
+  // housekeeping, kept up to date by every block taken in between.
+  std::size_t blocks_held_ = 0;
 };
 
 }  // namespace pbxwall::daemon

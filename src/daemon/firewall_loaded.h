@@ -5,6 +5,7 @@
 #include <string>
 
 #include "daemon/firewall.h"
+#include "ruleset/zone_index.h"
 
 namespace pbxwall::daemon {
 
@@ -13,6 +14,7 @@ struct Firewall::Loaded {
   model::LoadedConfig config;
   responsive::Settings settings;
   model::ResolvedHosts resolved;
+  ruleset::ZoneIndex zones;  // [networks] with `resolved`, for never_block
   IntegrationSettings integration;
   ruleset::PacketPath packet_path = ruleset::PacketPath::log_group;
   std::uint16_t queue_num = 1;

@@ -76,6 +76,9 @@ Status<std::string> Firewall::set_trunks(std::vector<Cidr> trunks) {
   trunks.erase(std::unique(trunks.begin(), trunks.end()), trunks.end());
   if (trunks == trunks_) return {};
   trunks_ = std::move(trunks);
+  std::vector<std::pair<Cidr, model::Zone>> nets;
+  for (const auto& c : trunks_) nets.emplace_back(c, model::Zone::trusted);
+  trunk_index_ = ruleset::ZoneIndex::of_networks(std::move(nets));
   if (!loaded_) return {};
   auto applied = edges_.applier.apply(trunk_set_script(trunks_));
   if (!applied.ok()) {
@@ -87,7 +90,7 @@ Status<std::string> Firewall::set_trunks(std::vector<Cidr> trunks) {
 }
 
 bool Firewall::is_trunk(const IpAddress& addr) const {
-  return std::any_of(trunks_.begin(), trunks_.end(), [&](const Cidr& c) { return c.contains(addr); });
+  return trunk_index_.contains(addr);
 }
 
 void Firewall::set_vpn_clients(const std::vector<IpAddress>& present) {

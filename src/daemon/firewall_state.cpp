@@ -39,7 +39,7 @@ void Firewall::recover_from_kernel(TimePoint now) {
   for (const auto& v : writes_.active_validated(now)) validated.insert(v.address);
 
   KernelRecovery found;
-  for (const char* set : {"blocked4", "blocked6", "blocked_nets6"}) {
+  for (const char* set : {"blocked4", "blocked6", "blocked_nets4", "blocked_nets6"}) {
     auto elements = kernel::listed_elements(*listing, set);
     if (!elements.ok()) continue;
     for (const auto& e : *elements) {

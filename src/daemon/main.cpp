@@ -25,6 +25,7 @@
 #include "daemon/crowdsec_bridge.h"
 #include "daemon/firewall.h"
 #include "daemon/pbx_live.h"
+#include "daemon/pbx_view.h"
 #include "daemon/table_healer.h"
 #include "dns/cares_resolver.h"
 #include "http/server.h"
@@ -131,6 +132,15 @@ int run(const Options& o) {
   if (kernel_reader.ok()) firewall.set_kernel_reader(kernel_reader->get());
   else log(4, "cannot read the kernel's sets: " + kernel_reader.error());
 
+  pbx::DiskFileSystem pbx_files;
+  // The PBX's ports as PbxLive::refresh() reads them below, so that it finds nothing new.
+  firewall.set_port_discovery(
+      [&pbx_files](const daemon::IntegrationSettings& settings) -> std::optional<ruleset::DiscoveredPorts> {
+        std::error_code no_dir;
+        if (!settings.pbx.enabled.value_or(std::filesystem::is_directory(settings.pbx.asterisk_root, no_dir)))
+          return std::nullopt;
+        return daemon::view_of(pbx::discover(pbx_files, settings.pbx.asterisk_root)).ports;
+      });
   if (auto started = firewall.start(); !started.ok()) {
     log(3, "not starting: " + started.error());
     return 1;
@@ -179,7 +189,6 @@ int run(const Options& o) {
 
   // The PBX's ports, trunks (kept fresh through DNS), VPN clients. The daemon starts without
   // DNS: lookups that fail keep being retried, and trunk addresses written literally apply.
-  pbx::DiskFileSystem pbx_files;
   std::unique_ptr<dns::Resolver> resolver;
   if (auto r = dns::CaresResolver::open({.servers = firewall.integration().pbx.dns_servers}); r.ok())
     resolver = std::move(*r);
@@ -257,7 +266,7 @@ int run(const Options& o) {
 
   firewall.set_event_sink([&](const store::EventRecord& e) {
     if (crowdsec) crowdsec->on_event(e);
-    log(e.kind == "block" || e.kind == "restore" ? 4 : 6, e.kind + (e.address.empty() ? "" : " " + e.address) +
+    log(e.kind == "block" || e.kind == "restore" || e.kind == "refused" ? 4 : 6, e.kind + (e.address.empty() ? "" : " " + e.address) +
                                                           (e.user.empty() ? "" : " user " + e.user) + " (" + e.rule + "): " + e.reason);
     (*control)->publish(e);
     if (web) web->publish(daemon::event_json(e));

@@ -114,6 +114,59 @@ std::vector<store::BlockRecord> StateWriter::active_blocks(TimePoint now) const 
   return out;
 }
 
+std::size_t StateWriter::count_active_blocks(TimePoint now) const {
+  std::size_t n = 0;
+  if (auto saved = store_.count_active_blocks(now); saved.ok()) n = static_cast<std::size_t>(*saved);
+  for (const auto& change : queue_) {
+    if (const auto* b = std::get_if<store::BlockRecord>(&change)) n += b->until > now;
+    if (const auto* r = std::get_if<RecoveredBlock>(&change)) n += r->record.until > now;
+  }
+  return n;
+}
+
+void StateWriter::each_active_block(TimePoint now, const std::string& after,
+                                    const std::function<bool(const store::BlockRecord&)>& each) const {
+  // The unsaved changes by address (nullopt: removed), merged into the database's order.
+  std::map<std::string, std::optional<store::BlockRecord>> overlay;
+  for (const auto& change : queue_) {
+    if (const auto* b = std::get_if<store::BlockRecord>(&change); b && b->address > after) overlay[b->address] = *b;
+    if (const auto* r = std::get_if<RecoveredBlock>(&change); r && r->record.address > after)
+      overlay[r->record.address] = r->record;
+    if (const auto* u = std::get_if<RemoveBlock>(&change); u && u->address > after) overlay[u->address] = std::nullopt;
+  }
+  auto next = overlay.begin();
+  bool go_on = true;
+  // The overlay's entries before `address` (all of them for nullptr).
+  auto overlay_until = [&](const std::string* address) {
+    for (; go_on && next != overlay.end() && (address == nullptr || next->first < *address); ++next)
+      if (next->second && next->second->until > now) go_on = each(*next->second);
+  };
+  (void)store_.each_active_block(now, after, [&](const store::BlockRecord& b) {
+    overlay_until(&b.address);
+    if (!go_on) return false;
+    if (next != overlay.end() && next->first == b.address) {
+      const auto& replaced = next->second;
+      ++next;
+      if (replaced && replaced->until > now) go_on = each(*replaced);
+      return go_on;
+    }
+    go_on = each(b);
+    return go_on;
+  });
+  overlay_until(nullptr);
+}
+
+bool StateWriter::is_active_block(const std::string& address, TimePoint now) const {
+  for (auto it = queue_.rbegin(); it != queue_.rend(); ++it) {
+    if (const auto* b = std::get_if<store::BlockRecord>(&*it); b && b->address == address) return b->until > now;
+    if (const auto* r = std::get_if<RecoveredBlock>(&*it); r && r->record.address == address)
+      return r->record.until > now;
+    if (const auto* u = std::get_if<RemoveBlock>(&*it); u && u->address == address) return false;
+  }
+  auto saved = store_.find_block(address);
+  return saved.ok() && *saved && (*saved)->until > now;
+}
+
 std::vector<store::ValidatedRecord> StateWriter::active_validated(TimePoint now) const {
   std::map<std::string, store::ValidatedRecord> by_address;
   if (auto saved = store_.active_validated(now); saved.ok())

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <optional>
 #include <string>
 #include <variant>
@@ -67,6 +68,16 @@ class StateWriter {
   // applied on top, by address.
   std::vector<store::BlockRecord> active_blocks(TimePoint now) const;
   std::vector<store::ValidatedRecord> active_validated(TimePoint now) const;
+  // How many blocks (addresses and networks) are in force: the database's count plus the
+  // unsaved new ones (an upper bound while some wait: one may replace a saved block).
+  std::size_t count_active_blocks(TimePoint now) const;
+  // Unexpired blocks after address text `after` ("" from the start) in address order, unsaved
+  // changes applied on top, one at a time to `each` until it returns false: constant memory
+  // beyond the unsaved changes, whatever the number of blocks.
+  void each_active_block(TimePoint now, const std::string& after,
+                         const std::function<bool(const store::BlockRecord&)>& each) const;
+  // Whether `address` (canonical text) is blocked now, unsaved changes included.
+  bool is_active_block(const std::string& address, TimePoint now) const;
 
  private:
   Status<> apply(StateChange& change);

@@ -1,6 +1,7 @@
 // The REST API: each route turns an HTTP request into one daemon call. Validation of values
 // (zones, ports, addresses) is the daemon's, so the API and the CLI refuse the same things with
 // the same messages; here only the shape of the body is checked.
+#include <charconv>
 #include <httplib.h>
 
 #include "http/server.h"
@@ -104,7 +105,18 @@ void Server::api_routes() {
   add("POST", "/api/confirm", [this](const Req& req, Res& res) { forward({{"cmd", "confirm"}, {"who", who(req)}}, res); });
 
   add("GET", "/api/responsive/{list}", [this](const Req& req, Res& res) {
-    forward({{"cmd", "list"}, {"what", req.matches[1].str()}}, res);
+    // Pages of the blocked list: ?limit=N&after=ADDR, filters addr, rule, origin.
+    json request = {{"cmd", "list"}, {"what", req.matches[1].str()}};
+    for (const char* field : {"after", "addr", "rule", "origin"})
+      if (req.has_param(field)) request[field] = req.get_param_value(field);
+    if (req.has_param("limit")) {
+      const std::string text = req.get_param_value("limit");
+      std::int64_t limit = 0;
+      const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), limit);
+      if (ec != std::errc() || end != text.data() + text.size()) return bad_request(res, "limit: expected a whole number");
+      request["limit"] = limit;
+    }
+    forward(request, res);
   });
   add("POST", "/api/block", with_body([this](const Req& req, Res& res, const json& body) {
            if (!body.contains("addr") || !body["addr"].is_string()) return bad_request(res, "addr: expected an address");

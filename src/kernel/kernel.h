@@ -29,6 +29,10 @@ class RulesetApplier {
 
   // `nft list table inet pbxwall` output; "" when the table does not exist.
   virtual Result<std::string> list_table() = 0;
+
+  // The table with its named counters only (`nft list counters table inet pbxwall`), without
+  // the sets' elements: what `pbxwall status` reads. "" when the table does not exist.
+  virtual Result<std::string> list_counters() { return list_table(); }
 };
 
 // libnftables, in-process. Needs CAP_NET_ADMIN in the network namespace it runs in.
@@ -42,6 +46,7 @@ class NftApplier final : public RulesetApplier {
   Status<std::string> apply(std::string_view script) override;
   Status<std::string> check(std::string_view script) override;
   Result<std::string> list_table() override;
+  Result<std::string> list_counters() override;
 
   // Any nft command (e.g. "list table inet pbxwall"); its output on success.
   Result<std::string> run(std::string_view command, bool dry_run = false);

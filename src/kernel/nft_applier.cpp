@@ -86,14 +86,31 @@ Status<std::string> NftApplier::check(std::string_view script) {
   return {};
 }
 
-Result<std::string> NftApplier::list_table() {
-  // Listing a missing table is an error for nft; ask for the table list first so "absent"
-  // is an answer rather than a parse of nft's error text.
-  auto tables = run("list tables inet");
+namespace {
+
+// Listing a missing table is an error for nft; ask for the table list first so "absent" is
+// an answer rather than a parse of nft's error text.
+Result<bool> table_listed(NftApplier& nft) {
+  auto tables = nft.run("list tables inet");
   if (!tables) return fail(tables.error());
   const std::string wanted = "table inet " + std::string(kTableName) + "\n";
-  if (("\n" + *tables).find("\n" + wanted) == std::string::npos) return std::string();
+  return ("\n" + *tables).find("\n" + wanted) != std::string::npos;
+}
+
+}  // namespace
+
+Result<std::string> NftApplier::list_table() {
+  auto present = table_listed(*this);
+  if (!present) return fail(present.error());
+  if (!*present) return std::string();
   return run("list table inet " + std::string(kTableName));
+}
+
+Result<std::string> NftApplier::list_counters() {
+  auto present = table_listed(*this);
+  if (!present) return fail(present.error());
+  if (!*present) return std::string();
+  return run("list counters table inet " + std::string(kTableName));
 }
 
 }  // namespace pbxwall::kernel

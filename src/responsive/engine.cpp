@@ -487,6 +487,19 @@ std::vector<SourceView> Engine::snapshot() const {
   return out;
 }
 
+Engine::StateCounts Engine::state_counts() const {
+  const Impl& m = *impl_;
+  StateCounts c;
+  for (std::uint32_t i = 0; i < m.table.size(); ++i) {
+    const SourceRecord& r = m.table.at(i);
+    const bool in_force = r.state != SourceState::none && m.latest_us < us_of(r.until_s);
+    c.blocked += in_force && r.state == SourceState::blocked;
+    c.validated += in_force && r.state == SourceState::validated;
+    c.flagged += (r.flags & detail::record_flag::flagged) != 0;
+  }
+  return c;
+}
+
 std::optional<SourceView> Engine::source(const IpAddress& addr) const {
   const Impl& m = *impl_;
   const std::uint32_t i = m.table.find(addr);

@@ -81,6 +81,8 @@ std::string_view SipRequest::target_user() const {
 std::string validate(const Settings& s) {
   auto positive = [](Duration d) { return d.count() > 0; };
   if (s.max_sources < 1 || s.max_sources > 0xfffffffeu) return "max_sources must be between 1 and 4294967294";
+  if (s.max_blocked < 1 || s.max_blocked > kMaxMaxBlocked)
+    return "max_blocked must be between 1 and " + std::to_string(kMaxMaxBlocked);
   for (const auto& f : s.fingerprints)
     if (f.empty()) return "fingerprints must not contain an empty string";
   if (!positive(s.fingerprint_block)) return "fingerprint_block must be positive";

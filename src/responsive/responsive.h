@@ -201,8 +201,14 @@ struct Threshold {
 std::vector<std::string> default_fingerprints();
 std::vector<std::string> default_international_prefixes();
 
+inline constexpr std::uint32_t kDefaultMaxBlocked = 1'000'000;
+inline constexpr std::uint32_t kMaxMaxBlocked = 16'000'000;
+
 struct Settings {
   std::size_t max_sources = 1'000'000;  // source table ceiling; least recently seen evicted
+  // Ceiling of blocked addresses and networks held in the kernel sets (their `size`); a new
+  // block at the ceiling is refused and reported, never lost silently.
+  std::uint32_t max_blocked = kDefaultMaxBlocked;
 
   // 1. fingerprints: case-insensitive substrings of User-Agent or From display name.
   std::vector<std::string> fingerprints = default_fingerprints();
@@ -360,6 +366,14 @@ class Engine {
   // Blocked, validated or flagged sources. A block or validation whose end has passed (by the
   // latest time the engine was given) is shown as over even before expire() clears it.
   std::vector<SourceView> snapshot() const;
+  // How many sources snapshot() would list as blocked, validated and flagged, without
+  // listing them (for status with a million blocks).
+  struct StateCounts {
+    std::size_t blocked = 0;
+    std::size_t validated = 0;
+    std::size_t flagged = 0;
+  };
+  StateCounts state_counts() const;
   std::optional<SourceView> source(const IpAddress& addr) const;
   Counters counters() const;
   const Settings& settings() const;

@@ -176,6 +176,7 @@ const std::map<std::string, Setter, std::less<>>& setters() {
        [](Reader& r, const toml::node& n, const std::string& key, Settings& s) {
          if (auto c = r.count(n, key, 1, 0xfffffffeu)) s.max_sources = static_cast<std::size_t>(*c);
        }},
+      {"max_blocked", count_key(&Settings::max_blocked, 1, kMaxMaxBlocked)},
       {"fingerprints",
        [](Reader& r, const toml::node& n, const std::string& key, Settings& s) {
          if (auto v = r.strings(n, key)) s.fingerprints = *v;

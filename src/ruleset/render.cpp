@@ -111,7 +111,7 @@ std::string counter_ref(std::string_view name) {
 
 // Bans shared through CrowdSec, both families. In address order a network follows the one
 // holding it with nothing outside that one in between, so checking the last kept is enough.
-void shared_sets(Script& s, const std::vector<BlockedNetEntry>& shared) {
+void shared_sets(Script& s, const std::vector<BlockedNetEntry>& shared, const std::string& size) {
   std::map<Cidr, Duration> nets;
   for (const auto& b : shared)
     if (b.remaining.count() > 0) nets[b.net] = std::max(nets[b.net], b.remaining);
@@ -126,12 +126,13 @@ void shared_sets(Script& s, const std::vector<BlockedNetEntry>& shared) {
                          " timeout " + seconds(left));
     }
     s.set(f == Family::v4 ? "crowdsec4" : "crowdsec6", f == Family::v4 ? "ipv4_addr" : "ipv6_addr", "interval,timeout",
-          elements);
+          elements, size);
   }
 }
 
 // The live responsive state: one element per address (longest remaining time wins), sorted.
-void state_sets(Script& s, const LiveState& live) {
+void state_sets(Script& s, const LiveState& live, std::uint32_t max_blocked) {
+  const std::string size = "size " + std::to_string(max_blocked);
   for (Family f : {Family::v4, Family::v6}) {
     const std::string n = f == Family::v4 ? "4" : "6";
     const std::string addr_type = f == Family::v4 ? "ipv4_addr" : "ipv6_addr";
@@ -149,7 +150,7 @@ void state_sets(Script& s, const LiveState& live) {
       elements.push_back(std::move(e));
     }
     // Dynamic: the flood meter adds sources from the packet path.
-    s.set("blocked" + n, addr_type, "dynamic,timeout", elements);
+    s.set("blocked" + n, addr_type, "dynamic,timeout", elements, size);
 
     std::map<IpAddress, Duration> validated;
     for (const auto& v : live.validated) {
@@ -180,28 +181,28 @@ void state_sets(Script& s, const LiveState& live) {
 
   // Networks blocked whole. An interval set refuses overlapping elements: in prefix order
   // (shorter first for the same address), a network inside one already kept is left out.
-  std::map<Cidr, const BlockedNetEntry*> nets;
-  for (const auto& b : live.blocked_nets) {
-    if (b.net.family() != Family::v6 || b.remaining.count() <= 0) continue;
-    auto& slot = nets[b.net];
-    if (!slot || slot->remaining < b.remaining) slot = &b;
+  // Networks nest or are disjoint, so the kept ones are disjoint and in order: a network is
+  // inside one of them exactly when it is inside the last.
+  for (Family f : {Family::v4, Family::v6}) {
+    std::map<Cidr, const BlockedNetEntry*> nets;
+    for (const auto& b : live.blocked_nets) {
+      if (b.net.family() != f || b.remaining.count() <= 0) continue;
+      auto& slot = nets[b.net];
+      if (!slot || slot->remaining < b.remaining) slot = &b;
+    }
+    std::optional<Cidr> last_kept;
+    std::vector<std::string> elements;
+    for (const auto& [net, b] : nets) {
+      if (last_kept && last_kept->prefix() <= net.prefix() && last_kept->contains(net.address())) continue;
+      last_kept = net;
+      std::string e = net.address().str() + "/" + std::to_string(net.prefix()) + " timeout " + seconds(b->remaining);
+      if (const auto c = clean_comment(b->comment); !c.empty()) e += " comment \"" + c + "\"";
+      elements.push_back(std::move(e));
+    }
+    s.set(f == Family::v4 ? "blocked_nets4" : "blocked_nets6", f == Family::v4 ? "ipv4_addr" : "ipv6_addr",
+          "interval,timeout", elements, size);
   }
-  std::vector<Cidr> kept;
-  std::vector<std::string> elements;
-  for (const auto& entry : nets) {
-    const Cidr& net = entry.first;
-    const BlockedNetEntry* b = entry.second;
-    const bool inside = std::any_of(kept.begin(), kept.end(), [&](const Cidr& k) {
-      return k.prefix() <= net.prefix() && k.contains(net.address());
-    });
-    if (inside) continue;
-    kept.push_back(net);
-    std::string e = net.address().str() + "/" + std::to_string(net.prefix()) + " timeout " + seconds(b->remaining);
-    if (const auto c = clean_comment(b->comment); !c.empty()) e += " comment \"" + c + "\"";
-    elements.push_back(std::move(e));
-  }
-  s.set("blocked_nets6", "ipv6_addr", "interval,timeout", elements);
-  shared_sets(s, live.shared);
+  shared_sets(s, live.shared, size);
 }
 
 void trunk_sets(Script& s, const std::vector<Cidr>& trunks) {
@@ -217,7 +218,7 @@ std::string disabled_table(const RenderInput& in) {
   s.line("", "table inet pbxwall {");
   s.line("\t", "# [firewall] enabled = false: everything is accepted. The state sets are kept");
   s.line("\t", "# so blocks and validations survive until the firewall is enabled again.");
-  state_sets(s, in.live);
+  state_sets(s, in.live, in.options.max_blocked);
   trunk_sets(s, in.trunks);
   s.line("\t", "chain input {");
   s.line("\t\t", "type filter hook input priority filter; policy accept;");
@@ -275,7 +276,7 @@ std::string enabled_table(const RenderInput& in) {
   s.set("media_ports", "inet_proto . inet_service", "interval", port_elements(media));
   s.set("responsive_ports", "inet_proto . inet_service", "interval", port_elements(responsive_ports));
   trunk_sets(s, in.trunks);
-  state_sets(s, in.live);
+  state_sets(s, in.live, in.options.max_blocked);
 
   std::vector<std::string> iface_elements;
   for (const auto& [ifname, zone] : policy.interfaces)
@@ -358,6 +359,7 @@ std::string enabled_table(const RenderInput& in) {
   s.line("\t\t", "ip saddr @blocked4 " + counter_ref(kCounterBlocked) + " drop");
   s.line("\t\t", "ip6 saddr @blocked6 " + counter_ref(kCounterBlocked) + " drop");
   // A trunk inside a blocked network still reaches the PBX.
+  s.line("\t\t", "ip saddr @blocked_nets4 ip saddr != @trunks4 " + counter_ref(kCounterBlocked) + " drop");
   s.line("\t\t", "ip6 saddr @blocked_nets6 ip6 saddr != @trunks6 " + counter_ref(kCounterBlocked) + " drop");
   for (const char* ports : {"sig_ports", "media_ports"}) {
     s.line("\t\t", std::string("ip saddr @trunks4 meta l4proto . th dport @") + ports + " accept");

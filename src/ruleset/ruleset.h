@@ -40,8 +40,9 @@ struct BlockedEntry {
   Duration remaining{};  // rounded up to whole seconds; <= 0 is dropped
   std::string comment;   // reason; quotes and control characters are replaced, max 100 bytes
 };
-// A whole network blocked (an IPv6 /64 whose addresses rotate): set blocked_nets6, an interval
-// set, so entries that overlap an earlier (shorter-prefix or equal) one are left out.
+// A whole network blocked (an IPv6 /64 whose addresses rotate, a network of a block list): set
+// blocked_nets4 or blocked_nets6, interval sets, so entries that overlap an earlier
+// (shorter-prefix or equal) one are left out.
 struct BlockedNetEntry {
   Cidr net;
   Duration remaining{};
@@ -61,7 +62,7 @@ struct LiveState {
   std::vector<BlockedEntry> blocked;
   std::vector<ValidatedEntry> validated;
   std::vector<GrantEntry> grants;
-  std::vector<BlockedNetEntry> blocked_nets{};  // IPv6 only
+  std::vector<BlockedNetEntry> blocked_nets{};
   // Bans shared by other servers (CrowdSec's LAPI): sets crowdsec4/6, interval sets whose
   // elements do not overlap (the caller keeps only outermost networks; overlaps are left out).
   // Never applied to trusted networks (accepted first) or trunks.
@@ -90,6 +91,9 @@ struct RenderOptions {
   Duration flood_block = std::chrono::seconds(60);
   // Echo requests accepted per second from zones that are not trusted.
   std::uint32_t echo_rate_per_second = 10;
+  // `size` of blocked4, blocked6, blocked_nets4, blocked_nets6 and crowdsec4/6 ([responsive] max_blocked): without one nft
+  // gives a set 65,535 elements and refuses the next (ENFILE).
+  std::uint32_t max_blocked = 1'000'000;
 };
 
 struct RenderInput {

@@ -155,6 +155,35 @@ Result<std::vector<BlockRecord>> StateStore::active_blocks(TimePoint now) {
   return collect<BlockRecord>(stmt, "active_blocks", block_from);
 }
 
+Status<> StateStore::each_active_block(TimePoint now, const std::string& after,
+                                       const std::function<bool(const BlockRecord&)>& each) {
+  static const std::string sql =
+      std::string(kBlockColumns) + "WHERE address > ?2 AND until_us > ?1 ORDER BY address";
+  auto stmt = db_->cached(sql.c_str());
+  if (!stmt) return fail("each_active_block: " + stmt.error());
+  (*stmt)->bind(1, us(now)).bind(2, after);
+  for (;;) {
+    auto more = (*stmt)->step();
+    if (!more) return fail("each_active_block: " + more.error());
+    if (!*more) return {};
+    if (!each(block_from(**stmt))) {
+      (*stmt)->reset();
+      return {};
+    }
+  }
+}
+
+Result<std::int64_t> StateStore::count_active_blocks(TimePoint now) {
+  auto stmt = db_->cached("SELECT count(*) FROM blocked WHERE until_us > ?1");
+  if (!stmt) return fail("count_active_blocks: " + stmt.error());
+  (*stmt)->bind(1, us(now));
+  auto row = (*stmt)->step();
+  if (!row) return fail("count_active_blocks: " + row.error());
+  const std::int64_t n = *row ? (*stmt)->column_int(0) : 0;
+  (*stmt)->reset();
+  return n;
+}
+
 Status<> StateStore::upsert_validated(const ValidatedRecord& r) {
   auto address = canonical_address(r.address, "upsert_validated");
   if (!address) return fail(address.error());

@@ -116,6 +116,12 @@ class StateStore {
   Status<> remove_block(const std::string& address);
   Result<std::optional<BlockRecord>> find_block(const std::string& address);  // also if expired
   Result<std::vector<BlockRecord>> active_blocks(TimePoint now);  // until > now, by address
+  Result<std::int64_t> count_active_blocks(TimePoint now);        // until > now (an index count)
+  // Active blocks with an address text after `after` ("" from the start), in address order,
+  // given one at a time to `each` until it returns false: a listing of any size in constant
+  // memory.
+  Status<> each_active_block(TimePoint now, const std::string& after,
+                             const std::function<bool(const BlockRecord&)>& each);
 
   Status<> upsert_validated(const ValidatedRecord& r);
   Status<> remove_validated(const std::string& address);

@@ -267,7 +267,58 @@ TEST_F(DaemonCommandsTest, ListBlockedAsTableAndAsJson) {
   ASSERT_TRUE(listed.is_array());
   ASSERT_EQ(listed.size(), 1u);
   EXPECT_EQ(listed[0]["addr"], "192.0.2.99");
-  EXPECT_EQ(server_->parsed_requests().back(), (json{{"cmd", "list"}, {"what", "blocked"}}));
+  EXPECT_EQ(server_->parsed_requests().back(),
+            (json{{"cmd", "list"}, {"what", "blocked"}, {"limit", 1000}, {"after", ""}}));
+}
+
+TEST_F(DaemonCommandsTest, ListBlockedFollowsThePagesAndStopsAtTheLimit) {
+  // Pages of two from an address list of five, as pbxwalld answers them.
+  const std::vector<std::string> all = {"192.0.2.10", "192.0.2.11", "192.0.2.12", "192.0.2.13", "192.0.2.14"};
+  serve([&all](const std::string& line) {
+    const json r = json::parse(line);
+    json items = json::array();
+    std::string next;
+    for (const auto& a : all) {
+      if (a <= r.value("after", "")) continue;
+      if (static_cast<std::int64_t>(items.size()) == std::min<std::int64_t>(r["limit"].get<std::int64_t>(), 2)) {
+        next = items.back()["addr"].get<std::string>();
+        break;
+      }
+      items.push_back({{"addr", a}, {"rule", "manual"}, {"reason", "r"}, {"until", kSomeTime}, {"times", 1}});
+    }
+    return FakeControlServer::Answer{{json{{"ok", true}, {"items", items}, {"next", next.empty() ? json() : json(next)}}.dump()}};
+  });
+  EXPECT_EQ(run({"list", "blocked", "--json"}), kExitOk) << err_.str();
+  EXPECT_EQ(json::parse(out_.str()).size(), 5u);
+  EXPECT_EQ(run({"list", "blocked", "--limit", "3", "--origin", "manual", "--addr", "192.0.2.0/24"}), kExitOk) << err_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("192.0.2.12"));
+  EXPECT_THAT(out_.str(), Not(HasSubstr("192.0.2.13")));
+  EXPECT_THAT(err_.str(), HasSubstr("more blocked hosts follow: --after 192.0.2.12"));
+  const auto requests = server_->parsed_requests();
+  EXPECT_EQ(requests.back()["origin"], "manual");
+  EXPECT_EQ(requests.back()["addr"], "192.0.2.0/24");
+  EXPECT_EQ(run({"list", "validated", "--limit", "3"}), kExitInvalid);
+}
+
+TEST_F(DaemonCommandsTest, BlockFileSendsTheListAndNamesBadLines) {
+  serve_line(R"({"ok":true,"blocked":3,"trusted":0,"refused":0})");
+  const std::string list = dir_ + "/list.txt";
+  std::ofstream(list) << "# a community list\n203.0.113.5\n\n  198.51.100.0/25   # a network\n2001:db8:66::/48\n";
+  EXPECT_EQ(run({"block", "--file", list, "--for", "1d", "--reason", "list"}), kExitOk) << err_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("3 addresses or networks of " + list + " blocked"));
+  auto requests = server_->parsed_requests();
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(requests[0], (json{{"cmd", "block_list"}, {"seconds", 86400}, {"reason", "list"},
+                               {"items", {"203.0.113.5", "198.51.100.0/25", "2001:db8:66::/48"}}}));
+  std::ofstream(list) << "203.0.113.5\n203.0.113.300\n192.0.2.1\n192.0.2.0/24\n10.0.0.1/8\n";
+  EXPECT_EQ(run({"block", "--file", list}), kExitInvalid);
+  EXPECT_THAT(err_.str(), HasSubstr(list + ":2: \"203.0.113.300\" is not an address or network"));
+  EXPECT_THAT(err_.str(), HasSubstr(list + ":3: 192.0.2.1 cannot be blocked: it is an address of this machine"));
+  EXPECT_THAT(err_.str(), HasSubstr(list + ":4: 192.0.2.0/24 cannot be blocked: it holds 192.0.2.1"));
+  EXPECT_THAT(err_.str(), HasSubstr(list + ":5: "));
+  EXPECT_EQ(server_->parsed_requests().size(), 1u);  // nothing sent
+  EXPECT_EQ(run({"block", "--file", dir_ + "/missing.txt"}), kExitInvalid);
+  EXPECT_EQ(run({"block"}), kExitInvalid);
 }
 
 TEST_F(DaemonCommandsTest, ListValidatedAndFlaggedAskForThem) {

@@ -113,22 +113,25 @@ TEST(Render, LiveStateIsCarriedOverDeduplicatedAndSanitised) {
   EXPECT_THAT(set_block(out, "grants4"), HasSubstr("\t\t\t198.51.100.5 . tcp . 81 timeout 30s\n\t\t}"));
 }
 
-TEST(Render, BlockedNetworksAreAnIntervalSetDroppedBesideBlocked6) {
+TEST(Render, BlockedNetworksAreIntervalSetsDroppedBesideBlocked6) {
   LiveState live;
   live.blocked_nets = {{*Cidr::parse("2001:db8:3::/64"), std::chrono::seconds(900), "rotation"},
                        {*Cidr::parse("2001:db8:3::/64"), std::chrono::seconds(60), "older"},
                        {*Cidr::parse("2001:db8:3:0:8000::/65"), std::chrono::seconds(60), "inside"},
                        {*Cidr::parse("2001:db8:4::/64"), std::chrono::seconds(0), "expired"},
-                       {*Cidr::parse("203.0.113.0/24"), std::chrono::seconds(60), "not IPv6"}};
+                       {*Cidr::parse("203.0.113.0/24"), std::chrono::seconds(60), "an IPv4 list"}};
   const auto out = render({policy_of(""), {}, {}, {}, live});
   const auto set = set_block(out, "blocked_nets6");
   EXPECT_THAT(set, HasSubstr("flags interval,timeout\n"));
   EXPECT_THAT(set, HasSubstr("\t\t\t2001:db8:3::/64 timeout 900s comment \"rotation\"\n\t\t}"));
   EXPECT_THAT(set, Not(HasSubstr("8000")));
   EXPECT_THAT(set, Not(HasSubstr("2001:db8:4::")));
-  EXPECT_THAT(set, Not(HasSubstr("203.0.113")));
+  EXPECT_THAT(set, Not(HasSubstr("203.0.113")));  // in blocked_nets4
+  // IPv4 networks go to their own set (blocklists hold both families).
+  EXPECT_THAT(set_block(out, "blocked_nets4"), HasSubstr("\t\t\t203.0.113.0/24 timeout 60s comment \"an IPv4 list\"\n"));
   const auto input = chain_block(out, "input");
   EXPECT_THAT(input, HasSubstr("ip6 saddr @blocked6 counter name \"blocked\" drop\n"
+                               "\t\tip saddr @blocked_nets4 ip saddr != @trunks4 counter name \"blocked\" drop\n"
                                "\t\tip6 saddr @blocked_nets6 ip6 saddr != @trunks6 counter name \"blocked\" drop\n"));
   // Kept when the firewall is disabled, like the other state sets.
   const auto off = render({policy_of("[firewall]\nenabled = false\n"), {}, {}, {}, live});
