@@ -177,6 +177,11 @@ void Firewall::restore_from_store(TimePoint now) {
   }
   for (const auto& v : writes_.active_validated(now))
     if (auto addr = IpAddress::parse(v.address)) engine_->restore_validation(*addr, now, v.user, v.until);
+  // Addresses validated recently, for the spoofing guard (responsive rule 13).
+  if (const Duration memory = loaded_->settings.validated_memory; memory > Duration(0))
+    if (auto remembered = edges_.store.remembered_since(now - memory); remembered.ok())
+      for (const auto& r : *remembered)
+        if (auto addr = IpAddress::parse(r.address)) engine_->remember_validation(*addr, r.validated);
 }
 
 Status<std::string> Firewall::start() {
@@ -310,6 +315,7 @@ void Firewall::take(const Decision& d, TimePoint now) {
       const TimePoint until = d.until.value_or(now + std::chrono::hours(1));
       edges_.sets.add(SetElement{SetKey::validated(d.addr), remaining(until, now), "user " + d.user});
       writes_.queue(store::ValidatedRecord{addr, d.user, until});
+      writes_.queue(store::RememberedRecord{addr, d.user, now});  // the spoofing guard's memory
       break;
     }
     case Action::forget:

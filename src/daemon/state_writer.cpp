@@ -39,6 +39,7 @@ Status<> StateWriter::apply(StateChange& change) {
           [&](RemoveBlock& r) { return store_.remove_block(r.address); },
           [&](store::ValidatedRecord& r) { return store_.upsert_validated(r); },
           [&](RemoveValidation& r) { return store_.remove_validated(r.address); },
+          [&](store::RememberedRecord& r) { return store_.remember_validated(r); },
           [&](store::FlagRecord& r) -> Status<> {
             store::FlagRecord merged = r;
             if (auto flags = store_.flags(); flags.ok())

@@ -33,7 +33,7 @@ struct RecoveredBlock {
 // One change. A new block's escalation count and a flag's first sighting and count are read
 // from the database when it is written.
 using StateChange = std::variant<store::BlockRecord, RecoveredBlock, RemoveBlock, store::ValidatedRecord,
-                                 RemoveValidation, store::FlagRecord, store::EventRecord>;
+                                 RemoveValidation, store::FlagRecord, store::EventRecord, store::RememberedRecord>;
 
 struct StateWriterHealth {
   bool ok = true;              // the last write attempt succeeded

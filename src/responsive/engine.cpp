@@ -47,6 +47,7 @@ Engine::Impl::Impl(Settings s, NeverBlock nb, AllowFrom af, KnownUser ku)
       break;
     }
   counters.table_ceiling = table.ceiling();
+  remembered.resize(std::clamp<std::size_t>(std::bit_ceil(std::max<std::size_t>(settings.max_sources / 4, 4)), 64, 16384));
   nets.resize(std::clamp<std::size_t>(std::bit_ceil(std::max<std::size_t>(settings.max_sources / 4, 1)), 16, 4096));
   net_salt = table_salt(this) ^ 0x2545f4914f6cdd1dull;
   if (settings.extension_alarm_sources > 0) alarms.resize(1024);
@@ -211,6 +212,53 @@ void Engine::Impl::add_pending(SourceRecord& r, const detail::Pending& p) {
   r.cursors = static_cast<std::uint8_t>((r.cursors & 0x0fu) | (((next + 1) % detail::kPendingSlots) << 4));
 }
 
+namespace {
+std::uint32_t address_hash(const IpAddress& a, std::uint64_t salt) {
+  std::uint32_t h = 2166136261u ^ static_cast<std::uint32_t>(salt);
+  for (const auto b : a.bytes()) h = (h ^ b) * 16777619u;
+  return h;
+}
+}  // namespace
+
+void Engine::Impl::remember(const IpAddress& addr, std::uint32_t at_s) {
+  if (settings.validated_memory.count() <= 0 || remembered.empty()) return;
+  const std::size_t base = (address_hash(addr, table_salt(this)) % (remembered.size() / 4)) * 4;
+  RememberedAddress* slot = &remembered[base];
+  for (std::size_t i = 0; i < 4; ++i) {
+    RememberedAddress& e = remembered[base + i];
+    if (e.last_s != 0 && e.addr == addr) {
+      e.last_s = std::max(e.last_s, at_s);
+      return;
+    }
+    if (e.last_s < slot->last_s) slot = &e;  // free slots (0) first, then the oldest
+  }
+  *slot = RememberedAddress{addr, std::max<std::uint32_t>(at_s, 1)};
+}
+
+bool Engine::Impl::remembered_recently(const IpAddress& addr, std::uint32_t now_s) const {
+  if (settings.validated_memory.count() <= 0 || remembered.empty()) return false;
+  const std::int64_t memory_s = settings.validated_memory.count() / 1'000'000;
+  const std::size_t base = (address_hash(addr, table_salt(this)) % (remembered.size() / 4)) * 4;
+  for (std::size_t i = 0; i < 4; ++i) {
+    const RememberedAddress& e = remembered[base + i];
+    if (e.last_s != 0 && e.addr == addr) return std::int64_t{now_s} - std::int64_t{e.last_s} <= memory_s;
+  }
+  return false;
+}
+
+bool Engine::Impl::spoof_guard(Step& s, Rule rule) {
+  SourceRecord& r = s.rec;
+  // An operator's block and a registration the PBX accepted (rule 11) prove themselves.
+  if (rule == Rule::manual || rule == Rule::outside_allow_from) return false;
+  if (r.flags & detail::record_flag::proved) return false;  // answered a nonce sent to it
+  if (s.obs.meta.transport != Transport::udp) return false;   // a stream: the handshake completed
+  if (!remembered_recently(r.addr, s.now_s)) return false;
+  ++counters.spoof_guarded;
+  clear_rule_state(r);  // count afresh: the next proof, not this packet, decides
+  r.fingerprint_hash = 0;  // and judge the next packet's User-Agent again
+  return true;
+}
+
 bool Engine::Impl::take_block(Step& s, Rule rule, std::string user, std::string reason, bool fingerprint) {
   SourceRecord& r = s.rec;
   if (never_block && never_block(r.addr)) {
@@ -218,6 +266,7 @@ bool Engine::Impl::take_block(Step& s, Rule rule, std::string user, std::string 
     clear_rule_state(r);  // start counting afresh rather than trying again on every packet
     return false;
   }
+  if (spoof_guard(s, rule)) return false;
   const auto& ladder = settings.block_ladder;
   const std::uint32_t memory_s = static_cast<std::uint32_t>(
       std::min<std::int64_t>(settings.escalation_memory.count() / 1'000'000, 0xffffffffLL));
@@ -237,7 +286,9 @@ bool Engine::Impl::take_block(Step& s, Rule rule, std::string user, std::string 
   r.last_block_end_s = r.until_s;
   r.last_rule = rule;
   clear_rule_state(r);
-  r.flags &= static_cast<std::uint8_t>(~(detail::record_flag::authenticated | detail::record_flag::answers_challenges));
+  r.flags &= static_cast<std::uint8_t>(~(detail::record_flag::authenticated | detail::record_flag::answers_challenges |
+                                         detail::record_flag::proved));
+  r.nonce_hash = 0;
   r.fingerprint_hash = 0;
   for (auto& p : r.pending) p = {};
   for (std::size_t i = 0; i < detail::kUserSlots; ++i) {
@@ -265,6 +316,7 @@ void Engine::Impl::validate(Step& s, std::string_view user, std::uint32_t user_h
   r.user_len = static_cast<std::uint8_t>(n);
   if (int i = user_slot(r, user_hash, true); i >= 0) r.user_flags[i] |= detail::user_flag::registered;
   enqueue(s.index);
+  remember(r.addr, s.now_s);
   const std::int64_t reported_us = extends ? until_us : us_of(r.until_s);
   emit(s, Decision{Action::validate, r.addr, std::string(user), TimePoint(Duration(reported_us)), Rule::registration,
                    "registered as " + detail::printable(user) + " for " + detail::human_duration(std::int64_t{expires_s} * 1'000'000) +
@@ -432,7 +484,12 @@ bool Engine::restore_validation(const IpAddress& addr, TimePoint now, const std:
   if (hash) m.names.remember(hash, user);
   if (int i = m.user_slot(rec, hash, true); i >= 0) rec.user_flags[i] |= detail::user_flag::registered;
   m.enqueue(index);
+  m.remember(addr, static_cast<std::uint32_t>(ceil_s(to_us(now))));
   return true;
+}
+
+void Engine::remember_validation(const IpAddress& addr, TimePoint validated_at) {
+  impl_->remember(addr, static_cast<std::uint32_t>(ceil_s(to_us(validated_at))));
 }
 
 bool Engine::restore_network_block(const Cidr& network, TimePoint now, TimePoint until) {

@@ -129,6 +129,21 @@ struct Engine::Impl {
   };
   std::vector<NetRecord> nets;
 
+  // Rule 13: addresses validated within validated_memory, kept apart from the source table
+  // (whose records are evicted) in sets of 4 slots chosen by a salted hash of the address, the
+  // oldest replaced first, so memory stays fixed. Only a validation adds one, which a forged
+  // source address cannot produce.
+  struct RememberedAddress {
+    IpAddress addr;
+    std::uint32_t last_s = 0;  // latest validation; 0 = free
+  };
+  std::vector<RememberedAddress> remembered;
+  void remember(const IpAddress& addr, std::uint32_t at_s);
+  bool remembered_recently(const IpAddress& addr, std::uint32_t now_s) const;
+  // True when a block of this source must not be taken: it is remembered and this
+  // conversation proved nothing a spoofer could not send (counts spoof_guarded).
+  bool spoof_guard(Step& s, Rule rule);
+
   // Rule 12: failures per extension across sources, direct-mapped by a salted hash of the
   // username hash (a newer extension on the same slot replaces an older one).
   struct UserAlarm {

@@ -62,6 +62,7 @@ Observation from_sip(const sip::Message& m, const PacketMeta& meta) {
     r.has_credentials = c.present;
     r.auth_response_present = c.has_response;
     r.auth_user = c.username;
+    r.auth_nonce = c.nonce;
     r.user_agent = m.user_agent;
     r.user_agent_last = m.user_agent_last;
     for (std::size_t a = 0; a < static_cast<std::size_t>(sip::Anomaly::count_); ++a)
@@ -80,6 +81,7 @@ Observation from_sip(const sip::Message& m, const PacketMeta& meta) {
   r.has_challenge = m.www_authenticate.present || m.proxy_authenticate.present;
   if (r.has_challenge)
     r.stale_nonce = says_stale(m.header("WWW-Authenticate")) || says_stale(m.header("Proxy-Authenticate"));
+  r.nonce = m.www_authenticate.present ? m.www_authenticate.nonce : m.proxy_authenticate.nonce;
   r.to_user = m.to.uri.user;
   r.expires = expiry_of(m);
   return Observation{meta, r};

@@ -64,6 +64,7 @@ struct SipRequest {
   bool has_credentials = false;    // Authorization or Proxy-Authorization present
   bool auth_response_present = false;
   std::string_view auth_user;      // username of the credentials; empty when none
+  std::string_view auth_nonce;     // nonce the credentials answer; empty when none
   std::string_view user_agent;
   std::string_view user_agent_last;  // the last of several User-Agent headers (else empty)
   // Grammar a PBX forgives but no phone breaks (sip::is_evasive): how many kinds of it.
@@ -89,6 +90,7 @@ struct SipResponse {
   // The challenge says stale=true: the credentials were right but their nonce had expired
   // (RFC 7616 3.3); phones that reuse nonces see this on every re-registration.
   bool stale_nonce = false;
+  std::string_view nonce;  // the challenge's nonce (WWW-Authenticate, else Proxy-Authenticate)
   std::string_view to_user;
   // Expiry granted: the first Contact's expires parameter, else the Expires header.
   std::optional<std::uint32_t> expires;
@@ -264,6 +266,13 @@ struct Settings {
   std::uint32_t extension_alarm_sources = 5;
   Duration extension_alarm_window = std::chrono::minutes(10);
   Duration extension_alarm_hold = std::chrono::hours(1);
+
+  // 13. spoofing guard: an address validated within validated_memory (remembered past its
+  // registration, and across restarts through remember_validation) is blocked only on
+  // evidence a forged source address cannot produce: a digest answering the nonce the PBX
+  // sent to that address, or a request over TCP/TLS (a completed handshake). Until then the
+  // blocks its packets would earn are not taken (counter spoof_guarded). 0 turns it off.
+  Duration validated_memory = std::chrono::hours(24 * 30);
 };
 
 // Checks ranges (counts ≥ 1, windows > 0, non-empty ladder...). Empty string when valid.
@@ -302,6 +311,7 @@ struct Counters {
   std::uint64_t fast_failures = 0;         // wrong passwords within guessing_fast_gap of the last
   std::uint64_t device_retries = 0;        // wrong passwords retried by a known conversation
   std::uint64_t extension_alarms = 0;      // alarms raised on an extension (rule 12)
+  std::uint64_t spoof_guarded = 0;         // blocks not taken: a remembered address, no proof (13)
   std::uint64_t evasive_requests = 0;      // requests with grammar no phone breaks
   std::size_t table_size = 0;
   std::size_t table_ceiling = 0;
@@ -360,6 +370,9 @@ class Engine {
   // nothing) when `until` is not after `now` or the address is never_block.
   bool restore_block(const IpAddress& addr, TimePoint now, TimePoint until, Rule rule, std::uint32_t times_blocked);
   bool restore_validation(const IpAddress& addr, TimePoint now, const std::string& user, TimePoint until);
+  // An address validated at `validated_at` whose validation may have ended (rule 13, from the
+  // state database after a restart). Ignored when validated_memory is 0.
+  void remember_validation(const IpAddress& addr, TimePoint validated_at);
   // A /64 blocked by address_rotation until `until` (its members' packets are then ignored).
   bool restore_network_block(const Cidr& network, TimePoint now, TimePoint until);
 

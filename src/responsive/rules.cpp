@@ -468,6 +468,9 @@ void Engine::Impl::on_sip_request(Step& s, const SipRequest& r) {
   if (user) names.remember(user, target);
   const bool credentialed = r.has_credentials && r.auth_response_present;
   if (credentialed) rec.flags |= record_flag::answers_challenges;
+  // Rule 13: only the holder of the address saw the nonce the PBX sent there.
+  if (credentialed && rec.nonce_hash != 0 && !r.auth_nonce.empty() && name_hash(r.auth_nonce) == rec.nonce_hash)
+    rec.flags |= record_flag::proved;
   Pending p;
   p.key = key;
   p.cseq = r.cseq;
@@ -486,6 +489,7 @@ void Engine::Impl::on_sip_request(Step& s, const SipRequest& r) {
 void Engine::Impl::on_sip_response(Step& s, const SipResponse& r) {
   if (s.obs.meta.dir == Direction::to_pbx) return;  // the remote answering the PBX
   if (r.cseq_method == SipMethod::ack || r.cseq_method == SipMethod::cancel) return;
+  if (r.has_challenge && !r.nonce.empty()) s.rec.nonce_hash = std::max<std::uint32_t>(name_hash(r.nonce), 1);
   Pending* found = find_pending(s.rec, name_hash(r.call_id), r.cseq, false);
   if (!found || !kind_matches(found->kind, r.cseq_method)) {
     ++counters.unmatched_responses;

@@ -229,6 +229,7 @@ const std::map<std::string, Setter, std::less<>>& setters() {
       {"extension_alarm_sources", count_key(&Settings::extension_alarm_sources, 0, 8)},
       {"extension_alarm_window", duration_key(&Settings::extension_alarm_window)},
       {"extension_alarm_hold", duration_key(&Settings::extension_alarm_hold)},
+      {"validated_memory", duration_key(&Settings::validated_memory, true)},
   };
   return table;
 }

@@ -52,6 +52,7 @@ inline constexpr std::uint8_t flagged = 1;             // reported as a misconfi
 inline constexpr std::uint8_t authenticated = 2;       // credentials accepted at least once
 inline constexpr std::uint8_t answers_challenges = 4;  // has sent credentials at least once
 inline constexpr std::uint8_t queued = 8;              // one expiry-queue entry points here
+inline constexpr std::uint8_t proved = 16;             // answered a nonce the PBX sent it (rule 13)
 }  // namespace record_flag
 
 namespace user_flag {
@@ -124,6 +125,7 @@ struct SourceRecord {
   // Rule 5 per port: requests without credentials from flood_port_of.
   std::int64_t flood_port_tat = 0;
   std::uint16_t flood_port_of = 0;
+  std::uint32_t nonce_hash = 0;  // of the latest challenge's nonce sent to this address (rule 13)
 
   std::uint8_t user_len = 0;
   char user[kUserNameBytes] = {};  // the registered user (truncated)

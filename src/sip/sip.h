@@ -174,6 +174,7 @@ struct Credentials {
   std::string_view username;
   std::string_view realm;
   std::string_view uri;
+  std::string_view nonce;  // the nonce answered (empty when absent)
   bool has_nonce = false;
   bool has_response = false;
 };
@@ -184,6 +185,7 @@ struct Challenge {
   std::string_view scheme;
   std::string_view realm;
   std::string_view qop;  // raw value of the qop parameter, e.g. auth or auth,auth-int
+  std::string_view nonce;
 };
 
 struct Message {

@@ -376,7 +376,10 @@ bool parse_credentials(std::string_view value, Credentials* out) {
     if (iequals(name, "username")) out->username = v;
     else if (iequals(name, "realm")) out->realm = v;
     else if (iequals(name, "uri")) out->uri = v;
-    else if (iequals(name, "nonce")) out->has_nonce = true;
+    else if (iequals(name, "nonce")) {
+      out->has_nonce = true;
+      out->nonce = v;
+    }
     else if (iequals(name, "response")) out->has_response = true;
   });
 }
@@ -387,6 +390,7 @@ bool parse_challenge(std::string_view value, Challenge* out) {
   return walk_auth(value, &out->scheme, [out](std::string_view name, std::string_view v) {
     if (iequals(name, "realm")) out->realm = v;
     else if (iequals(name, "qop")) out->qop = v;
+    else if (iequals(name, "nonce")) out->nonce = v;
   });
 }
 

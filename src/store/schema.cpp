@@ -60,6 +60,14 @@ CREATE TABLE outbox (
   until_us INTEGER NOT NULL
 );
 )sql"},
+    Migration{5, "addresses validated recently, kept past their validation (spoofing guard)", R"sql(
+CREATE TABLE remembered (
+  address      TEXT PRIMARY KEY,
+  user         TEXT NOT NULL,
+  validated_us INTEGER NOT NULL
+);
+CREATE INDEX remembered_validated ON remembered (validated_us);
+)sql"},
 };
 
 }  // namespace

@@ -211,6 +211,26 @@ Result<std::vector<ValidatedRecord>> StateStore::active_validated(TimePoint now)
   });
 }
 
+Status<> StateStore::remember_validated(const RememberedRecord& r) {
+  auto address = canonical_address(r.address, "remember_validated");
+  if (!address) return fail(address.error());
+  auto stmt = db_->cached(
+      "INSERT INTO remembered (address, user, validated_us) VALUES (?1, ?2, ?3) "
+      "ON CONFLICT (address) DO UPDATE SET user = excluded.user, "
+      "validated_us = max(validated_us, excluded.validated_us)");
+  if (stmt) (*stmt)->bind(1, *address).bind(2, r.user).bind(3, us(r.validated));
+  return run(stmt, "remember_validated");
+}
+
+Result<std::vector<RememberedRecord>> StateStore::remembered_since(TimePoint since) {
+  auto stmt = db_->cached(
+      "SELECT address, user, validated_us FROM remembered WHERE validated_us >= ?1 ORDER BY address");
+  if (stmt) (*stmt)->bind(1, us(since));
+  return collect<RememberedRecord>(stmt, "remembered_since", [](const sql::Statement& s) {
+    return RememberedRecord{s.column_text(0), s.column_text(1), at(s.column_int(2))};
+  });
+}
+
 Status<> StateStore::upsert_flag(const FlagRecord& r) {
   auto address = canonical_address(r.address, "upsert_flag");
   if (!address) return fail(address.error());
@@ -284,6 +304,7 @@ Result<PruneCounts> StateStore::prune(TimePoint now) {
   };
   const Step steps[] = {
       {"DELETE FROM validated WHERE until_us <= ?1", 0, &counts.validated},
+      {"DELETE FROM remembered WHERE validated_us < ?2", 0, &counts.validated},
       {"DELETE FROM blocked WHERE until_us <= ?2", 0, &counts.blocks},
       {"DELETE FROM blocked WHERE until_us <= ?1 AND address NOT IN (SELECT address FROM "
        "blocked WHERE until_us <= ?1 ORDER BY until_us DESC LIMIT ?3)",

@@ -43,6 +43,15 @@ struct ValidatedRecord {
   bool operator==(const ValidatedRecord&) const = default;
 };
 
+// The latest validation of an address, kept after the validation ended: the engine blocks a
+// recently validated address only on evidence a forged source cannot produce.
+struct RememberedRecord {
+  std::string address;
+  std::string user;
+  TimePoint validated;
+  bool operator==(const RememberedRecord&) const = default;
+};
+
 // A device that keeps failing authentication for one user without looking like an attack
 // (a phone with a wrong password): shown to the admin, not blocked. Keyed by (address, user).
 struct FlagRecord {
@@ -127,6 +136,10 @@ class StateStore {
   Status<> remove_validated(const std::string& address);
   Result<std::vector<ValidatedRecord>> active_validated(TimePoint now);
 
+  // Insert or replace by address (a later validation replaces an earlier one).
+  Status<> remember_validated(const RememberedRecord& r);
+  Result<std::vector<RememberedRecord>> remembered_since(TimePoint since);  // validated >= since
+
   // Insert or replace by (address, user).
   Status<> upsert_flag(const FlagRecord& r);
   Status<> remove_flag(const std::string& address, const std::string& user);
@@ -144,7 +157,7 @@ class StateStore {
   Status<> remove_outbox(const std::vector<std::int64_t>& seqs);
   Result<std::vector<OutboxRecord>> outbox();
 
-  // Removes expired validations, expired blocks older than max_age (and beyond
+  // Removes expired validations, remembered validations older than max_age, expired blocks older than max_age (and beyond
   // max_expired_blocks), flags not seen for max_age (and beyond max_flags), events older than
   // max_age (and beyond max_events, oldest first). One transaction.
   Result<PruneCounts> prune(TimePoint now);

@@ -228,6 +228,38 @@ TEST_F(DaemonPbxTest, DiscoveredAccountsAreMergedWithConfiguredOnesForTheUnknown
   EXPECT_EQ(bare.known_account("admin"), std::nullopt);
 }
 
+std::string scanner_options(const std::string& from) {
+  return "OPTIONS sip:100@203.0.113.1 SIP/2.0\r\n"
+         "Via: SIP/2.0/UDP " + from + ":5060;branch=z9hG4bK-spoof\r\n"
+         "From: <sip:100@203.0.113.1>;tag=s1\r\nTo: <sip:100@203.0.113.1>\r\n"
+         "Call-ID: spoofed-options\r\nCSeq: 1 OPTIONS\r\nUser-Agent: friendly-scanner\r\n"
+         "Content-Length: 0\r\n\r\n";
+}
+
+TEST_F(DaemonPbxTest, AnAddressValidatedBeforeARestartIsNotFramedByAForgedPacket) {
+  start("");
+  register_phone("300");
+  ASSERT_TRUE(in_set(packets::SetKey::validated(kPhone)));
+  // The registration runs out, then pbxwalld restarts: the memory comes from the database.
+  clock_.advance(10min);
+  firewall_->housekeeping();
+  ASSERT_FALSE(in_set(packets::SetKey::validated(kPhone)));
+  auto remembered = store_->remembered_since(clock_.now() - 24h);
+  ASSERT_TRUE(remembered.ok());
+  ASSERT_EQ(remembered->size(), 1u);
+  EXPECT_EQ((*remembered)[0].address, "198.51.100.10");
+  EXPECT_EQ((*remembered)[0].user, "300");
+  auto& fw = start("");
+  inbound(kPhone, scanner_options("198.51.100.10"));
+  fw.flush();
+  EXPECT_FALSE(blocked(kPhone)) << "a forged scanner packet from a recently validated address";
+  EXPECT_GE(fw.engine().counters().spoof_guarded, 1u);
+  const IpAddress stranger = ip("192.0.2.66");
+  inbound(stranger, scanner_options("192.0.2.66"));
+  fw.flush();
+  EXPECT_TRUE(blocked(stranger));
+}
+
 TEST_F(DaemonPbxTest, VpnClientsAreValidatedWithTheDefaultServicesWhilePresent) {
   auto& fw = start("[users.default]\nservices = [\"ucp\", \"https\"]\n[vpn]\nopenvpn_status = \"/run/openvpn/status\"\n");
   const auto a = ip("192.0.2.40");

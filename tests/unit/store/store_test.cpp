@@ -96,6 +96,24 @@ TEST(StateStore, ValidatedRoundTripAndExpiry) {
   EXPECT_TRUE(s->active_validated(t0)->size() == 1u);
 }
 
+TEST(StateStore, RememberedValidationsOutliveTheValidationAndArePrunedAfterMaxAge) {
+  auto s = open_memory();
+  ASSERT_TRUE(s->upsert_validated({"198.51.100.11", "333", t0 + seconds(60)}).ok());
+  ASSERT_TRUE(s->remember_validated({"198.51.100.11", "333", t0}).ok());
+  ASSERT_TRUE(s->remember_validated({"2001:DB8::11", "301", t0 - hours(24 * 20)}).ok());
+  // An earlier validation does not replace a later one.
+  ASSERT_TRUE(s->remember_validated({"198.51.100.11", "333", t0 - hours(1)}).ok());
+  const std::vector<RememberedRecord> both{{"198.51.100.11", "333", t0}, {"2001:db8::11", "301", t0 - hours(24 * 20)}};
+  EXPECT_EQ(*s->remembered_since(t0 - hours(24 * 30)), both);
+  EXPECT_EQ(*s->remembered_since(t0 - hours(24)), (std::vector<RememberedRecord>{both[0]}));
+  EXPECT_FALSE(s->remember_validated({"not-an-address", "x", t0}).ok());
+  // The validation ends and is pruned; the memory of it stays until max_age (30 days).
+  auto pruned = s->prune(t0 + hours(24 * 11));
+  ASSERT_TRUE(pruned.ok());
+  EXPECT_TRUE(s->active_validated(t0)->empty());
+  EXPECT_EQ(*s->remembered_since(t0 - hours(24 * 30)), (std::vector<RememberedRecord>{both[0]}));
+}
+
 TEST(StateStore, FlagsKeyedByAddressAndUserNewestFirst) {
   auto s = open_memory();
   FlagRecord a{"203.0.113.5", "301", "wrong password retried", t0, t0 + seconds(40), 3};
