@@ -563,6 +563,19 @@ void print_daemon_status(Context& ctx, const json& s) {
     }
     if (const auto err = text_of(*cs, "last_error"); !err.empty() && err != "-") ctx.o() << "  crowdsec: " << err << "\n";
   }
+  const auto lists = s.find("blocklists");
+  if (lists != s.end() && lists->is_array())
+    for (const auto& l : *lists) {
+      if (!l.is_object()) continue;
+      const auto n = [&](const char* key) { return l.value(key, std::int64_t{0}); };
+      ctx.o() << "  blocklist " << text_of(l, "name") << ": " << counted(n("entries"), "entry", "entries") << " from "
+              << text_of(l, "from") << ", last read " << utc_time_text(l.value("last_ok", json()));
+      if (n("skipped") > 0) ctx.o() << ", " << counted(n("skipped"), "line") << " skipped";
+      if (n("spared") > 0) ctx.o() << ", " << n("spared") << " left open (trusted, trunk or validated)";
+      if (const auto err = text_of(l, "last_error"); !err.empty() && err != "-")
+        ctx.o() << "; the last read failed: " << err;
+      ctx.o() << "\n";
+    }
 }
 
 std::optional<std::chrono::seconds> parse_duration(std::string_view text) {

@@ -1,12 +1,10 @@
 #include "daemon/crowdsec_bridge.h"
 
 #include <asio.hpp>
-#include <condition_variable>
-#include <deque>
-#include <mutex>
-#include <thread>
 
+#include "daemon/daemon_config.h"
 #include "daemon/firewall.h"
+#include "daemon/job_thread.h"
 #include "model/model.h"
 
 namespace pbxwall::daemon {
@@ -38,71 +36,22 @@ std::optional<Cidr> net_of(const std::string& text) {
 }  // namespace
 
 Result<crowdsec::CrowdsecSettings, std::string> load_crowdsec_settings(const std::string& path) {
-  auto config = model::load_file(path);
-  if (!config.ok()) {
-    std::string s;
-    for (const auto& d : config.error()) s += (s.empty() ? "" : "\n") + d.str();
-    return fail(s);
-  }
-  if (!config->table) return crowdsec::CrowdsecSettings{};
-  auto settings = crowdsec::crowdsec_settings_from_toml(*config->table, config->source_name);
-  if (!settings.ok()) {
-    std::string s;
-    for (const auto& d : settings.error()) s += (s.empty() ? "" : "\n") + d.str();
-    return fail(s);
-  }
-  return std::move(*settings);
+  return load_section<crowdsec::CrowdsecSettings>(path, crowdsec::crowdsec_settings_from_toml);
 }
 
 // ---- the HTTP thread -------------------------------------------------------------------------
 
 // Runs LAPI requests one after the other on a thread of its own. The token is this thread's.
-struct CrowdsecBridge::Worker {
-  struct State {
-    crowdsec::LapiClient client;
-    std::optional<crowdsec::Token> token;
-  };
-  using Job = std::function<void(State&)>;
-
-  explicit Worker(crowdsec::LapiEndpoint endpoint) : state{crowdsec::LapiClient(std::move(endpoint)), std::nullopt} {
-    thread = std::thread([this] { run(); });
-  }
-  ~Worker() {
-    {
-      std::lock_guard lock(mutex);
-      stopping = true;
-    }
-    state.client.stop();  // a pull or push under way fails now instead of at its timeout
-    wake.notify_all();
-    thread.join();
-  }
-  void post(Job job) {
-    {
-      std::lock_guard lock(mutex);
-      jobs.push_back(std::move(job));
-    }
-    wake.notify_all();
-  }
-  void run() {
-    for (;;) {
-      Job job;
-      {
-        std::unique_lock lock(mutex);
-        wake.wait(lock, [this] { return stopping || !jobs.empty(); });
-        if (stopping) return;
-        job = std::move(jobs.front());
-        jobs.pop_front();
-      }
-      job(state);
-    }
-  }
-
-  State state;
-  std::mutex mutex;
-  std::condition_variable wake;
-  std::deque<Job> jobs;
-  bool stopping = false;
-  std::thread thread;
+struct CrowdsecWorkerState {
+  crowdsec::LapiClient client;
+  std::optional<crowdsec::Token> token;
+};
+struct CrowdsecBridge::Worker : JobThread<CrowdsecWorkerState> {
+  using State = CrowdsecWorkerState;
+  // A pull or push under way fails at once when the bridge stops, instead of at its timeout.
+  explicit Worker(crowdsec::LapiEndpoint endpoint)
+      : JobThread<State>([&endpoint] { return State{crowdsec::LapiClient(std::move(endpoint)), std::nullopt}; },
+                         [](State& st) { st.client.stop(); }) {}
 };
 
 struct CrowdsecBridge::Timer {

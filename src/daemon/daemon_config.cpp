@@ -43,6 +43,7 @@ Result<DaemonSections, Diagnostics> daemon_sections_from(const model::LoadedConf
       }
     }
     take(crowdsec::crowdsec_settings_from_toml(*config.table, config.source_name), out.crowdsec);
+    take(blocklist::sources_from_toml(*config.table, config.source_name), out.blocklists);
   }
   if (!errors.empty()) return fail(std::move(errors));
   return out;

@@ -124,6 +124,7 @@ Status<std::string> Firewall::apply(const Loaded& loaded) {
   input.trunks = trunks_;
   input.live.grants = grants_.live(now);
   if (shared_blocks_) input.live.shared = shared_blocks_(now);
+  if (lists_) input.live.lists = lists_();
   input.options.log_group_input = options_.log_group_input;
   input.options.log_group_output = options_.log_group_output;
   input.options.packet_path = packet_path_;

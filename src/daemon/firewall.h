@@ -173,6 +173,11 @@ class Firewall {
   // carries them (sets crowdsec4/6).
   using SharedBlocksSource = std::function<std::vector<ruleset::BlockedNetEntry>(TimePoint now)>;
   void set_shared_blocks(SharedBlocksSource source) { shared_blocks_ = std::move(source); }
+  // ---- Community blocklists (blocklist_feeds.cpp) ----
+  // The lists the table carries and what their sets hold. Another set of lists renders the
+  // table anew with their sets.
+  using ListsSource = std::function<std::vector<ruleset::ListContent>()>;
+  Status<std::string> set_blocklists(ListsSource source);
   // Adds to the answers of control requests (status, list, metrics): called with every
   // successful answer before it is returned.
   using RequestExtension = std::function<void(const std::string& cmd, const nlohmann::json& request, nlohmann::json& answer)>;
@@ -358,6 +363,7 @@ class Firewall {
   PortDiscovery port_discovery_;
   std::function<void(nlohmann::json&)> status_listener_;
   SharedBlocksSource shared_blocks_;
+  ListsSource lists_;
   RequestExtension request_extension_;
   FirewallCounters counters_;
   std::optional<ruleset::DiscoveredPorts> discovered_;

@@ -29,6 +29,13 @@ bool Firewall::blocks_here(const IpAddress& addr) const {
   return view && view->state == responsive::SourceState::blocked;
 }
 
+Status<std::string> Firewall::set_blocklists(ListsSource source) {
+  lists_ = std::move(source);
+  if (!loaded_) return {};
+  flush();  // the table about to be rendered must hold this tick's decisions
+  return apply(*loaded_);
+}
+
 Status<std::string> Firewall::apply_set_script(std::string_view script) {
   if (script.empty()) return {};
   auto applied = edges_.applier.apply(script);

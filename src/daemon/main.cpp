@@ -22,6 +22,7 @@
 #include "daemon/ami_bridge.h"
 #include "base/plural.h"
 #include "daemon/control_server.h"
+#include "daemon/blocklist_feeds.h"
 #include "daemon/crowdsec_bridge.h"
 #include "daemon/firewall.h"
 #include "daemon/pbx_live.h"
@@ -259,10 +260,39 @@ int run(const Options& o) {
   firewall.set_shared_blocks([&](TimePoint now) {
     return crowdsec ? crowdsec->kernel_content(now) : std::vector<ruleset::BlockedNetEntry>{};
   });
+  configure_crowdsec();
+  // Community blocklists, each in sets of its own; their last good copies are kept beside the
+  // state database. The same lists on a reload are read or fetched again at once.
+  std::unique_ptr<daemon::BlocklistFeeds> blocklists;
+  const std::string blocklist_cache = (std::filesystem::path(o.state).parent_path() / "blocklists").string();
+  auto configure_blocklists = [&] {
+    auto sources = daemon::load_blocklist_sources(o.config);
+    if (!sources.ok()) {
+      log(3, "[[blocklists]] not applied: " + sources.error());
+      return;
+    }
+    if (blocklists && blocklists->sources() == *sources) {
+      blocklists->fetch_all();
+      return;
+    }
+    if (!blocklists && sources->empty()) return;
+    blocklists.reset();
+    if (!sources->empty()) {
+      blocklists = std::make_unique<daemon::BlocklistFeeds>(
+          io, firewall, clock, blocklist_cache, *sources, [](int priority, const std::string& text) { log(priority, text); });
+      blocklists->load_cache();
+    }
+    auto applied = firewall.set_blocklists([&] {
+      return blocklists ? blocklists->kernel_content() : std::vector<ruleset::ListContent>{};
+    });
+    if (!applied.ok()) log(3, "blocklists: the table with their sets was refused: " + applied.error());
+    else if (blocklists) blocklists->fetch_all();
+  };
+  configure_blocklists();
   firewall.set_request_extension([&](const std::string& cmd, const nlohmann::json& request, nlohmann::json& answer) {
     if (crowdsec) crowdsec->extend(cmd, request, answer);
+    if (blocklists) blocklists->extend(cmd, request, answer);
   });
-  configure_crowdsec();
 
   firewall.set_event_sink([&](const store::EventRecord& e) {
     if (crowdsec) crowdsec->on_event(e);
@@ -302,6 +332,7 @@ int run(const Options& o) {
     pbx_live.refresh();
     configure_ami();
     configure_crowdsec();
+    configure_blocklists();
   });
 
   asio::posix::stream_descriptor packets_fd(io, ::dup((*nflog)->fd()));
@@ -409,6 +440,7 @@ int run(const Options& o) {
       if (ami) ami->stop();
       healer.stop();
       crowdsec.reset();
+      blocklists.reset();
       firewall.flush();
       if (web) web->stop();
       pbx_live.stop();

@@ -149,9 +149,9 @@ std::optional<std::string> session_refused(const Policy& policy, const Session& 
 // Top-level sections the model accepts. The model validates firewall, interfaces, networks,
 // services, custom_services and the `enabled`/`protocols` keys of responsive; the others (and
 // the remaining keys of responsive) belong to the modules that read them from `table`.
-inline constexpr std::array<std::string_view, 12> kKnownSections = {
+inline constexpr std::array<std::string_view, 13> kKnownSections = {
     "firewall", "interfaces", "networks", "services", "custom_services", "responsive",
-    "users",    "ami",        "web",      "vpn",      "pbx",        "crowdsec"};
+    "users",    "ami",        "web",      "vpn",      "pbx",        "crowdsec", "blocklists"};
 
 struct LoadedConfig {
   Policy policy;

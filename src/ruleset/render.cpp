@@ -130,6 +130,22 @@ void shared_sets(Script& s, const std::vector<BlockedNetEntry>& shared, const st
   }
 }
 
+std::vector<std::string> cidr_elements(const std::vector<Cidr>& v) {
+  std::vector<std::string> out;
+  out.reserve(v.size());
+  for (const auto& c : v) out.push_back(c.is_host() ? c.address().str() : c.address().str() + "/" + std::to_string(c.prefix()));
+  return out;
+}
+
+void list_sets(Script& s, const std::vector<ListContent>& lists) {
+  for (const auto& l : lists) {
+    s.set(list_set(l.name, Family::v4, false), "ipv4_addr", "", cidr_elements(l.hosts4));
+    s.set(list_set(l.name, Family::v6, false), "ipv6_addr", "", cidr_elements(l.hosts6));
+    s.set(list_set(l.name, Family::v4, true), "ipv4_addr", "interval", cidr_elements(l.nets4));
+    s.set(list_set(l.name, Family::v6, true), "ipv6_addr", "interval", cidr_elements(l.nets6));
+  }
+}
+
 // The live responsive state: one element per address (longest remaining time wins), sorted.
 void state_sets(Script& s, const LiveState& live, std::uint32_t max_blocked) {
   const std::string size = "size " + std::to_string(max_blocked);
@@ -203,6 +219,7 @@ void state_sets(Script& s, const LiveState& live, std::uint32_t max_blocked) {
           "interval,timeout", elements, size);
   }
   shared_sets(s, live.shared, size);
+  list_sets(s, live.lists);
 }
 
 void trunk_sets(Script& s, const std::vector<Cidr>& trunks) {
@@ -373,6 +390,14 @@ std::string enabled_table(const RenderInput& in) {
   // over a trunk's other traffic either.
   s.line("\t\t", "ip saddr @crowdsec4 ip saddr != @trunks4 " + counter_ref(kCounterBlocked) + " drop");
   s.line("\t\t", "ip6 saddr @crowdsec6 ip6 saddr != @trunks6 " + counter_ref(kCounterBlocked) + " drop");
+  // Community blocklists: the same place, the same exceptions.
+  for (const auto& l : in.live.lists)
+    for (bool nets : {false, true}) {
+      s.line("\t\t", "ip saddr @" + list_set(l.name, Family::v4, nets) + " ip saddr != @trunks4 " +
+                         counter_ref(kCounterBlocked) + " drop");
+      s.line("\t\t", "ip6 saddr @" + list_set(l.name, Family::v6, nets) + " ip6 saddr != @trunks6 " +
+                         counter_ref(kCounterBlocked) + " drop");
+    }
   // A phone's REGISTER after the PBX's 401 belongs to an established UDP flow; it must still
   // reach the responsive path, or the daemon would see challenges but never the answers to
   // them. So signalling from unvalidated sources skips the conntrack shortcut.
@@ -424,6 +449,31 @@ constexpr std::string_view kPreamble =
 std::string render(const RenderInput& input) {
   std::string out(kPreamble);
   out += input.policy.enabled ? enabled_table(input) : disabled_table(input);
+  return out;
+}
+
+std::string list_set(std::string_view name, Family family, bool nets) {
+  return "list_" + std::string(name) + (nets ? "_nets" : "_") + (family == Family::v4 ? "4" : "6");
+}
+
+std::string render_list_update(const ListContent& list) {
+  std::string out;
+  const auto replace = [&](Family f, bool nets, const std::vector<Cidr>& v) {
+    const std::string set = "inet pbxwall " + list_set(list.name, f, nets);
+    out += "flush set " + set + "\n";
+    if (v.empty()) return;
+    out += "add element " + set + " {\n";
+    const auto elements = cidr_elements(v);
+    for (std::size_t i = 0; i < elements.size(); ++i) {
+      out += "\t" + elements[i];
+      out += i + 1 < elements.size() ? ",\n" : "\n";
+    }
+    out += "}\n";
+  };
+  replace(Family::v4, false, list.hosts4);
+  replace(Family::v6, false, list.hosts6);
+  replace(Family::v4, true, list.nets4);
+  replace(Family::v6, true, list.nets6);
   return out;
 }
 

@@ -58,6 +58,17 @@ struct GrantEntry {
   std::uint16_t port = 0;
   Duration remaining{};
 };
+// A blocklist's content ([[blocklists]]): single addresses in plain sets list_<name>_4/_6
+// (fast to load), networks in interval sets list_<name>_nets4/_nets6, none inside another.
+// Dropped after the trusted, trunk, validated and granted accepts, and never over a trunk.
+struct ListContent {
+  std::string name;
+  std::vector<Cidr> hosts4, hosts6, nets4, nets6;
+  std::size_t size() const { return hosts4.size() + hosts6.size() + nets4.size() + nets6.size(); }
+  bool operator==(const ListContent&) const = default;
+};
+std::string list_set(std::string_view name, Family family, bool nets);
+
 struct LiveState {
   std::vector<BlockedEntry> blocked;
   std::vector<ValidatedEntry> validated;
@@ -67,6 +78,7 @@ struct LiveState {
   // elements do not overlap (the caller keeps only outermost networks; overlaps are left out).
   // Never applied to trusted networks (accepted first) or trunks.
   std::vector<BlockedNetEntry> shared{};
+  std::vector<ListContent> lists{};
 };
 
 // How unvalidated signalling to the PBX reaches the daemon (the responsive chain's last rule).
@@ -108,6 +120,10 @@ struct RenderInput {
 // The whole script: `add table inet pbxwall` + `delete table inet pbxwall` + the table, so one
 // nft_run_cmd_from_buffer call replaces our table atomically whether or not it existed.
 std::string render(const RenderInput& input);
+
+// Replaces the content of one blocklist's four sets in one transaction (the sets exist: the
+// table was rendered with that list).
+std::string render_list_update(const ListContent& list);
 
 // Script that deletes our table if present (and nothing else).
 std::string render_remove();

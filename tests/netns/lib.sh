@@ -154,3 +154,29 @@ finish() {
   fi
   echo "all checks passed"
 }
+
+# start_pbxwalld NS CONFIG STATE LOG [ARGS...]: starts $PBXWALLD in NS (ended after 300 s at
+# the latest) and waits up to 20 s for `pbxwall status` to say it runs; DAEMON_PID is the
+# daemon's pid. Prints the log and exits the test when it does not come up.
+start_pbxwalld() {
+  local ns=$1 config=$2 state=$3 log=$4
+  shift 4
+  timeout 300 ip netns exec "$ns" "$PBXWALLD" --config "$config" --state "$state" \
+    --run-dir "$NETNS_TMP/run-$ns" "$@" >>"$log" 2>&1 &
+  DAEMON_PID=$!
+  local deadline=$((SECONDS + 20))
+  until pbx "$ns" --config "$config" status 2>/dev/null | grep -q "pbxwalld: running"; do
+    if ! kill -0 "$DAEMON_PID" 2>/dev/null || ((SECONDS >= deadline)); then
+      cat "$log"
+      echo "FAIL pbxwalld did not start in $ns"
+      exit 1
+    fi
+    timeout 0.2 tail --pid="$DAEMON_PID" -f /dev/null 2>/dev/null || true
+  done
+}
+
+# stop_pbxwalld: ends the daemon start_pbxwalld started (its timeout wrapper passes the signal).
+stop_pbxwalld() {
+  kill "$DAEMON_PID" 2>/dev/null || true
+  wait_pid_exit "$DAEMON_PID" 20
+}

@@ -168,3 +168,42 @@ TEST(Render, ResponsiveOffOpensNoSignallingToTheInternet) {
 
 }  // namespace
 }  // namespace pbxwall::ruleset
+
+namespace pbxwall::ruleset {
+namespace {
+
+Cidr list_net(std::string_view s) { return *Cidr::parse(s); }
+
+TEST(RenderLists, EachListHasItsSetsAndDropRulesAfterTheAccepts) {
+  const auto p = policy_of("");
+  RenderInput in{p};
+  in.live.lists.push_back({"voipbl", {list_net("192.0.2.7")}, {list_net("2001:db8::9")}, {list_net("198.51.100.0/24")}, {}});
+  const auto out = render(in);
+  EXPECT_THAT(set_block(out, "list_voipbl_4"), HasSubstr("192.0.2.7"));
+  EXPECT_THAT(set_block(out, "list_voipbl_4"), Not(HasSubstr("flags")));
+  EXPECT_THAT(set_block(out, "list_voipbl_6"), HasSubstr("2001:db8::9"));
+  EXPECT_THAT(set_block(out, "list_voipbl_nets4"), HasSubstr("flags interval"));
+  EXPECT_THAT(set_block(out, "list_voipbl_nets4"), HasSubstr("198.51.100.0/24"));
+  EXPECT_NE(set_block(out, "list_voipbl_nets6"), "");
+  const auto input = chain_block(out, "input");
+  const auto drop = input.find("ip saddr @list_voipbl_4 ip saddr != @trunks4 counter name \"blocked\" drop");
+  ASSERT_NE(drop, std::string::npos) << input;
+  EXPECT_LT(input.find("ip saddr @trusted4 accept"), drop);
+  EXPECT_LT(input.find("ip saddr @validated4"), drop);
+  EXPECT_NE(input.find("ip6 saddr @list_voipbl_nets6 ip6 saddr != @trunks6"), std::string::npos);
+  EXPECT_EQ(set_block(render({p}), "list_voipbl_4"), "") << "no lists, no sets";
+}
+
+TEST(RenderLists, AnUpdateReplacesTheFourSetsInOneScript) {
+  const ListContent l{"own", {list_net("192.0.2.7"), list_net("192.0.2.8")}, {}, {list_net("203.0.113.0/24")}, {}};
+  EXPECT_EQ(render_list_update(l),
+            "flush set inet pbxwall list_own_4\n"
+            "add element inet pbxwall list_own_4 {\n\t192.0.2.7,\n\t192.0.2.8\n}\n"
+            "flush set inet pbxwall list_own_6\n"
+            "flush set inet pbxwall list_own_nets4\n"
+            "add element inet pbxwall list_own_nets4 {\n\t203.0.113.0/24\n}\n"
+            "flush set inet pbxwall list_own_nets6\n");
+}
+
+}  // namespace
+}  // namespace pbxwall::ruleset
