@@ -60,49 +60,26 @@ write_config b 198.51.100.5 ''
 
 declare -A daemon_pid
 start_pbx() {  # start_pbx PBX
-  local pbx=$1 ns
-  ns=$([[ $1 == a ]] && echo "$a_ns" || echo "$b_ns")
-  local dir="$NETNS_TMP/$pbx"
-  timeout 300 ip netns exec "$ns" "$PBXWALLD" --config "$dir/pbxwall.toml" --state "$dir/state.db" \
-    --run-dir "$NETNS_TMP/run-$ns" >>"$dir/pbxwalld.log" 2>&1 &
-  daemon_pid[$pbx]=$!
-  local deadline=$((SECONDS + 20))
-  until ctl "$pbx" status 2>/dev/null | grep -q "pbxwalld: running"; do
-    if ! kill -0 "${daemon_pid[$pbx]}" 2>/dev/null || ((SECONDS >= deadline)); then
-      cat "$dir/pbxwalld.log"
-      echo "FAIL pbxwalld $pbx did not start"
-      exit 1
-    fi
-    timeout 0.2 tail --pid="${daemon_pid[$pbx]}" -f /dev/null 2>/dev/null || true
-  done
+  local dir="$NETNS_TMP/$1"
+  start_pbxwalld "$(ns_of "$1")" "$dir/pbxwall.toml" "$dir/state.db" "$dir/pbxwalld.log"
+  daemon_pid[$1]=$DAEMON_PID
 }
 stop_pbx() {
   kill "${daemon_pid[$1]}" 2>/dev/null || true
   wait_pid_exit "${daemon_pid[$1]}" 20
 }
-ctl() {  # ctl PBX ARGS...
-  local pbx=$1 ns
-  shift
-  ns=$([[ $pbx == a ]] && echo "$a_ns" || echo "$b_ns")
-  pbx "$ns" --config "$NETNS_TMP/$pbx/pbxwall.toml" "$@"
-}
 ns_of() { [[ $1 == a ]] && echo "$a_ns" || echo "$b_ns"; }
+ctl() {  # ctl PBX ARGS...
+  local pbx=$1
+  shift
+  pbx "$(ns_of "$pbx")" --config "$NETNS_TMP/$pbx/pbxwall.toml" "$@"
+}
 # The set listing is read whole (grep -q leaving early would fail nft with SIGPIPE).
 shared_has() {  # shared_has PBX ADDRESS
   local set
   set=$(in_ns "$(ns_of "$1")" nft list set inet pbxwall crowdsec4) && grep -qw -- "$2" <<<"$set"
 }
 shared_lacks() { ! shared_has "$@"; }
-# wait_until SECONDS COMMAND...: polls the condition every 0.1 s, bounded.
-wait_until() {
-  local limit=$1
-  shift
-  local deadline=$((SECONDS + limit))
-  until "$@"; do
-    ((SECONDS < deadline)) || return 1
-    sleep 0.1
-  done
-}
 now_ms() { date +%s%3N; }
 
 start_pbx a
