@@ -296,8 +296,12 @@ async function extensions(root) {
     api('GET', '/api/responsive/validated'), api('GET', '/api/responsive/flagged'), api('GET', '/api/responsive/blocked'), allEvents()]);
   const accounts = (pbx.discovery && pbx.discovery.accounts) || [];
   const rules = Object.fromEntries(users.items.map((u) => [u.name, u]));
+  // Trunks are the PBX's providers and branches, listed under Settings; a name with access
+  // rules of its own stays.
+  const trunks = trunkNames(pbx);
   const names = [...new Set([...accounts.map((a) => a.name), ...users.items.map((u) => u.name),
     ...validated.items.map((v) => v.user), ...flagged.items.map((f) => f.user)].filter(Boolean))]
+    .filter((n) => !trunks.has(n) || rules[n])
     .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
   const blockedNow = new Set(blocked.items.map((b) => b.addr));
   const state = (name) => {
@@ -327,6 +331,8 @@ async function extensions(root) {
   show(root, 'extensions', h('h2', {}, 'Extensions'),
     h('section', { class: 'card' }, h('p', { class: 'muted' },
       `The extensions the PBX has${pbx.found ? ` (read from ${pbx.root})` : ''}, their state now, and where each may register from (empty: anywhere).`),
+    trunks.size ? h('p', { class: 'muted', id: 'trunks-elsewhere' }, `Trunks (${[...trunks].sort().join(', ')}) are not extensions: see `,
+      h('a', { href: '#settings' }, 'Settings, PBX found on this server'), '.') : null,
     table('Extensions', ['Extension', 'Found in', 'State', 'Allowed from', 'Services', ''], names.map((n) => [n, found(n), state(n),
       (rules[n]?.allow_from || []).join(', ') || 'anywhere', (rules[n]?.services || []).join(', ') || 'none',
       h('span', { class: 'actions' }, edit(n), rules[n] ? remove(n) : null)])),
@@ -348,8 +354,21 @@ function origin(o, isDefault, root) {
 
 const KINDS = { name: 'hostname', address: 'address', network: 'network' };
 
-// One row per trunk host: the trunks that use it, its ports, and where each is configured.
-function trunkRows(trunks, root) {
+// A trunk host's state now, as pbxwalld's resolver keeps it (the API's `trunks`): [text, warn].
+function trunkNow(t) {
+  if (!t) return ['not known to pbxwalld', false];
+  const addrs = (t.addresses || []).join(', ');
+  const ttl = t.ttl ? ` (TTL ${t.ttl} s)` : '';
+  const why = { no_name: 'the name does not exist (NXDOMAIN)', no_address: 'the name has no A or AAAA record',
+    failing: `no answer: ${t.error || 'lookup failed'}`, pending: `not looked up yet${t.error ? `: ${t.error}` : ''}` }[t.state];
+  if (t.state === 'literal') return ['written as an address: trusted', false];
+  if (t.state === 'resolved') return [`${addrs}${ttl}${t.error ? `; the latest lookup failed (${t.error}), the last answer is kept` : ''}`, false];
+  return [`Does not resolve: ${why || t.state}. Its traffic is not trusted.`, true];
+}
+
+// One row per trunk host: the trunks that use it, what it resolves to now, its ports, and
+// where each is configured.
+function trunkRows(trunks, states, root) {
   const byHost = new Map();
   for (const t of trunks) {
     const row = byHost.get(t.host) || { host: t.host, ports: new Set(), kinds: new Set(), names: new Set(), from: new Set() };
@@ -358,8 +377,20 @@ function trunkRows(trunks, root) {
     for (const r of t.references || []) { row.names.add(r.trunk); row.from.add(origin(r.origin, false, root)); }
     byHost.set(t.host, row);
   }
-  return [...byHost.values()].map((r) => [[...r.names].join(', '), r.host, [...r.ports].join(', '), [...r.kinds].join(', '),
-    [...r.from].join(' ')]);
+  const stateOf = Object.fromEntries((states || []).map((t) => [t.host, t]));
+  return [...byHost.values()].map((r) => {
+    const [text, warn] = trunkNow(stateOf[r.host]);
+    return [[...r.names].join(', '), r.host, h('span', { class: warn ? 'warning trunk-state' : 'trunk-state' }, text),
+      [...r.ports].join(', '), [...r.kinds].join(', '), [...r.from].join(' ')];
+  });
+}
+
+// The names the PBX's trunks go by (endpoints, peers): not extensions.
+function trunkNames(pbx) {
+  const names = new Set();
+  for (const t of (pbx.discovery && pbx.discovery.trunks) || []) for (const r of t.references || []) names.add(r.trunk);
+  for (const t of pbx.trunks || []) for (const n of t.trunks || []) names.add(n);
+  return names;
 }
 
 // The keys Settings edits: [key, kind, default, what it means]. Kinds: bool, int, text, list
@@ -482,7 +513,7 @@ async function settings(root) {
       pbx.found ? [h('p', { class: 'muted' }, `Read from ${pbx.root}.`),
         table('Signalling ports', ['Port', 'Protocol', 'Driver', 'From'], (d.signalling || []).map((p) =>
           [`${p.l4 || ''}/${p.port}`, p.protocol || '', p.driver || '', origin(p.origin, p.default, pbx.root)])),
-        table('Trunks', ['Trunk', 'Host', 'Ports', 'Kind', 'From'], trunkRows(d.trunks || [], pbx.root))]
+        table('Trunks', ['Trunk', 'Host', 'Resolves to now', 'Ports', 'Kind', 'From'], trunkRows(d.trunks || [], pbx.trunks, pbx.root))]
         : h('p', { class: 'muted' }, `No Asterisk configuration in ${pbx.root}.`)),
     h('section', { class: 'card' }, h('h3', {}, 'Ruleset'),
       h('p', { class: 'muted' }, 'The nftables table inet pbxwall as the kernel has it now.'),

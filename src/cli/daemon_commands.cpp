@@ -23,6 +23,7 @@
 #include "cli/control_client.h"
 #include "cli/daemon_link.h"
 #include "cli/firewall.h"
+#include "daemon/trunk_status.h"
 #include "store/store.h"
 
 namespace pbxwall::cli {
@@ -549,6 +550,11 @@ void print_daemon_status(Context& ctx, const json& s) {
       ctx.o() << "\n";
     }
   }
+  // Each trunk host: what it resolves to, or why its traffic is not trusted.
+  const auto trunks = s.find("trunks");
+  if (trunks != s.end() && trunks->is_array())
+    for (const auto& t : *trunks)
+      if (t.is_object()) ctx.o() << "  " << daemon::trunk_status_line(t) << "\n";
   const auto cs = s.find("crowdsec");
   if (cs != s.end() && cs->is_object()) {
     ctx.o() << "  crowdsec: " << text_of(*cs, "url") << " link " << text_of(*cs, "link") << ", last pull "

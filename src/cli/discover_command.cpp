@@ -2,6 +2,7 @@
 // item with the file and line it came from. The Asterisk directory is --asterisk-root, else the
 // configuration's [pbx] asterisk_root (as pbxwalld reads it), else /etc/asterisk.
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <filesystem>
 #include <memory>
 #include <system_error>
@@ -9,7 +10,10 @@
 #include "base/plural.h"
 #include "cli/commands.h"
 #include "cli/firewall.h"
+#include "cli/control_client.h"
 #include "daemon/pbx_settings.h"
+#include "daemon/trunk_status.h"
+#include "dns/cares_resolver.h"
 #include "pbx/pbx.h"
 
 namespace pbxwall::cli {
@@ -20,12 +24,13 @@ namespace {
 struct Where {
   std::string root;
   std::string why;
+  std::string dns_servers;  // [pbx] dns_servers: where trunk names are looked up
 };
 
 std::optional<Where> asterisk_root(Context& ctx, const std::string& option_root, bool option_given,
                                    bool config_given) {
-  if (option_given) return Where{option_root, "--asterisk-root"};
-  const Where fallback{pbx::kDefaultAsteriskRoot, "the default"};
+  if (option_given) return Where{option_root, "--asterisk-root", ""};
+  const Where fallback{pbx::kDefaultAsteriskRoot, "the default", ""};
   std::error_code ec;
   if (!config_given && !std::filesystem::exists(ctx.config_path, ec)) return fallback;
   auto loaded = model::load_file(ctx.config_path);
@@ -42,8 +47,41 @@ std::optional<Where> asterisk_root(Context& ctx, const std::string& option_root,
     ctx.exit_status = kExitInvalid;
     return std::nullopt;
   }
-  if (!(*loaded->table)["pbx"]["asterisk_root"]) return fallback;
-  return Where{integration->pbx.asterisk_root, "[pbx] asterisk_root in " + ctx.config_path};
+  if (!(*loaded->table)["pbx"]["asterisk_root"]) return Where{fallback.root, fallback.why, integration->pbx.dns_servers};
+  return Where{integration->pbx.asterisk_root, "[pbx] asterisk_root in " + ctx.config_path, integration->pbx.dns_servers};
+}
+
+// Each trunk host's state now (see daemon/trunk_status.h): pbxwalld's own when it runs and
+// knows every host (what it enforces), else looked up here through the same resolver.
+nlohmann::json trunk_states(Context& ctx, const pbx::Discovery& found, const std::string& dns_servers, std::string& whose) {
+  const auto hosts = daemon::trunk_hosts_of(found);
+  if (hosts.empty()) return nlohmann::json::array();
+  auto answer = call_daemon(control_socket_path(ctx.run_dir), {{"cmd", "status"}}, ctx.control_timeout);
+  if (answer && answer->value("ok", false) && answer->contains("trunks") && (*answer)["trunks"].is_array()) {
+    const auto& held = (*answer)["trunks"];
+    const bool knows_all = std::all_of(hosts.begin(), hosts.end(), [&](const daemon::TrunkHostView& h) {
+      return std::any_of(held.begin(), held.end(), [&](const nlohmann::json& t) { return t.value("host", "") == h.host; });
+    });
+    if (knows_all) {
+      whose = "as pbxwalld resolves them";
+      return held;
+    }
+  }
+  whose = "looked up now by this command";
+  std::vector<std::string> names;
+  for (const auto& h : hosts)
+    if (h.kind == pbx::HostKind::name) names.push_back(h.host);
+  auto resolver = dns::CaresResolver::open({.servers = dns_servers, .timeout = std::chrono::seconds(1), .tries = 1});
+  if (!resolver.ok()) return daemon::trunk_status_json(hosts, {}, "cannot look names up: " + resolver.error());
+  const TimePoint now = SystemClock().now();
+  dns::TrunkResolver trunks;
+  trunks.set_names(names, now);
+  for (int round = 0; round < 4; ++round) {  // SRV answers add their targets' questions
+    const auto due = trunks.due(now);
+    if (due.empty()) break;
+    for (const auto& q : due) trunks.on_answer(q, (*resolver)->lookup(q), now);
+  }
+  return daemon::trunk_status_json(hosts, trunks.states());
 }
 
 bool found_nothing(const pbx::Discovery& d) {
@@ -75,7 +113,19 @@ void add_discover_command(CLI::App& app, Context& ctx) {
     }
     pbx::DiskFileSystem fs;
     const auto found = pbx::discover(fs, where->root);
-    ctx.o() << (ctx.json ? pbx::discovery_to_json(found) : pbx::discovery_to_text(found));
+    std::string whose;
+    const auto trunks = trunk_states(ctx, found, where->dns_servers, whose);
+    if (ctx.json) {
+      auto j = nlohmann::json::parse(pbx::discovery_to_json(found));
+      j["trunk_status"] = trunks;
+      ctx.o() << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    } else {
+      ctx.o() << pbx::discovery_to_text(found);
+      if (!trunks.empty()) {
+        ctx.o() << "\nTrunk hosts now (" << whose << ")\n";
+        for (const auto& t : trunks) ctx.o() << "  " << daemon::trunk_status_line(t) << "\n";
+      }
+    }
     ctx.o().flush();
     if (has_errors(found.diagnostics)) {
       ctx.exit_status = kExitInvalid;

@@ -292,6 +292,7 @@ int run(const Options& o) {
   firewall.set_request_extension([&](const std::string& cmd, const nlohmann::json& request, nlohmann::json& answer) {
     if (crowdsec) crowdsec->extend(cmd, request, answer);
     if (blocklists) blocklists->extend(cmd, request, answer);
+    pbx_live.extend(cmd, answer);
   });
 
   firewall.set_event_sink([&](const store::EventRecord& e) {

@@ -185,9 +185,32 @@ void PbxLive::run_lookups() {
         changed |= trunks_.on_answer(q, a, clock_.now());
       }
       if (changed) push_trunks();
+      log_trunk_changes();
       run_lookups();  // SRV answers may have made target questions due
     });
   });
+}
+
+void PbxLive::extend(const std::string& cmd, nlohmann::json& answer) const {
+  add_trunk_status(cmd, view_.trunk_hosts, trunks_.states(), resolver_ ? "" : "pbxwalld has no DNS resolver (see its start log)",
+                   answer);
+}
+
+// A trunk that stops or starts resolving is said once, at warning level when it stops: until
+// it resolves, its packets are not trusted.
+void PbxLive::log_trunk_changes() {
+  const auto items = trunk_status_json(view_.trunk_hosts, trunks_.states());
+  for (const auto& st : trunks_.states()) {
+    if (st.health == dns::TrunkHealth::pending) continue;
+    const bool bad = st.health != dns::TrunkHealth::resolved;
+    auto it = logged_health_.find(st.name);
+    if (it != logged_health_.end() && it->second == st.health) continue;
+    const bool first = it == logged_health_.end();
+    logged_health_[st.name] = st.health;
+    if (first && !bad) continue;
+    for (const auto& item : items)
+      if (item.value("state", "") != "literal" && item.value("host", "") == st.name) log_(bad ? 4 : 6, trunk_status_line(item));
+  }
 }
 
 void PbxLive::poll_vpn() {

@@ -8,11 +8,13 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include <asio.hpp>
+#include <nlohmann/json.hpp>
 
 #include "daemon/firewall.h"
 #include "daemon/pbx_view.h"
@@ -49,6 +51,9 @@ class PbxLive {
   const PbxLiveCounters& counters() const { return counters_; }
   const PbxView& view() const { return view_; }
   const dns::TrunkResolver& trunk_resolver() const { return trunks_; }
+  // Adds the trunks' state ("trunks", see trunk_status.h) to the answers of status, overview
+  // and discover.
+  void extend(const std::string& cmd, nlohmann::json& answer) const;
 
  private:
   void discover();
@@ -58,6 +63,7 @@ class PbxLive {
   void run_lookups();
   void push_trunks();
   void poll_vpn();
+  void log_trunk_changes();
 
   asio::io_context& io_;
   Firewall& firewall_;
@@ -79,6 +85,7 @@ class PbxLive {
   std::unique_ptr<asio::posix::stream_descriptor> inotify_;
   std::vector<std::string> watched_;
   PbxLiveCounters counters_;
+  std::map<std::string, dns::TrunkHealth> logged_health_;  // what the log said last, per name
 };
 
 }  // namespace pbxwall::daemon

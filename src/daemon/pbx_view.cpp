@@ -44,6 +44,7 @@ PbxView view_of(const pbx::Discovery& d) {
   }
   sort_unique(v.trunk_networks);
   sort_unique(v.trunk_names);
+  v.trunk_hosts = trunk_hosts_of(d);
   v.accounts = pbx::account_names(d);
 
   for (const auto* list : {&d.files_read, &d.files_missing})

@@ -8,6 +8,7 @@
 
 #include "base/address.h"
 #include "pbx/discovery.h"
+#include "daemon/trunk_status.h"
 #include "ruleset/ruleset.h"
 
 namespace pbxwall::daemon {
@@ -16,6 +17,7 @@ struct PbxView {
   ruleset::DiscoveredPorts ports;
   std::vector<std::string> trunk_names;  // resolved through DNS
   std::vector<Cidr> trunk_networks;      // addresses and networks as written
+  std::vector<TrunkHostView> trunk_hosts;  // every host, for the trunks' status
   std::vector<std::string> accounts;     // the PBX's account names, sorted (pbx::account_names)
   // Directories holding the files read and the optional includes not there yet: editors and
   // FreePBX replace files by rename, so watching directories sees every change.

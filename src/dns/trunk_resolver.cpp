@@ -22,6 +22,17 @@ const char* to_string(AnswerStatus status) {
   return "?";
 }
 
+const char* to_string(TrunkHealth health) {
+  switch (health) {
+    case TrunkHealth::pending: return "pending";
+    case TrunkHealth::resolved: return "resolved";
+    case TrunkHealth::no_name: return "no_name";
+    case TrunkHealth::no_address: return "no_address";
+    case TrunkHealth::failing: return "failing";
+  }
+  return "?";
+}
+
 namespace {
 
 std::string normalised(std::string name) {
@@ -101,6 +112,9 @@ bool TrunkResolver::on_answer(const Question& question, const Answer& answer, Ti
   if (it == entries_.end()) return false;
   Entry& e = it->second;
   e.in_flight = false;
+  e.status = answer.status;
+  e.error = answer.status == AnswerStatus::failure ? (answer.error.empty() ? "no answer" : answer.error) : "";
+  e.at = now;
   if (answer.status == AnswerStatus::failure) {
     ++counters_.failures;
     e.next = now + bounds_.retry;
@@ -112,6 +126,7 @@ bool TrunkResolver::on_answer(const Question& question, const Answer& answer, Ti
   if (answer.status == AnswerStatus::no_name || ttl <= Duration(0)) ttl = bounds_.min_refresh;
   e.next = now + std::clamp(ttl, bounds_.min_refresh, bounds_.max_refresh);
   e.answered = true;
+  e.ttl = answer.ttl;
   if (question.type == QueryType::srv) {
     std::vector<SrvTarget> targets;
     if (answer.status == AnswerStatus::ok)
@@ -162,6 +177,49 @@ std::map<std::string, std::vector<IpAddress>> TrunkResolver::addresses_by_name()
       if (auto it = entries_.find({prefix + name, QueryType::srv}); it != entries_.end())
         for (const auto& t : it->second.targets) take(t.target);
     out[name] = {addrs.begin(), addrs.end()};
+  }
+  return out;
+}
+
+std::vector<TrunkNameState> TrunkResolver::states() const {
+  std::vector<TrunkNameState> out;
+  for (const auto& name : names_) {
+    TrunkNameState st;
+    st.name = name;
+    std::set<IpAddress> addrs;
+    bool pending = false;
+    std::string error;
+    // One A/AAAA question: its addresses, TTL, error and time count for the name.
+    auto take = [&](const std::string& n, QueryType type) {
+      const auto it = entries_.find({n, type});
+      if (it == entries_.end()) return;
+      const Entry& e = it->second;
+      if (!e.at) pending = true;
+      if (!e.addresses.empty()) {
+        addrs.insert(e.addresses.begin(), e.addresses.end());
+        if (e.ttl > Duration(0) && (st.ttl == Duration(0) || e.ttl < st.ttl)) st.ttl = e.ttl;
+      }
+      if (!e.error.empty() && error.empty()) error = e.error;
+      if (e.at && (!st.answered || *e.at > *st.answered)) st.answered = e.at;
+    };
+    take(name, QueryType::a);
+    take(name, QueryType::aaaa);
+    for (const char* prefix : kSrvPrefixes)
+      if (auto it = entries_.find({prefix + name, QueryType::srv}); it != entries_.end())
+        for (const auto& t : it->second.targets) {
+          take(t.target, QueryType::a);
+          take(t.target, QueryType::aaaa);
+        }
+    const auto own = entries_.find({name, QueryType::a});
+    const bool nxdomain = own != entries_.end() && own->second.status == AnswerStatus::no_name;
+    st.addresses = {addrs.begin(), addrs.end()};
+    st.error = error;
+    if (!st.addresses.empty()) st.health = TrunkHealth::resolved;
+    else if (nxdomain) st.health = TrunkHealth::no_name;
+    else if (!error.empty()) st.health = TrunkHealth::failing;
+    else if (pending) st.health = TrunkHealth::pending;
+    else st.health = TrunkHealth::no_address;
+    out.push_back(std::move(st));
   }
   return out;
 }

@@ -30,6 +30,26 @@ struct RefreshBounds {
 // The SRV services asked for every trunk name.
 inline constexpr const char* kSrvPrefixes[] = {"_sip._udp.", "_sip._tcp.", "_sips._tcp.", "_iax._udp."};
 
+// What one configured name adds up to now, for `status`, `discover` and the web UI.
+enum class TrunkHealth : std::uint8_t {
+  pending,     // not answered yet
+  resolved,    // has addresses (the last good answer, even when the latest lookup failed)
+  no_name,     // NXDOMAIN: the name does not exist
+  no_address,  // the name exists but has no A/AAAA record (nor SRV targets that have one)
+  failing,     // no answer at all yet (timeout, no server, SERVFAIL): nothing known
+};
+
+const char* to_string(TrunkHealth health);
+
+struct TrunkNameState {
+  std::string name;
+  TrunkHealth health = TrunkHealth::pending;
+  std::vector<IpAddress> addresses;  // directly and through SRV targets, sorted
+  Duration ttl{0};                   // smallest TTL of the answers that gave them (0: unknown)
+  std::string error;                 // the latest failed lookup's error ("" when it succeeded)
+  std::optional<TimePoint> answered;  // when the latest answer came
+};
+
 struct TrunkResolverCounters {
   std::size_t answers = 0;
   std::size_t failures = 0;
@@ -64,6 +84,9 @@ class TrunkResolver {
   // Addresses per configured name, for `discover`-style listings.
   std::map<std::string, std::vector<IpAddress>> addresses_by_name() const;
 
+  // The state of every configured name, in configuration order.
+  std::vector<TrunkNameState> states() const;
+
   const TrunkResolverCounters& counters() const { return counters_; }
 
  private:
@@ -73,6 +96,10 @@ class TrunkResolver {
     TimePoint next{};
     bool in_flight = false;
     bool answered = false;
+    AnswerStatus status = AnswerStatus::failure;  // of the last answer given, failures included
+    Duration ttl{0};                              // of the last good answer
+    std::string error;                            // of the last answer, when it failed
+    std::optional<TimePoint> at;                  // when the last answer came
   };
   void rebuild_targets(TimePoint now);
   std::set<IpAddress> address_set() const;

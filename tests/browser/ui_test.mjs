@@ -152,6 +152,8 @@ try {
   assert.equal((await apiGet('/api/status')).enabled, true);
   // The mode (observe or inline) and the time zone of the times are shown.
   assert.match(await page.locator('#mode').innerText(), /^Mode: (Observe|Inline)/);
+  // A trunk whose name does not resolve needs the admin's attention.
+  await page.locator('.warning', { hasText: 'trunk carrier2 gw2.carrier2.example: does not resolve (NXDOMAIN)' }).waitFor();
   assert.match(await page.locator('#time-zone').innerText(), /server's time zone, UTC/);
   phase('log in');
 
@@ -332,6 +334,18 @@ try {
   assert.equal(new Set(trunkHosts).size, trunkHosts.length, `a trunk host is listed twice: ${trunkHosts}`);
   const trunkNames = await page.getByRole('table', { name: 'Trunks' }).locator('td[data-label="Trunk"]').allInnerTexts();
   assert.ok(trunkNames.length > 0 && trunkNames.every((t) => t.trim()), `trunks without a name: ${trunkNames}`);
+  // Each trunk's truth from the daemon's resolver: the address and TTL, or a warning that it
+  // does not resolve (web_test_server resolves gw1.carrier2.example only).
+  const trunkRow = (host) => page.getByRole('table', { name: 'Trunks' }).getByRole('row')
+    .filter({ has: page.getByRole('cell', { name: host, exact: true }) });
+  assert.match(await trunkRow('gw1.carrier2.example').innerText(), /192\.0\.2\.80 \(TTL 300 s\)/, 'gw1 without its address and TTL');
+  const gw2 = trunkRow('gw2.carrier2.example');
+  assert.match(await gw2.innerText(), /Does not resolve: the name does not exist \(NXDOMAIN\)\. Its traffic is not trusted\./);
+  assert.equal(await gw2.locator('.warning.trunk-state').count(), 1, 'the unresolved trunk is not shown as a warning');
+  assert.equal(await trunkRow('gw1.carrier2.example').locator('.warning').count(), 0, 'a resolving trunk shown as a warning');
+  const pbxApi = await apiGet('/api/pbx');
+  assert.deepEqual(pbxApi.trunks.filter((t) => t.state === 'no_name').map((t) => t.host), ['gw2.carrier2.example'],
+    `the API's trunk states: ${JSON.stringify(pbxApi.trunks)}`);
   phase('settings');
 
   // ---- Settings edited through the safe path, read back from the configuration file ----
@@ -406,6 +420,10 @@ try {
   assert.match(await e201.innerText(), /pjsip endpoint \(pjsip\.endpoint\.conf:\d+\)/, 'extension 201 of the PBX is not listed with its file');
   const e300 = extTable.getByRole('row').filter({ has: page.getByRole('cell', { name: '300', exact: true }) });
   assert.match(await e300.innerText(), /registered from 198\.51\.100\.10/, 'the validated phone 300 is not shown registered');
+  // Trunks are not extensions: they are named as such, with a link to where they are listed.
+  for (const trunk of ['carrier2', 'v6carrier', 'leeds'])
+    assert.equal(await extTable.getByRole('cell', { name: trunk, exact: true }).count(), 0, `trunk ${trunk} listed as an extension`);
+  assert.match(await page.locator('#trunks-elsewhere').innerText(), /carrier2.*v6carrier/);
   await page.getByRole('button', { name: 'Edit rules of 201' }).click();
   await page.getByLabel('Allowed from').fill('198.51.100.0/24');
   await page.getByLabel('Services once registered').fill('ucp');

@@ -4,6 +4,8 @@
 // packet path: "replay FILE" feeds every IP packet of a pcap capture to Firewall::on_packet, as
 // pbxwalld feeds the packets nftables copies (group 1: to the PBX, group 2: its answers), with
 // the capture's spacing kept and time starting now; it prints "replayed N packets" when done.
+// The PBX's trunk names are resolved by a table, as pbxwalld's resolver would: gw1.carrier2.example
+// to 192.0.2.80 (TTL 300 s), every other name does not exist (NXDOMAIN).
 #include <iostream>
 #include <mutex>
 #include <fstream>
@@ -13,6 +15,9 @@
 
 #include "capture/capture.h"
 #include "daemon/firewall.h"
+#include "daemon/trunk_status.h"
+#include "dns/trunk_resolver.h"
+#include "pbx/pbx.h"
 #include "http/password.h"
 #include "http/server.h"
 #include "packets/recording_set_updater.h"
@@ -108,6 +113,27 @@ int main(int argc, char** argv) {
     std::cerr << s.error() << "\n";
     return 1;
   }
+  // The trunks' state, as pbxwalld's PbxLive adds it to status, overview and discover.
+  const pbx::DiskFileSystem files;
+  const auto trunk_hosts = daemon::trunk_hosts_of(pbx::discover(files, firewall.integration().pbx.asterisk_root));
+  dns::TrunkResolver trunks;
+  {
+    std::vector<std::string> names;
+    for (const auto& t : trunk_hosts)
+      if (t.kind == pbx::HostKind::name) names.push_back(t.host);
+    const TimePoint now = clock.now();
+    trunks.set_names(names, now);
+    for (int round = 0; round < 4; ++round)
+      for (const auto& q : trunks.due(now)) {
+        dns::Answer a{dns::AnswerStatus::no_name, {}, {}, {}, {}};
+        if (q.name == "gw1.carrier2.example" && q.type == dns::QueryType::a)
+          a = {dns::AnswerStatus::ok, {*IpAddress::parse("192.0.2.80")}, {}, std::chrono::seconds(300), {}};
+        trunks.on_answer(q, a, now);
+      }
+  }
+  firewall.set_request_extension([&](const std::string& cmd, const nlohmann::json&, nlohmann::json& answer) {
+    daemon::add_trunk_status(cmd, trunk_hosts, trunks.states(), "", answer);
+  });
   http::WebSettings web;
   web.port = 0;
   web.root = argv[2];

@@ -8,6 +8,9 @@
 #   (c) the DNS answer changes (hosts file rewritten, dnsmasq SIGHUP): once the refresh is due
 #       ([pbx] dns_min_refresh = 1 with dnsmasq's TTL of 1 s) the new address is in, the old out;
 #   (d) dnsmasq stopped: lookups fail and the set keeps the last addresses;
+#   (f) a trunk whose name does not exist (NXDOMAIN) is said in `pbxwall status` and
+#       `pbxwall discover` (its traffic is not trusted), the resolving one with its address and
+#       TTL; with dnsmasq stopped, status says the latest lookup failed and the answer is kept;
 #   (e) `pbxwall reload` through the control socket applies a changed [pbx] (enabled = false:
 #       the trunks sets are emptied).
 # Every wait polls a condition with a deadline.
@@ -27,6 +30,13 @@ root="$NETNS_TMP/asterisk"
 hosts="$NETNS_TMP/hosts"
 config="$NETNS_TMP/pbxwall.toml"
 cp -r "$DATA" "$root"
+# A trunk whose provider's name is gone from DNS (dnsmasq answers NXDOMAIN under example.).
+cat >>"$root/pjsip.aor_custom_post.conf" <<'CONF'
+
+[gonecarrier]
+type=aor
+contact=sip:gone.example
+CONF
 
 # A port below the ephemeral range (32768 and up), so that it can never also be the
 # resolver's own source port. The namespace is new: nothing else listens in it.
@@ -108,6 +118,18 @@ services_before=$(set_listing svc_internet)
 check "the internet zone's services set is listed" grep -q "set svc_internet" <<<"$services_before"
 echo "trunks4 at start: $(set_listing trunks4 | tr -s "\t\n " " ")"
 
+# (f) The trunks' state in status and discover, as pbxwalld resolves them.
+status_says() { pbx "$ns" --config "$config" status | grep -qF -- "$1"; }
+discover_says() { pbx "$ns" --config "$config" discover | grep -qF -- "$1"; }
+gone="trunk gonecarrier gone.example: does not resolve (NXDOMAIN) — its traffic is not trusted"
+check "(f) status: $gone" wait_for 10 status_says "$gone"
+check "(f) status: sip.voipprovider.example resolves to 192.0.2.50 with its TTL" \
+  status_says "sip.voipprovider.example: resolves to 192.0.2.50 (TTL 1 s)"
+check "(f) discover: $gone" discover_says "$gone"
+check "(f) discover says the state is pbxwalld's" discover_says "Trunk hosts now (as pbxwalld resolves them)"
+check "(f) the daemon's log said it at warning level" grep -qF "$gone" "$NETNS_TMP/pbxwalld.log"
+echo "status's trunk lines: $(pbx "$ns" --config "$config" status | grep ' trunk ' | tr -s '\n' ';')"
+
 # (b) A trunk added in FreePBX's custom file: picked up through inotify, within 5 s.
 cat >>"$root/pjsip.identify_custom.conf" <<'CONF'
 
@@ -151,6 +173,8 @@ check "(d) with dnsmasq stopped the daemon's lookups of sip.voipprovider.example
 check "(d) and trunks4 still holds its last address 192.0.2.70" in_set trunks4 192.0.2.70
 check "(d) and branch2.example's 192.0.2.60" in_set trunks4 192.0.2.60
 check "the daemon is still running" kill -0 "$daemon_pid"
+kept_line="resolves to 192.0.2.70 (TTL 1 s); the latest lookup failed"
+check "(f) with dnsmasq stopped status says the latest lookup failed and the answer is kept" wait_for 10 status_says "$kept_line"
 
 # (e) A reload through the control socket re-reads [pbx]: with the integration off the
 # trunks sets are emptied.

@@ -11,6 +11,7 @@
 #include "../daemon/firewall_fixture.h"
 #include "daemon/firewall.h"
 #include "daemon/pbx_view.h"
+#include "daemon/trunk_status.h"
 #include "daemon/vpn_clients.h"
 #include "pbx/discovery.h"
 
@@ -350,6 +351,75 @@ TEST(PbxView, PortsTrunksAndWatchedDirectoriesFromADiscovery) {
   EXPECT_EQ(v.trunk_names, std::vector<std::string>{"sip.provider.example"});
   EXPECT_EQ(v.trunk_networks, std::vector<Cidr>{*Cidr::parse("192.0.2.7/32")});
   EXPECT_EQ(v.watch_directories, (std::vector<std::string>{"/etc/asterisk", "/etc/asterisk/custom"}));
+}
+
+// Each trunk host once, with its trunks, and what it is worth now: the sentences `status` and
+// `discover` print and the overview's warning for a name that does not resolve.
+TEST(TrunkStatus, HostsOnceWithTheirStateAndTheSentenceForEach) {
+  pbx::Discovery d;
+  auto host = [](pbx::HostKind kind, const char* h, const char* trunk, int line) {
+    pbx::TrunkHost t;
+    t.kind = kind;
+    t.host = h;
+    if (kind != pbx::HostKind::name) t.network = Cidr::parse(h);
+    pbx::TrunkReference r;
+    r.trunk = trunk;
+    r.origin.file = "pjsip.conf";
+    r.origin.line = line;
+    t.references = {r};
+    return t;
+  };
+  d.trunks = {host(pbx::HostKind::name, "sip.carrier1.example", "carrier1", 3),
+              host(pbx::HostKind::name, "gone.example", "carrier2", 8),
+              host(pbx::HostKind::name, "sip.carrier1.example", "carrier1-identify", 12),
+              host(pbx::HostKind::address, "198.51.100.30", "leeds", 15)};
+  const auto hosts = trunk_hosts_of(d);
+  ASSERT_EQ(hosts.size(), 3u) << "a host named by a contact and an identify is one row";
+  EXPECT_EQ(hosts[0].trunks, (std::vector<std::string>{"carrier1", "carrier1-identify"}));
+  EXPECT_EQ(hosts[0].origins, (std::vector<std::string>{"pjsip.conf:3", "pjsip.conf:12"}));
+
+  dns::TrunkNameState ok;
+  ok.name = "sip.carrier1.example";
+  ok.health = dns::TrunkHealth::resolved;
+  ok.addresses = {ip("192.0.2.50")};
+  ok.ttl = std::chrono::seconds(300);
+  ok.answered = TimePoint(std::chrono::seconds(1'700'000'000));
+  dns::TrunkNameState gone;
+  gone.name = "gone.example";
+  gone.health = dns::TrunkHealth::no_name;
+  const auto items = trunk_status_json(hosts, {ok, gone});
+  ASSERT_EQ(items.size(), 3u);
+  EXPECT_EQ(items[0]["state"], "resolved");
+  EXPECT_EQ(items[0]["addresses"], nlohmann::json::array({"192.0.2.50"}));
+  EXPECT_EQ(items[0]["ttl"], 300);
+  EXPECT_EQ(items[0]["answered"], 1'700'000'000);
+  EXPECT_EQ(items[0]["trusted"], true);
+  EXPECT_EQ(items[1]["state"], "no_name");
+  EXPECT_EQ(items[1]["trusted"], false);
+  EXPECT_EQ(items[2]["state"], "literal");
+  EXPECT_EQ(trunk_status_line(items[0]),
+            "trunk carrier1, carrier1-identify sip.carrier1.example: resolves to 192.0.2.50 (TTL 5 min)");
+  EXPECT_EQ(trunk_status_line(items[1]), "trunk carrier2 gone.example: does not resolve (NXDOMAIN) — its traffic is not trusted");
+  EXPECT_EQ(trunk_status_line(items[2]), "trunk leeds 198.51.100.30: written as an address, trusted");
+
+  dns::TrunkNameState failing = gone;
+  failing.health = dns::TrunkHealth::failing;
+  failing.error = "Could not contact DNS servers";
+  EXPECT_EQ(trunk_status_line(trunk_status_json(hosts, {ok, failing})[1]),
+            "trunk carrier2 gone.example: does not resolve (Could not contact DNS servers) — its traffic is not trusted");
+  ok.error = "Timeout while contacting DNS servers";
+  EXPECT_EQ(trunk_status_line(trunk_status_json(hosts, {ok, gone})[0]),
+            "trunk carrier1, carrier1-identify sip.carrier1.example: resolves to 192.0.2.50 (TTL 5 min); the latest lookup "
+            "failed (Timeout while contacting DNS servers), the last answer is kept");
+  EXPECT_EQ(trunk_status_json(hosts, {}, "no resolver")[0]["error"], "no resolver") << "a name never asked";
+
+  nlohmann::json overview = {{"warnings", nlohmann::json::array()}};
+  add_trunk_status("overview", hosts, {ok, gone}, "", overview);
+  ASSERT_EQ(overview["warnings"].size(), 1u) << overview.dump();
+  EXPECT_EQ(overview["warnings"][0]["host"], "gone.example");
+  nlohmann::json list = {{"items", nlohmann::json::array()}};
+  add_trunk_status("list", hosts, {ok, gone}, "", list);
+  EXPECT_FALSE(list.contains("trunks"));
 }
 
 }  // namespace

@@ -176,3 +176,78 @@ TEST(TrunkResolver, RefreshAllMakesEverythingDue) {
 
 }  // namespace
 }  // namespace pbxwall::dns
+
+namespace pbxwall::dns {
+namespace {
+
+const TrunkNameState& state_of(const std::vector<TrunkNameState>& states, const std::string& name) {
+  for (const auto& s : states)
+    if (s.name == name) return s;
+  static const TrunkNameState none;
+  ADD_FAILURE() << "no state for " << name;
+  return none;
+}
+
+TEST(TrunkResolverStates, EachNameSaysWhatItResolvesToOrWhyNot) {
+  FakeResolver r;
+  r.set_a("sip.provider.example", {ip("192.0.2.50"), ip("192.0.2.51")}, 300s);
+  r.table[{"sip.provider.example", QueryType::aaaa}] = {AnswerStatus::ok, {ip("2001:db8::50")}, {}, 120s, {}};
+  r.table[{"exists.example", QueryType::a}] = {AnswerStatus::ok, {}, {}, 60s, {}};  // NODATA
+  r.table[{"exists.example", QueryType::aaaa}] = {AnswerStatus::ok, {}, {}, 60s, {}};
+  TrunkResolver tr;
+  tr.set_names({"sip.provider.example", "gone.example", "exists.example"}, t0());
+  auto before = tr.states();
+  ASSERT_EQ(before.size(), 3u);
+  EXPECT_EQ(before[0].name, "sip.provider.example") << "configuration order";
+  for (const auto& s : before) EXPECT_EQ(s.health, TrunkHealth::pending) << s.name;
+  pump(tr, r, t0());
+  const auto states = tr.states();
+  const auto& ok = state_of(states, "sip.provider.example");
+  EXPECT_EQ(ok.health, TrunkHealth::resolved);
+  EXPECT_EQ(set_of(ok.addresses), (std::set<IpAddress>{ip("192.0.2.50"), ip("192.0.2.51"), ip("2001:db8::50")}));
+  EXPECT_EQ(ok.ttl, Duration(120s)) << "the smallest TTL of the answers with addresses";
+  EXPECT_EQ(ok.answered, t0());
+  EXPECT_EQ(state_of(states, "gone.example").health, TrunkHealth::no_name);
+  EXPECT_TRUE(state_of(states, "gone.example").addresses.empty());
+  EXPECT_EQ(state_of(states, "exists.example").health, TrunkHealth::no_address);
+  EXPECT_STREQ(to_string(TrunkHealth::no_name), "no_name");
+}
+
+TEST(TrunkResolverStates, FailuresKeepTheLastAnswerAndSayWhy) {
+  FakeResolver r;
+  r.set_a("sip.provider.example", {ip("192.0.2.50")}, 30s);
+  TrunkResolver tr;
+  tr.set_names({"sip.provider.example"}, t0());
+  pump(tr, r, t0());
+  r.down = true;
+  pump(tr, r, t0() + 31s);
+  const auto kept = tr.states().at(0);
+  EXPECT_EQ(kept.health, TrunkHealth::resolved) << "the last good answer stays in use";
+  EXPECT_EQ(kept.addresses, std::vector<IpAddress>{ip("192.0.2.50")});
+  EXPECT_EQ(kept.error, "timeout");
+  EXPECT_EQ(kept.answered, t0() + 31s);
+
+  TrunkResolver never;
+  never.set_names({"sip.provider.example"}, t0());
+  pump(never, r, t0());
+  const auto failing = never.states().at(0);
+  EXPECT_EQ(failing.health, TrunkHealth::failing) << "nothing known: not NXDOMAIN, not resolved";
+  EXPECT_EQ(failing.error, "timeout");
+  EXPECT_TRUE(failing.addresses.empty());
+}
+
+TEST(TrunkResolverStates, SrvTargetsAddresses) {
+  FakeResolver r;
+  r.table[{"_sip._udp.provider.example", QueryType::srv}] = {AnswerStatus::ok, {}, {{"edge1.provider.example", 5060, 10, 10}}, 600s, {}};
+  r.set_a("edge1.provider.example", {ip("198.51.100.9")}, 90s);
+  TrunkResolver tr;
+  tr.set_names({"provider.example"}, t0());
+  pump(tr, r, t0());
+  const auto s = tr.states().at(0);
+  EXPECT_EQ(s.health, TrunkHealth::resolved) << "the name itself is NXDOMAIN, its SRV target resolves";
+  EXPECT_EQ(s.addresses, std::vector<IpAddress>{ip("198.51.100.9")});
+  EXPECT_EQ(s.ttl, Duration(90s));
+}
+
+}  // namespace
+}  // namespace pbxwall::dns
