@@ -107,7 +107,7 @@ async function home(root) {
       h('p', { id: 'mode' }, h('strong', {}, `Mode: ${mode}. `), modeText)),
     o.warnings.length ? h('section', { class: 'card', 'aria-labelledby': 'warn-title' },
       h('h3', { id: 'warn-title' }, 'Needs your attention'),
-      o.warnings.map((w) => h('p', { class: 'warning' }, w.text))) : null,
+      o.warnings.map((w) => h('p', { class: 'warning' }, w.text.charAt(0).toUpperCase() + w.text.slice(1)))) : null,
     h('div', { class: 'counters', role: 'list' },
       [['Attacks blocked, last hour', o.blocked_last_hour], ['Attacks blocked, last day', o.blocked_last_day],
         ['Sources blocked now', o.blocked], ['Phones validated now', o.validated]]
@@ -119,7 +119,7 @@ async function home(root) {
           Object.entries(attackers).map(([r, a]) => [r, a.size]).sort((a, b) => b[1] - a[1]), rules, 'attacker'),
         timeBars('chart-validated', `Phone validations, last ${period}`,
           fill(buckets(now, span, count), recent.filter((e) => e.action === 'validate'), () => 'validated'), { validated: '#137333' }, 'validation', withDate))),
-    o.crowdsec ? fleetCard(o.crowdsec) : null,
+    fleetCard(o.crowdsec, o.blocklists || []),
     h('section', { class: 'card', 'aria-labelledby': 'events-title' }, h('h3', { id: 'events-title' }, 'Latest events'),
       table('Latest events', [['Time', 'time'], 'Event', 'Address', 'User', 'Why'],
         latest.map((e) => [when(e.t), e.action, e.addr, e.user, e.reason]))));
@@ -129,17 +129,29 @@ const ACTION_COLOURS = { block: '#b3261e', unblock: '#0b5cad', validate: '#13733
 
 const picked = new Set();
 let blockDraft = { addr: '', minutes: '', reason: '' };
-// The link to CrowdSec's Local API ([crowdsec]): blocks shared with the other servers.
-function fleetCard(c) {
-  const origins = Object.entries(c.applied_by_origin || {}).map(([origin, n]) => `${origin} ${n}`).join(', ');
-  return h('section', { class: 'card', 'aria-labelledby': 'fleet-title' },
-    h('h3', { id: 'fleet-title' }, 'Fleet (CrowdSec)'),
-    h('p', { class: c.link === 'up' ? 'muted' : 'warning' },
-      `Local API ${c.url}: link ${c.link}` + (c.last_pull ? `, last pull ${when(c.last_pull)}` : '') +
-      (c.link !== 'up' && c.last_error ? ` (${c.last_error})` : '')),
-    h('p', {}, `Bans from other servers held: ${c.blocks}; spared (trusted, trunks, validated): ${c.spared}; ` +
-      `waiting to be sent: ${c.queue}; sent: ${c.pushed}.`),
-    origins ? h('p', { class: 'muted' }, `Decisions applied by origin: ${origins}.`) : null);
+// The fleet: the link to CrowdSec's Local API ([crowdsec]), blocks shared with the other
+// servers, and the community blocklists ([[blocklists]]), each with its entries and last fetch.
+function fleetCard(c, lists) {
+  const parts = [h('h3', { id: 'fleet-title' }, 'Fleet and blocklists')];
+  if (!c && !lists.length) {
+    parts.push(h('p', { class: 'muted' }, 'Not shared: no [crowdsec] and no [[blocklists]] in the configuration.'));
+  }
+  if (c) {
+    parts.push(h('p', { id: 'fleet-link', class: c.link === 'up' ? '' : 'warning' },
+      h('strong', {}, `CrowdSec ${c.url}: link ${c.link}. `),
+      `Last pull: ${c.last_pull ? when(c.last_pull) : 'never'}.` + (c.link !== 'up' && c.last_error ? ` ${c.last_error}` : '')),
+    h('p', {}, `Bans from the fleet held: ${c.blocks}; left open (trusted, trunks, validated): ${c.spared}; ` +
+      `blocks waiting to be sent: ${c.queue}; sent: ${c.pushed}.`),
+    table('Decisions applied by origin', ['Origin', 'Decisions'],
+      Object.entries(c.applied_by_origin || {}).sort((x, y) => y[1] - x[1]).map(([origin, n]) => [origin, n])));
+  }
+  if (lists.length) {
+    parts.push(table('Blocklists', ['List', 'Entries', ['Last fetch', 'time'], 'From', 'State'], lists.map((l) => [l.name, l.entries,
+      l.last_ok ? when(l.last_ok) : 'never', l.from,
+      l.last_error ? h('span', { class: 'warning' }, `The last fetch failed: ${l.last_error}${l.last_ok ? '; the last good copy is used' : ''}`)
+        : 'ok'])));
+  }
+  return h('section', { class: 'card', id: 'fleet', 'aria-labelledby': 'fleet-title' }, parts);
 }
 
 async function responsive(root) {
@@ -458,7 +470,8 @@ function settingsForm(root, section, title, fields, current, basic = fields.leng
         placeholder: shownValue(def) || '(none)' });
     }
     const defText = kind === 'choice' ? choices.find(([v]) => same(v, def))[1] : kind === 'bool' ? (def ? 'on' : 'off') : shownValue(def) || 'none';
-    return [h('label', { for: id(key), class: 'key' }, key), control,
+    // A long key may break after an underscore (phone width), never inside a word.
+    return [h('label', { for: id(key), class: 'key' }, key.replaceAll('_', '_\u200b')), control,
       h('span', { class: 'muted' }, `${meaning} Default: ${defText}.`)];
   });
   // The values the form holds now: null for an emptied field (back to the default).
@@ -496,30 +509,44 @@ function settingsForm(root, section, title, fields, current, basic = fields.leng
   return form;
 }
 
+// Settings shows one part at a time, picked at the top (all of it at once is several screens
+// on a phone). The pick stays across re-renders and visits.
+const SETTINGS_PARTS = [['firewall', 'Firewall'], ['responsive', 'Responsive firewall'], ['ami', 'AMI'], ['pbx', 'PBX'],
+  ['found', 'PBX found'], ['ruleset', 'Ruleset & password']];
+let settingsPart = 'firewall';
+
 async function settings(root) {
   const [c, pbx, rules] = await Promise.all([api('GET', '/api/config'), api('GET', '/api/pbx'), api('GET', '/api/ruleset')]);
   const d = pbx.discovery || {};
-  const forms = SETTINGS.map(([section, title, fields]) => h('section', { class: 'card' }, h('h3', {}, title),
+  const unresolved = (pbx.trunks || []).filter((t) => t.trusted === false && t.state !== 'pending').length;
+  const picker = h('div', { class: 'row picker', role: 'group', 'aria-label': 'Part of the settings shown' },
+    SETTINGS_PARTS.map(([key, label]) => h('button', { type: 'button', id: `settings-part-${key}`, 'aria-pressed': String(key === settingsPart),
+      onclick: async () => { settingsPart = key; await settings(root); root.querySelector(`#settings-part-${key}`)?.focus(); } },
+    label, key === 'found' && unresolved ? h('span', { class: 'badge warn' }, counted(unresolved, 'trunk'), ' unresolved') : null)));
+  const forms = Object.fromEntries(SETTINGS.map(([section, title, fields]) => [section, h('section', { class: 'card' }, h('h3', {}, title),
     section === 'responsive' ? h('p', { class: 'muted' }, `Mode now: ${(MODES[c.packet_path] || [c.packet_path])[0]} (packet_path; set on the server, read at start).`) : null,
     section === 'ami' && c.settings.ami.secret_set ? h('p', { class: 'muted' }, 'A secret is set in the configuration file (not shown).') : null,
-    settingsForm(root, section, title, fields, (c.settings || {})[section] || {}, BASIC[section])));
-  show(root, 'settings', h('h2', {}, 'Settings'),
-    h('section', { class: 'card' }, h('h3', {}, 'Safe mode'),
-      h('p', {}, c.safe_mode ? `On: every change rolls back after ${c.safe_mode_seconds} s unless confirmed.` : 'Off.'),
-      c.pending_change ? h('button', { type: 'button', class: 'primary', onclick: async () => {
-        if (await change('POST', '/api/confirm')) settings(root); } }, `Confirm the change by ${c.pending_change.who}`) : null),
-    forms,
-    h('section', { class: 'card' }, h('h3', {}, 'PBX found on this server'),
+    settingsForm(root, section, title, fields, (c.settings || {})[section] || {}, BASIC[section]))]));
+  const parts = {
+    ...forms,
+    found: h('section', { class: 'card' }, h('h3', {}, 'PBX found on this server'),
       pbx.found ? [h('p', { class: 'muted' }, `Read from ${pbx.root}.`),
         table('Signalling ports', ['Port', 'Protocol', 'Driver', 'From'], (d.signalling || []).map((p) =>
           [`${p.l4 || ''}/${p.port}`, p.protocol || '', p.driver || '', origin(p.origin, p.default, pbx.root)])),
         table('Trunks', ['Trunk', 'Host', 'Resolves to now', 'Ports', 'Kind', 'From'], trunkRows(d.trunks || [], pbx.trunks, pbx.root))]
         : h('p', { class: 'muted' }, `No Asterisk configuration in ${pbx.root}.`)),
-    h('section', { class: 'card' }, h('h3', {}, 'Ruleset'),
+    ruleset: [h('section', { class: 'card' }, h('h3', {}, 'Ruleset'),
       h('p', { class: 'muted' }, 'The nftables table inet pbxwall as the kernel has it now.'),
       h('details', {}, h('summary', {}, 'Show the ruleset'), h('pre', { id: 'ruleset', tabindex: '0' }, rules.ruleset || '(not loaded)'))),
     h('section', { class: 'card' }, h('h3', {}, 'Admin password'),
-      h('p', {}, 'Change it on the server with ', h('code', {}, 'pbxwall passwd'), '.')));
+      h('p', {}, 'Change it on the server with ', h('code', {}, 'pbxwall passwd'), '.'))],
+  };
+  show(root, 'settings', h('h2', {}, 'Settings'),
+    h('section', { class: 'card' }, h('h3', {}, 'Safe mode'),
+      h('p', {}, c.safe_mode ? `On: every change rolls back after ${c.safe_mode_seconds} s unless confirmed.` : 'Off.'),
+      c.pending_change ? h('button', { type: 'button', class: 'primary', onclick: async () => {
+        if (await change('POST', '/api/confirm')) settings(root); } }, `Confirm the change by ${c.pending_change.who}`) : null),
+    picker, parts[settingsPart] || parts.firewall);
 }
 
 export const pages = { home, responsive, zones, interfaces, services, extensions, settings, '': home, rerender };

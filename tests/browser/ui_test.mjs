@@ -152,6 +152,12 @@ try {
   assert.equal((await apiGet('/api/status')).enabled, true);
   // The mode (observe or inline) and the time zone of the times are shown.
   assert.match(await page.locator('#mode').innerText(), /^Mode: (Observe|Inline)/);
+  // The mode named is the packet path the daemon uses (the test's kernel path: log groups).
+  const path = (await apiGet('/api/status')).packet_path;
+  assert.match(await page.locator('#mode').innerText(), path === 'log' ? /^Mode: Observe\. .*first packets reach the PBX/ : /^Mode: Inline/,
+    `the mode shown is not the daemon's packet path ${path}`);
+  // Without [crowdsec] and [[blocklists]] the fleet card says nothing is shared.
+  assert.match(await page.locator('#fleet').innerText(), /Not shared: no \[crowdsec\] and no \[\[blocklists\]\]/);
   // A trunk whose name does not resolve needs the admin's attention.
   await page.locator('.warning', { hasText: 'trunk carrier2 gw2.carrier2.example: does not resolve (NXDOMAIN)' }).waitFor();
   assert.match(await page.locator('#time-zone').innerText(), /server's time zone, UTC/);
@@ -280,6 +286,25 @@ try {
   await page.screenshot({ path: join(shots, 'home-charts-desktop.png'), fullPage: true });
   phase('charts');
 
+  // ---- The fleet card: CrowdSec's link, last pull, decisions by origin, queue, blocklists ----
+  const mark3 = out.length;
+  server.stdin.write('fleet\n');
+  await serverSays(/fleet on/, mark3);
+  await page.reload();
+  const fleet = page.locator('#fleet');
+  await fleet.getByText('CrowdSec http://192.0.2.9:8080/: link down.').waitFor();
+  assert.match(await page.locator('#fleet-link').getAttribute('class'), /warning/, 'a link down is not a warning');
+  assert.match(await fleet.innerText(), /Last pull: \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\. connect: connection refused/);
+  assert.match(await fleet.innerText(), /blocks waiting to be sent: 3; sent: 17/);
+  const byOrigin = await page.getByRole('table', { name: 'Decisions applied by origin' }).locator('tbody tr').allInnerTexts();
+  assert.deepEqual(byOrigin.map((t) => t.replace(/\s+/g, ' ').trim()), ['crowdsec:crowdsecurity/ssh-bf 30', 'CAPI 12']);
+  const lists = page.getByRole('table', { name: 'Blocklists' });
+  assert.match(await lists.getByRole('row').filter({ hasText: 'voipbl' }).innerText(), /51234[\s\S]*\d{4}-\d\d-\d\d[\s\S]*ok/);
+  const apiban = lists.getByRole('row').filter({ hasText: 'apiban' });
+  assert.equal(await apiban.locator('.warning', { hasText: 'The last fetch failed: HTTP 503; the last good copy is used' }).count(), 1);
+  await page.screenshot({ path: join(shots, 'home-fleet-desktop.png'), fullPage: true });
+  phase('fleet');
+
   // ---- An operator's blocks, with a duration and a reason: not attacks; unblocked together ----
   await gotoPage('responsive');
   for (const a of ['198.51.100.77', '198.51.100.78']) {
@@ -328,6 +353,11 @@ try {
 
   // ---- The PBX found on this server: ports and trunks with where they come from ----
   await gotoPage('settings');
+  // Settings shows one part at a time; the PBX's part says a trunk does not resolve.
+  assert.match(await page.locator('#settings-part-found').innerText(), /1 trunk unresolved/);
+  await page.locator('#settings-part-found').click();
+  await page.locator('#settings-part-found[aria-pressed="true"]').waitFor();
+  assert.equal(await page.locator('#settings-firewall').count(), 0, 'the other parts of Settings are shown too');
   const from = await page.getByRole('table', { name: 'Signalling ports' }).locator('td[data-label="From"]').allInnerTexts();
   assert.ok(from.length > 0 && from.every((t) => /\.conf:\d+/.test(t)), `signalling ports without their file:line: ${from}`);
   const trunkHosts = await page.getByRole('table', { name: 'Trunks' }).locator('td[data-label="Host"]').allInnerTexts();
@@ -360,6 +390,7 @@ try {
     await page.getByRole('status').getByText(notice).waitFor();
     await page.locator(`#settings-${section}:not([data-stale])`).waitFor();
   };
+  await page.locator('#settings-part-responsive').click();
   const responsiveForm = page.getByRole('form', { name: 'Responsive firewall' });
   await responsiveForm.getByText('More settings').click();
   await responsiveForm.locator('#set-responsive-guessing_failures').fill('6');
@@ -373,6 +404,7 @@ try {
   assert.doesNotMatch(responsivePorts, /udp \. 4569/, `IAX2 is still responsive: ${responsivePorts}`);
   // Read back after a reload of the page: the form shows what the file says.
   await page.reload();
+  await page.locator('#settings-part-responsive').click();
   await page.getByRole('form', { name: 'Responsive firewall' }).getByText('More settings').click();
   await page.locator('#set-responsive-guessing_failures').waitFor();
   assert.equal(await page.locator('#set-responsive-guessing_failures').inputValue(), '6');
@@ -384,6 +416,7 @@ try {
   assert.doesNotMatch(responsivePart(), /guessing_failures/, `the file: ${toml()}`);
   assert.match(responsivePart(), /^protocols = \["sip", "iax"\]$/m, `the file: ${toml()}`);
   // Drop or reject.
+  await page.locator('#settings-part-firewall').click();
   await page.locator('#set-firewall-reject').selectOption({ label: 'reject' });
   await saveSettings('firewall', 'Save Firewall', /Done: \[firewall\] reject = true\./);
   assert.match(toml(), /\[firewall\][^[]*^reject = true$/m, `the file: ${toml()}`);
@@ -454,6 +487,19 @@ try {
         return [tr.getBoundingClientRect().height, lines * 26 + 16, tr.textContent.slice(0, 60)];
       }).filter(([height, limit]) => height > limit), label === 'phone');
       assert.deepEqual(tall, [], `${name} at ${label} width has rows taller than their content`);
+    }
+  }
+  // Each part of Settings, on its own, fits in a few screens even on a phone.
+  for (const [label, size] of [['desktop', DESKTOP], ['phone', PHONE]]) {
+    await page.setViewportSize(size);
+    await gotoPage('settings');
+    for (const part of ['firewall', 'responsive', 'ami', 'pbx', 'found', 'ruleset']) {
+      await page.locator(`#settings-part-${part}`).click();
+      await page.locator(`#settings-part-${part}[aria-pressed="true"]`).waitFor();
+      await page.screenshot({ path: join(shots, `settings-${part}-${label}.png`), fullPage: true });
+      const height = await page.evaluate(() => document.documentElement.scrollHeight);
+      const limit = label === 'phone' ? 3 * PHONE.height : 2 * DESKTOP.height;
+      assert.ok(height <= limit, `Settings, ${part}, is ${height}px tall at ${label} width (at most ${limit})`);
     }
   }
   phase('screenshots');

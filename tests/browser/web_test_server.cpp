@@ -6,6 +6,9 @@
 // the capture's spacing kept and time starting now; it prints "replayed N packets" when done.
 // The PBX's trunk names are resolved by a table, as pbxwalld's resolver would: gw1.carrier2.example
 // to 192.0.2.80 (TTL 300 s), every other name does not exist (NXDOMAIN).
+// "fleet" on stdin makes status and overview carry a fleet as CrowdsecBridge and BlocklistFeeds
+// answer it (their fields; the values a fixture: a Local API that went down after a pull, one
+// list fetched, one whose last fetch failed); it prints "fleet on".
 #include <iostream>
 #include <mutex>
 #include <fstream>
@@ -131,8 +134,20 @@ int main(int argc, char** argv) {
         trunks.on_answer(q, a, now);
       }
   }
+  bool fleet = false;
+  const auto fleet_since = std::chrono::duration_cast<std::chrono::seconds>(clock.now().time_since_epoch()).count();
   firewall.set_request_extension([&](const std::string& cmd, const nlohmann::json&, nlohmann::json& answer) {
     daemon::add_trunk_status(cmd, trunk_hosts, trunks.states(), "", answer);
+    if (!fleet || (cmd != "status" && cmd != "overview")) return;
+    answer["crowdsec"] = {{"url", "http://192.0.2.9:8080/"}, {"pull", true}, {"push", true}, {"link", "down"},
+                          {"last_pull", fleet_since - 120}, {"last_error", "connect: connection refused"}, {"blocks", 42},
+                          {"spared", 2}, {"queue", 3}, {"pushed", 17},
+                          {"applied_by_origin", {{"crowdsec:crowdsecurity/ssh-bf", 30}, {"CAPI", 12}}}};
+    answer["blocklists"] = nlohmann::json::array(
+        {{{"name", "voipbl"}, {"from", "https://voipbl.example/update/"}, {"format", "plain"}, {"entries", 51234},
+          {"last_ok", fleet_since - 600}, {"last_error", ""}},
+         {{"name", "apiban"}, {"from", "https://apiban.example/"}, {"format", "apiban"}, {"entries", 250},
+          {"last_ok", fleet_since - 7200}, {"last_error", "HTTP 503"}}});
   });
   http::WebSettings web;
   web.port = 0;
@@ -155,7 +170,11 @@ int main(int argc, char** argv) {
   std::cout << "port " << server.port() << std::endl;
   std::string command, path;
   while (std::cin >> command) {
-    if (command == "replay" && std::cin >> path) {
+    if (command == "fleet") {
+      std::lock_guard lock(loop);
+      fleet = true;
+      std::cout << "fleet on" << std::endl;
+    } else if (command == "replay" && std::cin >> path) {
       std::lock_guard lock(loop);
       auto fed = replay(path, firewall, clock);
       if (fed.ok()) std::cout << "replayed " << *fed << " packets" << std::endl;
