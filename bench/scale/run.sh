@@ -3,15 +3,17 @@
 # and conntrack during a burst, with pbxwalld in a scratch network namespace deleted on exit.
 # Needs root and a build with pbxwall and pbxwalld.
 # Usage: bench/scale/run.sh [build-dir] [--sizes "10000 100000 1000000"] [--networks 16000]
+#                           [--steps "file latency sizes conntrack"]
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 build=${1:-build}
 [[ $# -gt 0 ]] && shift
-sizes="10000 100000 1000000" networks=16000
+sizes="10000 100000 1000000" networks=16000 steps="file latency sizes conntrack"
 while [[ $# -gt 0 ]]; do
   case $1 in
     --sizes) sizes=$2; shift 2 ;;
     --networks) networks=$2; shift 2 ;;
+    --steps) steps=$2; shift 2 ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -23,13 +25,18 @@ done
 fw="pbxw-scale$$-fw"
 tmp=$(mktemp -d /tmp/pbxwall-scale-XXXXXX)
 daemon_pid=""
+# stop_daemon: SIGTERM to pbxwalld itself (not to the `timeout` around it, which would leave
+# pbxwalld running and holding its run directory's lock), then waits until both are gone.
 stop_daemon() {
   if [[ -n "$daemon_pid" ]]; then
-    local real
+    local real p
     real=$(pbxwalld_pid)
-    kill "$daemon_pid" 2>/dev/null || true
-    # The timeout around it goes first; pbxwalld itself may take longer with many blocks.
-    for p in "$daemon_pid" $real; do timeout 120 tail --pid="$p" -f /dev/null 2>/dev/null || true; done
+    for p in $real; do kill "$p" 2>/dev/null || true; done
+    for p in $real "$daemon_pid"; do timeout 600 tail --pid="$p" -f /dev/null 2>/dev/null || true; done
+    for p in $real; do
+      if kill -0 "$p" 2>/dev/null; then echo "pbxwalld $p did not stop within 600 s" >&2; exit 1; fi
+    done
+    wait "$daemon_pid" 2>/dev/null || true
     daemon_pid=""
   fi
   rm -f "$tmp/run/control.sock"
@@ -108,19 +115,27 @@ median() { sort -n | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (
 
 echo "load: $(cut -d' ' -f1 /proc/loadavg); nft $(nft --version | awk '{print $2}'); kernel $(uname -r)"
 
+step() { [[ " $steps " == *" $1 "* ]]; }
+
 # ---- block --file: 100,000 addresses into an empty daemon ----------------------------------
 write_config 0
 start_daemon >/dev/null
 empty_rss=$(rss_kb)
+stop_daemon
+if step file; then
+fresh
+start_daemon >/dev/null
 "$PY" -c "
 for i in range(100000): print(f'198.{18 + (i >> 16)}.{(i >> 8) & 255}.{i & 255}  # list')" >"$tmp/list.txt"
 t0=$(now)
 ctl block --file "$tmp/list.txt" --for 1d --reason "community list" >/dev/null
 echo "block --file 100000 addresses: $(since "$t0") s; blocks held $(status_json "['blocks_held']"); RSS empty $empty_rss kB"
 stop_daemon
+fi
 
 # ---- block latency with and without a large policy ---------------------------------------
 for nets in 0 "$networks"; do
+  step latency || break
   fresh
   write_config "$nets"
   start_daemon >/dev/null
@@ -137,6 +152,7 @@ done
 # ---- N blocks in the store ---------------------------------------------------------------
 write_config 0
 for n in $sizes; do
+  step sizes || break
   fresh
   start_daemon >/dev/null  # creates the database
   stop_daemon
@@ -157,7 +173,7 @@ for n in $sizes; do
 done
 
 # ---- conntrack during a burst of 1,000 blocks ----------------------------------------------
-if command -v conntrack >/dev/null; then
+if step conntrack && command -v conntrack >/dev/null; then
   fresh
   write_config 0
   start_daemon >/dev/null

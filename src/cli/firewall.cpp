@@ -281,19 +281,19 @@ std::optional<std::string> live_table(Context& ctx) {
   return std::move(*table);
 }
 
-std::optional<std::string> live_counters(Context& ctx) {
-  auto table = ctx.kernel().list_counters();
-  if (!table) {
-    ctx.fail("cannot read the kernel's ruleset: ", table.error());
+std::optional<std::optional<std::vector<kernel::NamedCounter>>> live_counters(Context& ctx) {
+  auto counters = ctx.kernel().named_counters();
+  if (!counters) {
+    ctx.fail("cannot read the kernel's ruleset: ", counters.error());
     return std::nullopt;
   }
-  return std::move(*table);
+  return std::move(*counters);
 }
 
 std::optional<bool> firewall_running(Context& ctx) {
-  auto table = live_counters(ctx);
-  if (!table) return std::nullopt;
-  return !table->empty();
+  auto counters = live_counters(ctx);
+  if (!counters) return std::nullopt;
+  return counters->has_value();
 }
 
 void cancel_pending(const RunDir& run_dir, const PendingChange& pending) {
@@ -421,9 +421,22 @@ void apply_configuration(Context& ctx, const model::LoadedConfig& config, ApplyK
   if (settle_overdue_change(ctx, run_dir))
     ctx.e() << "pbxwall: " << run_dir.read_last_rollback() << "\n";
 
-  auto current = live_table(ctx);
-  if (!current) return;
-  const bool was_running = !current->empty();
+  auto pending = run_dir.read_pending();
+  // The table in force is read back only when safe mode saves it for a rollback; otherwise
+  // whether it is there is enough (listing it costs a second per 100,000 set elements).
+  const bool saves_previous = policy.safe_mode && !pending;
+  std::string current;  // the listing of the table in force, when saved
+  bool was_running = false;
+  if (saves_previous) {
+    auto listed = live_table(ctx);
+    if (!listed) return;
+    current = std::move(*listed);
+    was_running = !current.empty();
+  } else {
+    auto running = firewall_running(ctx);
+    if (!running) return;
+    was_running = *running;
+  }
   if (kind == ApplyKind::reload && !was_running) {
     ctx.fail("the firewall is not running; `pbxwall start` starts it");
     return;
@@ -436,13 +449,11 @@ void apply_configuration(Context& ctx, const model::LoadedConfig& config, ApplyK
   const std::string script = ruleset::render(input);
   const std::string text = read_text_file(ctx.config_path).value_or("");
 
-  auto pending = run_dir.read_pending();
   std::optional<PendingChange> mine;
   if (policy.safe_mode) {
     // With a change already pending, the rollback target stays the last confirmed table.
-    if (!pending) {
-      auto saved = run_dir.write_previous(was_running ? std::optional<std::string>(*current)
-                                                      : std::nullopt);
+    if (saves_previous) {
+      auto saved = run_dir.write_previous(was_running ? std::optional<std::string>(current) : std::nullopt);
       if (!saved) {
         ctx.fail("cannot save the current ruleset for rollback: ", saved.error());
         return;

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/address.h"
+#include "kernel/kernel.h"
 #include "cli/commands.h"
 #include "cli/run_dir.h"
 #include "model/model.h"
@@ -54,8 +55,9 @@ std::optional<std::string> live_table(Context& ctx);
 
 // Is our table in the kernel? nullopt (and a message on ctx.e()) if the kernel cannot say.
 std::optional<bool> firewall_running(Context& ctx);
-// The table with its named counters only, not the sets' elements ("" when it is absent).
-std::optional<std::string> live_counters(Context& ctx);
+// The table's named counters, without its sets' elements: nullopt inside when the table is
+// absent; nullopt outside, with the message given to ctx.fail(), when the kernel cannot be asked.
+std::optional<std::optional<std::vector<kernel::NamedCounter>>> live_counters(Context& ctx);
 
 enum class ApplyKind { start, reload };
 

@@ -6,7 +6,6 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 #include <ostream>
-#include <regex>
 
 #include "base/plural.h"
 #include "cli/commands.h"
@@ -118,22 +117,6 @@ void run_confirm(Context& ctx) {
   ctx.o() << "confirmed: the ruleset in force stays\n";
 }
 
-struct NamedCounter {
-  std::string name;
-  long long packets = 0;
-  long long bytes = 0;
-};
-
-// The table's named counters (`counter responsive { packets N bytes M }`): what the
-// responsive path passed, what the zones refused, floods, blocked sources.
-std::vector<NamedCounter> named_counters(const std::string& listing) {
-  static const std::regex counter(R"(\n\s*counter (\w+) \{\s*packets (\d+) bytes (\d+))");
-  std::vector<NamedCounter> out;
-  for (std::sregex_iterator it(listing.begin(), listing.end(), counter), done; it != done; ++it)
-    out.push_back({(*it)[1], std::stoll((*it)[2]), std::stoll((*it)[3])});
-  return out;
-}
-
 void run_status(Context& ctx) {
   RunDir run_dir(ctx.run_dir);
   // A change whose guards were both killed would otherwise wait forever: it is rolled back now.
@@ -143,12 +126,12 @@ void run_status(Context& ctx) {
   }
   auto table = live_counters(ctx);  // counts, not the sets' elements: fast with a million blocks
   if (!table) return;
-  const bool on = !table->empty();
+  const bool on = table->has_value();
   auto pending = run_dir.read_pending();
   const bool guard_gone = pending && !guard_alive(*pending);
   const std::string last_rollback = run_dir.read_last_rollback();
   const auto session = admin_session(ctx);
-  const auto counters = on ? named_counters(*table) : std::vector<NamedCounter>{};
+  const auto counters = on ? **table : std::vector<kernel::NamedCounter>{};
   // The configuration is optional here: status must work even when it is broken.
   auto loaded = model::load_file(ctx.config_path);
   // The daemon's part: a daemon that does not answer is reported, the rest still shown.
@@ -210,7 +193,8 @@ void run_status(Context& ctx) {
   if (!counters.empty()) {
     ctx.o() << "counters:";
     for (const auto& c : counters)
-      ctx.o() << " " << c.name << " " << counted(c.packets, "packet") << " (" << counted(c.bytes, "byte") << ")"
+      ctx.o() << " " << c.name << " " << counted(static_cast<std::int64_t>(c.packets), "packet") << " ("
+              << counted(static_cast<std::int64_t>(c.bytes), "byte") << ")"
               << (&c == &counters.back() ? "\n" : ",");
   }
   if (daemon) {

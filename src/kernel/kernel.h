@@ -3,7 +3,9 @@
 // kernel holds either the old table or the new one, never a mix.
 #pragma once
 
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -15,6 +17,17 @@ namespace pbxwall::kernel {
 // The table pbxwall owns. No other table is ever read or written.
 inline constexpr std::string_view kTableFamily = "inet";
 inline constexpr std::string_view kTableName = "pbxwall";
+
+// A named counter of the table (`counter responsive { packets N bytes M }`).
+struct NamedCounter {
+  std::string name;
+  std::uint64_t packets = 0;
+  std::uint64_t bytes = 0;
+  bool operator==(const NamedCounter&) const = default;
+};
+
+// The named counters in `nft list` output of the table, in the listing's order.
+std::vector<NamedCounter> named_counters_of(std::string_view listing);
 
 class RulesetApplier {
  public:
@@ -30,9 +43,9 @@ class RulesetApplier {
   // `nft list table inet pbxwall` output; "" when the table does not exist.
   virtual Result<std::string> list_table() = 0;
 
-  // The table with its named counters only (`nft list counters table inet pbxwall`), without
-  // the sets' elements: what `pbxwall status` reads. "" when the table does not exist.
-  virtual Result<std::string> list_counters() { return list_table(); }
+  // The table's named counters, without reading its sets: what `pbxwall status` reads, as
+  // fast with a million blocked addresses as with none. nullopt when the table does not exist.
+  virtual Result<std::optional<std::vector<NamedCounter>>> named_counters();
 };
 
 // libnftables, in-process. Needs CAP_NET_ADMIN in the network namespace it runs in.
@@ -46,7 +59,9 @@ class NftApplier final : public RulesetApplier {
   Status<std::string> apply(std::string_view script) override;
   Status<std::string> check(std::string_view script) override;
   Result<std::string> list_table() override;
-  Result<std::string> list_counters() override;
+  // Over nftables netlink (a GETTABLE, a GETOBJ dump of the table's counters): libnftables
+  // would first fetch every set with its elements into its cache, a second per 100,000 blocks.
+  Result<std::optional<std::vector<NamedCounter>>> named_counters() override;
 
   // Any nft command (e.g. "list table inet pbxwall"); its output on success.
   Result<std::string> run(std::string_view command, bool dry_run = false);

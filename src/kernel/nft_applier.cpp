@@ -106,11 +106,4 @@ Result<std::string> NftApplier::list_table() {
   return run("list table inet " + std::string(kTableName));
 }
 
-Result<std::string> NftApplier::list_counters() {
-  auto present = table_listed(*this);
-  if (!present) return fail(present.error());
-  if (!*present) return std::string();
-  return run("list counters table inet " + std::string(kTableName));
-}
-
 }  // namespace pbxwall::kernel

@@ -108,5 +108,42 @@ TEST_F(NftApplierTest, OtherTablesAreUntouched) {
   ASSERT_TRUE(other.run("delete table inet other").ok());
 }
 
+TEST_F(NftApplierTest, NamedCountersAreAbsentWithoutTheTable) {
+  auto counters = applier_.named_counters();
+  ASSERT_TRUE(counters.ok()) << counters.error();
+  EXPECT_FALSE(counters->has_value());
+}
+
+TEST_F(NftApplierTest, NamedCountersComeFromTheKernelAsNftListsThem) {
+  std::string elements;
+  for (int i = 0; i < 1000; ++i) elements += (i ? ", " : "") + ("198.18." + std::to_string(i / 256) + "." + std::to_string(i % 256));
+  ASSERT_TRUE(applier_
+                  .apply(std::string(kReplaceHeader) +
+                         "table inet pbxwall {\n"
+                         "  counter responsive { packets 12 bytes 960 }\n"
+                         "  counter refused { packets 3 bytes 180 }\n"
+                         "  set blocked4 { type ipv4_addr; elements = { " + elements + " } }\n"
+                         "}\n")
+                  .ok());
+  auto counters = applier_.named_counters();
+  ASSERT_TRUE(counters.ok()) << counters.error();
+  ASSERT_TRUE(counters->has_value());
+  const std::vector<NamedCounter> expected = {{"responsive", 12, 960}, {"refused", 3, 180}};
+  EXPECT_EQ(**counters, expected);
+  auto listed = applier_.list_table();
+  ASSERT_TRUE(listed.ok());
+  EXPECT_EQ(named_counters_of(*listed), expected);
+}
+
+TEST(NamedCountersOf, ReadsCountersWithValuesAndSkipsDeclarationsWithout) {
+  const std::string listing =
+      "table inet pbxwall {\n\tcounter responsive {\n\t\tpackets 12 bytes 960\n\t}\n\n"
+      "\tcounter blocked {\n\t}\n\n"
+      "\tcounter refused {\n\t\tpackets 18446744073709551615 bytes 180\n\t}\n}\n";
+  const std::vector<NamedCounter> expected = {{"responsive", 12, 960}, {"refused", 18446744073709551615ull, 180}};
+  EXPECT_EQ(named_counters_of(listing), expected);
+  EXPECT_TRUE(named_counters_of("").empty());
+}
+
 }  // namespace
 }  // namespace pbxwall::kernel
