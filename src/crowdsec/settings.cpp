@@ -4,9 +4,7 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
-
+#include "base/file_text.h"
 #include "model/model.h"
 
 namespace pbxwall::crowdsec {
@@ -71,15 +69,7 @@ Result<std::string> read_secret_file(const std::string& path, const std::string&
              std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(st.st_mode & 07777));
              return std::string(buf);
            }() + "); make it private: chmod 600 " + p.string());
-  std::ifstream in(p, std::ios::binary);
-  if (!in) return fail("cannot read " + p.string());
-  std::ostringstream text;
-  text << in.rdbuf();
-  std::string secret = text.str();
-  while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r' || secret.back() == ' ')) secret.pop_back();
-  if (secret.empty()) return fail(p.string() + " is empty");
-  if (secret.find_first_of("\r\n") != std::string::npos) return fail(p.string() + " holds more than one line");
-  return secret;
+  return read_secret_line(p);
 }
 
 Result<CrowdsecSettings, Diagnostics> crowdsec_settings_from_toml(const toml::table& root, const std::string& source) {

@@ -2,9 +2,8 @@
 
 #include <asio.hpp>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
+#include "base/file_text.h"
 #include "daemon/firewall.h"
 #include "model/model.h"
 
@@ -68,15 +67,7 @@ class SectionReader {
 Result<std::string, std::string> read_secret(const std::string& path, const std::string& source) {
   std::filesystem::path p(path);
   if (p.is_relative()) p = std::filesystem::path(source).parent_path() / p;
-  std::ifstream in(p, std::ios::binary);
-  if (!in) return fail("cannot read " + p.string());
-  std::ostringstream text;
-  text << in.rdbuf();
-  std::string secret = text.str();
-  while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r' || secret.back() == ' ')) secret.pop_back();
-  if (secret.empty()) return fail(p.string() + " is empty");
-  if (secret.find_first_of("\r\n") != std::string::npos) return fail(p.string() + " holds more than one line");
-  return secret;
+  return read_secret_line(p);
 }
 
 }  // namespace

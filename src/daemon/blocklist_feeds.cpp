@@ -2,14 +2,15 @@
 
 #include <httplib.h>
 
+#include <algorithm>
 #include <asio.hpp>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
+#include "base/file_text.h"
 #include "daemon/daemon_config.h"
 #include "daemon/firewall.h"
 #include "daemon/job_thread.h"
+#include "daemon/time_json.h"
 #include "model/model.h"
 
 namespace pbxwall::daemon {
@@ -21,11 +22,6 @@ namespace {
 constexpr std::size_t kMaxBody = 64u << 20;      // 64 MiB: a few million lines
 constexpr std::size_t kMaxApibanPages = 4'000;   // 250 addresses a page: a million addresses
 constexpr const char* kUserAgent = "pbxwall-blocklist/1";
-
-json time_json(std::optional<TimePoint> t) {
-  if (!t) return nullptr;
-  return std::chrono::duration_cast<std::chrono::seconds>(t->time_since_epoch()).count();
-}
 
 struct Url {
   std::string origin;  // "https://host:port"
@@ -63,25 +59,16 @@ Result<std::string> get(const std::string& url, const std::function<bool(int)>& 
   return body;
 }
 
-Result<std::string> read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return fail("cannot read " + path);
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (text.str().size() > kMaxBody) return fail(path + " is larger than " + std::to_string(kMaxBody >> 20) + " MiB");
-  return text.str();
-}
-
 // The whole list, read and parsed on the fetching thread.
 Result<blocklist::Parsed> fetch_list(const blocklist::Source& s) {
   if (s.format == blocklist::Format::plain) {
-    auto text = s.file.empty() ? get(s.url, [](int status) { return status == 200; }) : read_file(s.file);
+    auto text = s.file.empty() ? get(s.url, [](int status) { return status == 200; }) : read_file_text(s.file, kMaxBody);
     if (!text.ok()) return fail(text.error());
     return blocklist::parse_plain(*text);
   }
   blocklist::Parsed out;
   if (!s.file.empty()) {  // one saved page
-    auto text = read_file(s.file);
+    auto text = read_file_text(s.file, kMaxBody);
     if (!text.ok()) return fail(text.error());
     auto page = blocklist::parse_apiban_page(*text);
     if (!page.ok()) return fail(page.error());
@@ -137,12 +124,11 @@ BlocklistFeeds::BlocklistFeeds(asio::io_context& io, Firewall& firewall, const C
       clock_(clock),
       cache_dir_(std::move(cache_dir)),
       log_(std::move(log)),
-      sources_(std::move(sources)),
       alive_(std::make_shared<bool>(true)) {
-  for (const auto& s : sources_) {
+  for (auto& s : sources) {
     auto f = std::make_unique<Feed>();
-    f->source = s;
     f->content.name = s.name;
+    f->source = std::move(s);
     f->timer = std::make_unique<asio::steady_timer>(io_);
     feeds_.push_back(std::move(f));
   }
@@ -155,7 +141,10 @@ BlocklistFeeds::~BlocklistFeeds() {
   worker_.reset();
 }
 
-const std::vector<blocklist::Source>& BlocklistFeeds::sources() const { return sources_; }
+bool BlocklistFeeds::reads(const std::vector<blocklist::Source>& sources) const {
+  return std::equal(feeds_.begin(), feeds_.end(), sources.begin(), sources.end(),
+                    [](const auto& f, const blocklist::Source& s) { return f->source == s; });
+}
 
 std::string BlocklistFeeds::cache_path(const Feed& f) const {
   return (std::filesystem::path(cache_dir_) / (f.source.name + ".list")).string();
@@ -166,7 +155,7 @@ void BlocklistFeeds::load_cache() {
   std::filesystem::create_directories(cache_dir_, ec);
   for (auto& f : feeds_) {
     // The last good copy: plain text whatever the list's format.
-    auto text = read_file(cache_path(*f));
+    auto text = read_file_text(cache_path(*f), kMaxBody);
     if (text.ok()) {
       auto parsed = blocklist::parse_plain(*text);
       f->content = blocklist::content_of(f->source.name, std::move(parsed.entries));

@@ -47,7 +47,8 @@ class BlocklistFeeds {
   // Reads or fetches every list now (at start, and on `pbxwall reload`); each is then read
   // again every `refresh`.
   void fetch_all();
-  const std::vector<blocklist::Source>& sources() const;
+  // Whether the feeds are those of `sources`, in that order.
+  bool reads(const std::vector<blocklist::Source>& sources) const;
 
   // What the lists' sets hold, for rendering the table anew.
   std::vector<ruleset::ListContent> kernel_content() const;
@@ -69,7 +70,6 @@ class BlocklistFeeds {
   std::string cache_dir_;
   Log log_;
   std::vector<std::unique_ptr<Feed>> feeds_;
-  std::vector<blocklist::Source> sources_;
   std::unique_ptr<Worker> worker_;
   std::shared_ptr<bool> alive_;
 };

@@ -14,6 +14,7 @@
 #include "daemon/config_edit.h"
 #include "base/plural.h"
 #include "daemon/firewall.h"
+#include "daemon/time_json.h"
 #include "model/text_edit.h"
 #include "pbx/pbx.h"
 
@@ -326,8 +327,6 @@ json settings_json(const toml::table* table) {
   return out;
 }
 
-json time_seconds(TimePoint t) { return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count(); }
-
 }  // namespace
 
 std::optional<json> Firewall::handle_web(const std::string& cmd, const json& request) {
@@ -459,7 +458,7 @@ json Firewall::config_json(const json& request) {
                  {"packet_path", std::string(ruleset::packet_path_name(packet_path_))},
                  {"pending_change", nullptr}};
   if (pending_change_)
-    answer["pending_change"] = {{"who", pending_change_->who}, {"deadline", time_seconds(pending_change_->deadline)}};
+    answer["pending_change"] = {{"who", pending_change_->who}, {"deadline", time_json(pending_change_->deadline)}};
   return answer;
 }
 

@@ -5,6 +5,7 @@
 #include "daemon/daemon_config.h"
 #include "daemon/firewall.h"
 #include "daemon/job_thread.h"
+#include "daemon/time_json.h"
 #include "model/model.h"
 
 namespace pbxwall::daemon {
@@ -18,11 +19,6 @@ namespace {
 constexpr std::size_t kSparedEventsPerPull = 100;  // the history is not flooded by one pull
 constexpr std::size_t kListedShared = 10'000;      // `list blocked` shows this many pulled bans
 constexpr Duration kTokenMargin = std::chrono::seconds(60);
-
-json time_json(std::optional<TimePoint> t) {
-  if (!t) return nullptr;
-  return std::chrono::duration_cast<std::chrono::seconds>(t->time_since_epoch()).count();
-}
 
 std::string net_text(const Cidr& net) {
   return net.is_host() ? net.address().str() : net.address().str() + "/" + std::to_string(net.prefix());

@@ -11,6 +11,7 @@
 #include "daemon/ami_bridge.h"
 #include "daemon/daemon_config.h"
 #include "daemon/firewall_loaded.h"
+#include "daemon/time_json.h"
 #include "responsive/settings_toml.h"
 
 namespace pbxwall::daemon {
@@ -20,12 +21,6 @@ using responsive::Action;
 using responsive::Decision;
 
 namespace {
-
-
-json time_json(std::optional<TimePoint> t) {
-  if (!t) return nullptr;
-  return std::chrono::duration_cast<std::chrono::seconds>(t->time_since_epoch()).count();
-}
 
 std::string diagnostics_text(const Diagnostics& ds) {
   std::string s;

@@ -5,17 +5,13 @@
 #include "daemon/firewall.h"
 #include "base/plural.h"
 #include "kernel/set_listing.h"
+#include "daemon/time_json.h"
 
 namespace pbxwall::daemon {
 
 using nlohmann::json;
 
 namespace {
-
-json seconds_json(std::optional<TimePoint> t) {
-  if (!t) return nullptr;
-  return std::chrono::duration_cast<std::chrono::seconds>(t->time_since_epoch()).count();
-}
 
 // How long an element read back from the kernel has left: its expiry, else its timeout (a
 // listing of a script that was never applied has no expiry), else `fallback`.
@@ -100,7 +96,7 @@ void Firewall::add_state_status(json& status) const {
                 {"write_failures", h.failures},
                 {"dropped", h.dropped},
                 {"error", h.error},
-                {"failing_since", seconds_json(h.failing_since)},
+                {"failing_since", time_json(h.failing_since)},
                 {"recovered_blocks", kernel_recovery_.blocks},
                 {"recovered_validated", kernel_recovery_.validated}};
   if (options_.state_set_aside)

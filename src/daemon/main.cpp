@@ -271,7 +271,7 @@ int run(const Options& o) {
       log(3, "[[blocklists]] not applied: " + sources.error());
       return;
     }
-    if (blocklists && blocklists->sources() == *sources) {
+    if (blocklists && blocklists->reads(*sources)) {
       blocklists->fetch_all();
       return;
     }
