@@ -99,27 +99,29 @@ export function countBars(id, title, items, colour, what) {
     items.length ? chart : html('p', { class: 'muted' }, `No ${what}s in this period.`));
 }
 
-// One source's decisions on a line of time: a dot per event, its action and reason on hover and
-// in the list under it.
-export function timeline(id, title, events, colour) {
-  const W = 360, H = 56, pad = 12;
-  const t0 = Math.min(...events.map((e) => e.t));
-  const t1 = Math.max(...events.map((e) => e.t));
-  const x = (t) => (t1 === t0 ? W / 2 : pad + (W - 2 * pad) * (t - t0) / (t1 - t0));
-  const chart = svg('svg', { viewBox: `0 0 ${W} ${H}`, class: 'chart', role: 'img', 'aria-label': `${title}: ${counted(events.length, 'event')}` });
-  chart.append(svg('line', { x1: pad, y1: 25, x2: W - pad, y2: 25, stroke: '#888' }));
-  chart.append(svg('text', { x: pad, y: 52, 'font-size': 10, fill: '#5f6368' }, when(t0)));
-  if (t1 !== t0) chart.append(svg('text', { x: W - pad, y: 52, 'font-size': 10, 'text-anchor': 'end', fill: '#5f6368' }, when(t1)));
-  // Events of the same moment are stacked, not drawn over each other.
-  const used = [];
-  for (const e of events) {
-    const cx = x(e.t);
-    const level = used.filter((u) => Math.abs(u - cx) < 10).length;
-    used.push(cx);
-    const c = svg('circle', { cx, cy: 25 - (level % 2 ? 1 : -1) * Math.ceil(level / 2) * 8, r: 6, fill: colour[e.action] || PALETTE[0], class: 'bar' });
-    c.append(svg('title', {}, `${e.action} (${e.rule}): ${e.reason}`));
+// One source's story on three lanes: its requests to the PBX, the PBX's answers, and the
+// firewall's decisions. `items`: {t, lane: 0|1|2, kind (colour key), text (tooltip)}.
+const LANES = ['requests', 'PBX answers', 'decisions'];
+export function sourceTimeline(id, title, items, colour) {
+  const W = 360, left = 70, pad = 10, lane = 16, H = 3 * lane + 22;
+  const t0 = Math.min(...items.map((e) => e.t));
+  const t1 = Math.max(...items.map((e) => e.t));
+  const x = (t) => (t1 === t0 ? (left + W - pad) / 2 : left + (W - pad - left) * (t - t0) / (t1 - t0));
+  const y = (l) => 10 + l * lane;
+  const chart = svg('svg', { viewBox: `0 0 ${W} ${H}`, class: 'chart', role: 'img',
+    'aria-label': `${title}: ${LANES.map((name, l) => `${counted(items.filter((e) => e.lane === l).length, 'item')} ${name}`).join(', ')}` });
+  LANES.forEach((name, l) => {
+    chart.append(svg('text', { x: 0, y: y(l) + 3, 'font-size': 9, fill: '#5f6368' }, name));
+    chart.append(svg('line', { x1: left, y1: y(l), x2: W - pad, y2: y(l), stroke: '#ddd' }));
+  });
+  chart.append(svg('text', { x: left, y: H - 3, 'font-size': 9, fill: '#5f6368' }, when(Math.floor(t0))));
+  if (t1 !== t0) chart.append(svg('text', { x: W - pad, y: H - 3, 'font-size': 9, 'text-anchor': 'end', fill: '#5f6368' }, when(Math.floor(t1))));
+  for (const e of items) {
+    const c = svg('circle', { cx: x(e.t), cy: y(e.lane), r: e.lane === 2 ? 5 : 3.5, fill: colour[e.kind] || PALETTE[0],
+      'fill-opacity': e.lane === 2 ? 1 : 0.7, class: 'bar' });
+    c.append(svg('title', {}, `${when(Math.floor(e.t))} ${e.text}`));
     chart.append(c);
   }
-  return html('figure', { class: 'chart-box', id, 'data-total': String(events.length) }, html('figcaption', {}, title), chart,
-    legend(colour, [...new Set(events.map((e) => e.action))].sort()));
+  return html('figure', { class: 'chart-box', id, 'data-total': String(items.length) }, html('figcaption', {}, title), chart,
+    legend(colour, [...new Set(items.map((e) => e.kind))].sort()));
 }

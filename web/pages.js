@@ -2,7 +2,7 @@
 // as text, never as HTML, so names from the network cannot inject markup).
 import { api } from './api.js';
 import { change, notify } from './app.js';
-import { buckets, colours, countBars, fill, timeBars, timeline } from './charts.js';
+import { buckets, colours, countBars, fill, sourceTimeline, timeBars } from './charts.js';
 import { counted, when } from './format.js';
 
 function h(tag, attrs = {}, ...children) {
@@ -125,7 +125,7 @@ async function home(root) {
         latest.map((e) => [when(e.t), e.action, e.addr, e.user, e.reason]))));
 }
 
-const ACTION_COLOURS = { block: '#b3261e', unblock: '#0b5cad', validate: '#137333', flag: '#e37400', forget: '#5f6368', restore: '#8430ce' };
+const STEP_COLOURS = { request: '#9aa0a6', 'PBX answer': '#007b83', block: '#b3261e', unblock: '#0b5cad', validate: '#137333', flag: '#e37400', forget: '#5f6368', restore: '#8430ce' };
 
 const picked = new Set();
 let blockDraft = { addr: '', minutes: '', reason: '' };
@@ -154,6 +154,25 @@ function fleetCard(c, lists) {
   return h('section', { class: 'card', id: 'fleet', 'aria-labelledby': 'fleet-title' }, parts);
 }
 
+// Runs of the same step, or of the same pair of steps (a request and its answer), become one
+// row with the number of times and the time of the last.
+function collapseRepeats(items) {
+  const key = (x) => `${x.lane} ${x.step} ${x.text}`;
+  const out = [];
+  for (let i = 0; i < items.length;) {
+    let best = { len: 1, times: 1 };
+    for (const len of [1, 2]) {
+      let times = 1;
+      const same = (n) => [...Array(len).keys()].every((k) => key(items[i + n * len + k]) === key(items[i + k]));
+      while (i + (times + 1) * len <= items.length && same(times)) times++;
+      if (times > 1 && times * len > best.len * best.times) best = { len, times };
+    }
+    for (let k = 0; k < best.len; k++) out.push({ ...items[i + k], times: best.times, last: items[i + (best.times - 1) * best.len + k].t });
+    i += best.len * best.times;
+  }
+  return out;
+}
+
 async function responsive(root) {
   const [blocked, validated, flagged] = await Promise.all(['blocked', 'validated', 'flagged'].map((w) => api('GET', `/api/responsive/${w}`)));
   const filter = h('input', { id: 'filter', type: 'search', value: root.dataset.filter || '',
@@ -177,12 +196,28 @@ async function responsive(root) {
   let detailCard = null;
   if (root.dataset.source) {
     const a = root.dataset.source;
-    const mine = (await allEvents()).filter((e) => e.addr === a);
+    // Its requests and the PBX's answers (the daemon keeps the last ones of recent sources, in
+    // memory), and the decisions about it (the history).
+    const [trail, all] = await Promise.all([api('GET', `/api/source?addr=${encodeURIComponent(a)}`).catch(() => ({ steps: [] })), allEvents()]);
+    // The trail holds the decisions in their place among the packets; the history adds those
+    // the trail no longer (or never) held, to the second.
+    const inTrail = new Set(trail.steps.filter((x) => x.action).map((x) => `${x.action} ${Math.floor(x.t)}`));
+    const items = [
+      ...trail.steps.map((x) => (x.action
+        ? { t: x.t, lane: 2, kind: x.action, step: x.action, text: `${x.rule}: ${x.what}` }
+        : { t: x.t, lane: x.from_pbx ? 1 : 0, kind: x.from_pbx ? 'PBX answer' : 'request', step: x.from_pbx ? 'PBX answer' : 'request', text: x.what })),
+      ...all.filter((e) => e.addr === a && !inTrail.has(`${e.action} ${Math.floor(e.t)}`))
+        .map((e) => ({ t: e.t, lane: 2, kind: e.action, step: e.action, text: `${e.rule}: ${e.reason}` }))].sort((x, y) => x.t - y.t);
+    const rows = collapseRepeats(items);
     detailCard = h('section', { class: 'card', id: 'source-detail', tabindex: '-1', 'aria-labelledby': 'source-title' },
       h('h3', { id: 'source-title' }, `History of ${a}`),
-      mine.length ? [timeline('chart-source', `Decisions about ${a}`, mine, ACTION_COLOURS),
-        table(`Decisions about ${a}`, [['Time', 'time'], 'Event', 'Rule', 'User', 'Why'], mine.map((e) => [when(e.t), e.action, e.rule, e.user, e.reason]))]
-        : h('p', { class: 'muted' }, 'No decisions recorded for this address.'),
+      items.length ? [sourceTimeline('chart-source', `What ${a} sent, what the PBX answered, what the firewall decided`, items, STEP_COLOURS),
+        table(`Timeline of ${a}`, [['Time', 'time'], 'Step', 'What'], rows.slice(-40).map((r) => [
+          r.times > 1 ? `${when(Math.floor(r.t))} to ${when(Math.floor(r.last)).slice(11)}` : when(Math.floor(r.t)),
+          r.step, r.times > 1 ? `${r.text} (${counted(r.times, 'time')})` : r.text])),
+        rows.length > 40 ? h('p', { class: 'muted' }, `The last 40 of ${rows.length} rows.`) : null,
+        trail.steps.length ? null : h('p', { class: 'muted' }, 'Its requests are no longer in memory (pbxwalld keeps the last ones of recent sources).')]
+        : h('p', { class: 'muted' }, 'Nothing recorded for this address.'),
       h('button', { type: 'button', onclick: () => { delete root.dataset.source; responsive(root); } }, 'Close'));
   }
   for (const input of [addr, minutes, reason]) input.value = blockDraft[input.dataset.draft];

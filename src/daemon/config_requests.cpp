@@ -337,6 +337,11 @@ std::optional<json> Firewall::handle_web(const std::string& cmd, const json& req
   if (cmd == "discover") return discover_json();
   if (cmd == "record") return record_request(request);
   if (cmd == "metrics") return metrics_json();
+  if (cmd == "source") {  // a source's last requests and the PBX's answers
+    const auto addr = IpAddress::parse(request.value("addr", ""));
+    if (!addr) return refused(400, "addr: not an IPv4 or IPv6 address");
+    return trail_.json_of(*addr);
+  }
   if (cmd == "ruleset") {
     auto table = edges_.applier.list_table();
     if (!table.ok()) return refused(503, "cannot read table inet pbxwall: " + table.error());

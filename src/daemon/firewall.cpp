@@ -274,6 +274,7 @@ std::optional<IpAddress> Firewall::inspect(bool inbound, std::span<const std::ui
   if (!*packet) return std::nullopt;
   tap_->feed(**packet, inbound ? responsive::Direction::to_pbx : responsive::Direction::from_pbx,
              [&](const responsive::Observation& obs) {
+               trail_.record(obs);
                decisions_.clear();
                engine_->observe(obs, now, decisions_);
                for (const auto& d : decisions_) take(d, now);
@@ -284,6 +285,7 @@ std::optional<IpAddress> Firewall::inspect(bool inbound, std::span<const std::ui
 void Firewall::take(const Decision& d, TimePoint now) {
   using packets::SetElement;
   using packets::SetKey;
+  trail_.record(d, now);
   if (d.action == Action::forget && pbx_word_.forgotten.erase(d.addr) > 0) return;  // forgotten on the PBX's word
   if (d.action == Action::validate) pbx_word_.forgotten.erase(d.addr);
   const std::string addr = d.addr.str();

@@ -24,6 +24,7 @@
 #include "daemon/latency_histogram.h"
 #include "daemon/pbx_settings.h"
 #include "daemon/pbx_word.h"
+#include "daemon/source_trail.h"
 #include "daemon/state_writer.h"
 #include "kernel/kernel.h"
 #include "model/model.h"
@@ -354,6 +355,7 @@ class Firewall {
   std::unique_ptr<responsive::Engine> engine_;
   std::unique_ptr<capture::SignallingTap> tap_;
   capture::Decoder decoder_;
+  SourceTrail trail_;  // the last signalling of recent sources, for the web UI's timelines
   std::vector<responsive::Decision> decisions_;     // scratch, reused per packet
   std::vector<IpAddress> to_flush_;                 // conntrack flushes of this tick
   StateWriter writes_;                              // database writes, kept until saved

@@ -129,6 +129,10 @@ void Server::api_routes() {
            if (!body.contains("addr") || !body["addr"].is_string()) return bad_request(res, "addr: expected an address");
            forward({{"cmd", "unblock"}, {"addr", body["addr"]}, {"who", who(req)}}, res);
          }));
+  add("GET", "/api/source", [this](const Req& req, Res& res) {
+    if (!req.has_param("addr")) return bad_request(res, "addr: expected an address");
+    forward({{"cmd", "source"}, {"addr", req.get_param_value("addr")}}, res);
+  });
   add("GET", "/api/ruleset", [this](const Req&, Res& res) { forward({{"cmd", "ruleset"}}, res); });
   add("GET", "/api/history", [this](const Req& req, Res& res) {
     json request = {{"cmd", "events"}};

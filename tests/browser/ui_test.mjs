@@ -258,6 +258,18 @@ try {
   await sourceChart.waitFor();
   assert.ok(Number(await sourceChart.getAttribute('data-total')) > 0, 'the source timeline is empty');
   assert.ok(await sourceChart.locator('circle.bar').count() > 0, 'the source timeline draws no event');
+  // Its requests, the PBX's answers and the decision with its reason, in time order.
+  const steps = (await page.getByRole('table', { name: 'Timeline of 192.0.2.66' }).locator('tbody tr').allInnerTexts())
+    .map((t) => t.replace(/\s+/g, ' ').trim());
+  const firstOf = (re) => steps.findIndex((t) => re.test(t));
+  const firstRequest = firstOf(/ request REGISTER for \S+/);
+  const firstAnswer = firstOf(/ PBX answer \d{3} to REGISTER/);
+  const theBlock = firstOf(/ block /);
+  assert.ok(firstRequest >= 0 && firstAnswer >= 0 && theBlock >= 0, `the timeline lacks requests, answers or the block: ${steps.join('\n')}`);
+  assert.ok(firstRequest < firstAnswer, `an answer before the first request: ${steps.join('\n')}`);
+  assert.ok(steps[theBlock].includes(attacker.reason), `the block's reason is not in the timeline: ${steps[theBlock]}`);
+  const trail = await apiGet('/api/source?addr=192.0.2.66');
+  assert.ok(trail.steps.some((x) => x.from_pbx) && trail.steps.some((x) => !x.from_pbx), `the daemon's trail: ${JSON.stringify(trail).slice(0, 300)}`);
   await page.screenshot({ path: join(shots, 'responsive-blocked-desktop.png'), fullPage: true });
   await page.getByRole('button', { name: 'Unblock 192.0.2.66' }).click();
   await page.getByText('Blocked sources: none.').waitFor();
