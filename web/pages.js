@@ -189,7 +189,7 @@ async function responsive(root) {
   // The block form's fields live in blockDraft, set again right before each render is shown, so
   // a live re-render neither loses what is typed nor brings back what was just sent.
   const draft = (key, attrs) => h('input', { ...attrs, 'data-draft': key, oninput: (e) => { blockDraft[key] = e.target.value; } });
-  const addr = draft('addr', { id: 'block-addr', placeholder: '203.0.113.5' });
+  const addr = draft('addr', { id: 'block-addr', placeholder: '203.0.113.5 or 203.0.113.0/24' });
   const minutes = draft('minutes', { id: 'block-minutes', type: 'number', min: '1', placeholder: 'until unblocked' });
   const reason = draft('reason', { id: 'block-reason', placeholder: 'blocked in the web UI' });
   const shown = blocked.items.filter(keep);
@@ -247,7 +247,7 @@ async function responsive(root) {
           for (const k of Object.keys(sent)) if (blockDraft[k] === sent[k]) blockDraft[k] = '';
           responsive(root);
         } } },
-      h('div', {}, h('label', { for: 'block-addr' }, 'Block an address'), addr),
+      h('div', {}, h('label', { for: 'block-addr' }, 'Block an address or network'), addr),
       h('div', {}, h('label', { for: 'block-minutes' }, 'For (minutes)'), minutes),
       h('div', {}, h('label', { for: 'block-reason' }, 'Reason'), reason), h('button', { type: 'submit' }, 'Block'))),
     detailCard,

@@ -320,7 +320,7 @@ try {
   // ---- An operator's blocks, with a duration and a reason: not attacks; unblocked together ----
   await gotoPage('responsive');
   for (const a of ['198.51.100.77', '198.51.100.78']) {
-    await page.getByLabel('Block an address').fill(a);
+    await page.getByLabel('Block an address or network').fill(a);
     await page.getByLabel('For (minutes)').fill('10');
     await page.getByLabel('Reason', { exact: true }).fill('seen in the logs');
     await page.getByRole('button', { name: 'Block', exact: true }).click();
