@@ -379,7 +379,7 @@ async function extensions(root) {
     h('section', { class: 'card' }, h('p', { class: 'muted' },
       `The extensions the PBX has${pbx.found ? ` (read from ${pbx.root})` : ''}, their state now, and where each may register from (empty: anywhere).`),
     trunks.size ? h('p', { class: 'muted', id: 'trunks-elsewhere' }, `Trunks (${[...trunks].sort().join(', ')}) are not extensions: see `,
-      h('a', { href: '#settings' }, 'Settings, PBX found on this server'), '.') : null,
+      h('a', { href: '#settings', id: 'to-trunks', onclick: () => { settingsPart = 'found'; } }, 'Settings, PBX found on this server'), '.') : null,
     table('Extensions', ['Extension', 'Found in', 'State', 'Allowed from', 'Services', ''], names.map((n) => [n, found(n), state(n),
       (rules[n]?.allow_from || []).join(', ') || 'anywhere', (rules[n]?.services || []).join(', ') || 'none',
       h('span', { class: 'actions' }, edit(n), rules[n] ? remove(n) : null)])),

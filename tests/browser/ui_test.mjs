@@ -469,6 +469,10 @@ try {
   for (const trunk of ['carrier2', 'v6carrier', 'leeds'])
     assert.equal(await extTable.getByRole('cell', { name: trunk, exact: true }).count(), 0, `trunk ${trunk} listed as an extension`);
   assert.match(await page.locator('#trunks-elsewhere').innerText(), /carrier2.*v6carrier/);
+  // Its link leads to the trunks.
+  await page.locator('#to-trunks').click();
+  await page.getByRole('table', { name: 'Trunks' }).waitFor();
+  await gotoPage('extensions');
   await page.getByRole('button', { name: 'Edit rules of 201' }).click();
   await page.getByLabel('Allowed from').fill('198.51.100.0/24');
   await page.getByLabel('Services once registered').fill('ucp');
