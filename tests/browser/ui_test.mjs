@@ -156,6 +156,7 @@ try {
   const path = (await apiGet('/api/status')).packet_path;
   assert.match(await page.locator('#mode').innerText(), path === 'log' ? /^Mode: Observe\. .*first packets reach the PBX/ : /^Mode: Inline/,
     `the mode shown is not the daemon's packet path ${path}`);
+  if (path === 'log') assert.match(await page.locator('#mode-inline').innerText(), /packet_path = "queue".*"external-queue"/);
   // Without [crowdsec] and [[blocklists]] the fleet card says nothing is shared.
   assert.match(await page.locator('#fleet').innerText(), /Not shared: no \[crowdsec\] and no \[\[blocklists\]\]/);
   // A trunk whose name does not resolve needs the admin's attention.
