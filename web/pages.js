@@ -125,7 +125,7 @@ async function home(root) {
     fleetCard(o.crowdsec, o.blocklists || []),
     h('section', { class: 'card', 'aria-labelledby': 'events-title' }, h('h3', { id: 'events-title' }, 'Latest events'),
       table('Latest events', [['Time', 'time'], 'Event', 'Address', 'User', 'Why'],
-        latest.map((e) => [when(e.t), e.action, e.addr, e.user, e.reason]))));
+        latest.map((e) => [when(e.t), e.action, e.addr, e.user, e.reason]), 'events')));
 }
 
 const STEP_COLOURS = { request: '#9aa0a6', 'PBX answer': '#007b83', block: '#b3261e', unblock: '#0b5cad', validate: '#137333', flag: '#e37400', forget: '#5f6368', restore: '#8430ce' };
