@@ -19,8 +19,15 @@ StateWriter::StateWriter(store::StateStore& store, std::size_t capacity)
     : store_(store), capacity_(std::max<std::size_t>(capacity, 1)) {}
 
 void StateWriter::queue(StateChange change) {
+  index(change);
   queue_.push_back(std::move(change));
   health_.unsaved = queue_.size();
+}
+
+void StateWriter::index(const StateChange& change) {
+  if (const auto* b = std::get_if<store::BlockRecord>(&change)) queued_blocks_[b->address] = b->until;
+  else if (const auto* r = std::get_if<RecoveredBlock>(&change)) queued_blocks_[r->record.address] = r->record.until;
+  else if (const auto* u = std::get_if<RemoveBlock>(&change)) queued_blocks_[u->address] = std::nullopt;
 }
 
 Status<> StateWriter::apply(StateChange& change) {
@@ -61,11 +68,15 @@ Status<> StateWriter::apply(StateChange& change) {
 }
 
 void StateWriter::trim() {
+  health_.unsaved = queue_.size();
+  if (queue_.size() <= capacity_) return;
   while (queue_.size() > capacity_) {
     queue_.pop_front();
     ++health_.dropped;
   }
   health_.unsaved = queue_.size();
+  queued_blocks_.clear();
+  for (const auto& change : queue_) index(change);
 }
 
 bool StateWriter::write(std::vector<store::EventRecord>& events, TimePoint now) {
@@ -93,6 +104,7 @@ bool StateWriter::write(std::vector<store::EventRecord>& events, TimePoint now) 
   for (std::size_t i = 0; i < events.size(); ++i)
     if (const auto* e = std::get_if<store::EventRecord>(&queue_[first_event + i])) events[i].id = e->id;
   queue_.clear();
+  queued_blocks_.clear();
   health_.ok = true;
   health_.unsaved = 0;
   health_.error.clear();
@@ -158,12 +170,8 @@ void StateWriter::each_active_block(TimePoint now, const std::string& after,
 }
 
 bool StateWriter::is_active_block(const std::string& address, TimePoint now) const {
-  for (auto it = queue_.rbegin(); it != queue_.rend(); ++it) {
-    if (const auto* b = std::get_if<store::BlockRecord>(&*it); b && b->address == address) return b->until > now;
-    if (const auto* r = std::get_if<RecoveredBlock>(&*it); r && r->record.address == address)
-      return r->record.until > now;
-    if (const auto* u = std::get_if<RemoveBlock>(&*it); u && u->address == address) return false;
-  }
+  if (const auto queued = queued_blocks_.find(address); queued != queued_blocks_.end())
+    return queued->second && *queued->second > now;
   auto saved = store_.find_block(address);
   return saved.ok() && *saved && (*saved)->until > now;
 }

@@ -11,6 +11,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <variant>
 #include <vector>
 
@@ -82,10 +83,15 @@ class StateWriter {
  private:
   Status<> apply(StateChange& change);
   void trim();
+  void index(const StateChange& change);
 
   store::StateStore& store_;
   std::size_t capacity_;
   std::deque<StateChange> queue_;
+  // The last queued block change per address: its end, or nullopt for a removal. A block
+  // list queues thousands of blocks before they are written; without it each one's "blocked
+  // already?" would scan the queue.
+  std::unordered_map<std::string, std::optional<TimePoint>> queued_blocks_;
   std::optional<TimePoint> last_attempt_;
   StateWriterHealth health_;
 };

@@ -272,5 +272,37 @@ TEST(StateWriter, RetriesAtMostOncePerIntervalWhileFailing) {
   EXPECT_EQ(saved->size(), 1u);
 }
 
+TEST(StateWriter, ActiveBlockIsTheLastQueuedChangeThenTheDatabase) {
+  auto s = store::StateStore::open(":memory:");
+  ASSERT_TRUE(s.ok());
+  const TimePoint t0 = from_epoch_seconds(1'800'000'000);
+  StateWriter writer(**s, 4);
+  std::vector<store::EventRecord> none;
+  writer.queue(store::BlockRecord{"192.0.2.1", "manual", "x", t0, t0 + hours(1), 1});
+  ASSERT_TRUE(writer.write(none, t0));
+  EXPECT_TRUE(writer.is_active_block("192.0.2.1", t0));  // saved
+  writer.queue(RemoveBlock{"192.0.2.1"});
+  EXPECT_FALSE(writer.is_active_block("192.0.2.1", t0));  // removal queued over a saved block
+  writer.queue(store::BlockRecord{"192.0.2.1", "manual", "x", t0, t0 + seconds(10), 1});
+  EXPECT_TRUE(writer.is_active_block("192.0.2.1", t0));
+  EXPECT_FALSE(writer.is_active_block("192.0.2.1", t0 + seconds(10)));  // the queued one's end
+  writer.queue(RecoveredBlock{{"192.0.2.2", "kernel", "x", t0, t0 + hours(1), 1}});
+  EXPECT_TRUE(writer.is_active_block("192.0.2.2", t0));
+  EXPECT_FALSE(writer.is_active_block("192.0.2.3", t0));
+  // Past the bound the oldest changes go: what is left decides, then the database.
+  ASSERT_TRUE((*s)->refuse_writes(true).ok());
+  writer.queue(store::BlockRecord{"192.0.2.4", "manual", "x", t0, t0 + hours(1), 1});
+  writer.queue(store::BlockRecord{"192.0.2.5", "manual", "x", t0, t0 + hours(1), 1});
+  writer.queue(store::BlockRecord{"192.0.2.6", "manual", "x", t0, t0 + hours(1), 1});
+  EXPECT_FALSE(writer.write(none, t0 + seconds(1)));
+  EXPECT_EQ(writer.health().dropped, 2u);  // the removal and the 10 s block of 192.0.2.1
+  EXPECT_TRUE(writer.is_active_block("192.0.2.1", t0 + seconds(20)));  // the saved block again
+  EXPECT_TRUE(writer.is_active_block("192.0.2.5", t0));
+  ASSERT_TRUE((*s)->refuse_writes(false).ok());
+  EXPECT_TRUE(writer.write(none, t0 + seconds(5)));
+  EXPECT_TRUE(writer.is_active_block("192.0.2.5", t0));  // now from the database
+  EXPECT_FALSE(writer.is_active_block("192.0.2.7", t0));
+}
+
 }  // namespace
 }  // namespace pbxwall::daemon
