@@ -25,20 +25,18 @@ done
 fw="pbxw-scale$$-fw"
 tmp=$(mktemp -d /tmp/pbxwall-scale-XXXXXX)
 daemon_pid=""
-# stop_daemon: SIGTERM to pbxwalld itself (not to the `timeout` around it, which would leave
-# pbxwalld running and holding its run directory's lock), then waits until both are gone.
+# stop_daemon: SIGTERM to pbxwalld itself, found among the namespace's processes (not to the
+# `timeout` around it, which leaves pbxwalld running with its run directory's lock; and
+# start_daemon may have run in a subshell), then waits until it is gone.
 stop_daemon() {
-  if [[ -n "$daemon_pid" ]]; then
-    local real p
-    real=$(pbxwalld_pid)
-    for p in $real; do kill "$p" 2>/dev/null || true; done
-    for p in $real "$daemon_pid"; do timeout 600 tail --pid="$p" -f /dev/null 2>/dev/null || true; done
-    for p in $real; do
-      if kill -0 "$p" 2>/dev/null; then echo "pbxwalld $p did not stop within 600 s" >&2; exit 1; fi
-    done
-    wait "$daemon_pid" 2>/dev/null || true
-    daemon_pid=""
-  fi
+  local real p
+  real=$(pbxwalld_pid)
+  for p in $real; do kill "$p" 2>/dev/null || true; done
+  for p in $real $daemon_pid; do timeout 600 tail --pid="$p" -f /dev/null 2>/dev/null || true; done
+  for p in $real; do
+    if kill -0 "$p" 2>/dev/null; then echo "pbxwalld $p did not stop within 600 s" >&2; exit 1; fi
+  done
+  daemon_pid=""
   rm -f "$tmp/run/control.sock"
 }
 # fresh: no database and no table (a table left in the kernel is read back at start).
@@ -68,8 +66,8 @@ ctl() { timeout 300 ip netns exec "$fw" "$cli" --run-dir "$tmp/run" --config "$t
 now() { date +%s.%N; }
 since() { "$PY" -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.3f}')" "$1" "$(now)"; }
 PY=python3
-# start_daemon: launches pbxwalld; prints the seconds until it answers (its table is applied
-# before the control socket opens).
+# start_daemon: launches pbxwalld; sets started_in to the seconds until it answers (its table
+# is applied before the control socket opens).
 start_daemon() {
   local t0
   t0=$(now)
@@ -85,7 +83,7 @@ start_daemon() {
     fi
     timeout 0.05 tail --pid="$daemon_pid" -f /dev/null 2>/dev/null || true
   done
-  since "$t0"
+  started_in=$(since "$t0")
 }
 pbxwalld_pid() {
   local p
@@ -119,12 +117,12 @@ step() { [[ " $steps " == *" $1 "* ]]; }
 
 # ---- block --file: 100,000 addresses into an empty daemon ----------------------------------
 write_config 0
-start_daemon >/dev/null
+start_daemon
 empty_rss=$(rss_kb)
 stop_daemon
 if step file; then
 fresh
-start_daemon >/dev/null
+start_daemon
 "$PY" -c "
 for i in range(100000): print(f'198.{18 + (i >> 16)}.{(i >> 8) & 255}.{i & 255}  # list')" >"$tmp/list.txt"
 t0=$(now)
@@ -138,7 +136,7 @@ for nets in 0 "$networks"; do
   step latency || break
   fresh
   write_config "$nets"
-  start_daemon >/dev/null
+  start_daemon
   for i in $(seq 1 200); do
     s=$(now)
     ctl block "192.0.2.$((i % 250 + 1))" --for 1h >/dev/null
@@ -154,11 +152,12 @@ write_config 0
 for n in $sizes; do
   step sizes || break
   fresh
-  start_daemon >/dev/null  # creates the database
+  start_daemon  # creates the database
   stop_daemon
   ip netns exec "$fw" nft delete table inet pbxwall 2>/dev/null || true
   fill_store "$n"
-  restart=$(start_daemon)
+  start_daemon
+  restart=$started_in
   rss=$(rss_kb)
   held=$(status_json "['blocks_held']")
   t0=$(now); ctl status >/dev/null; status_s=$(since "$t0")
@@ -176,7 +175,7 @@ done
 if step conntrack && command -v conntrack >/dev/null; then
   fresh
   write_config 0
-  start_daemon >/dev/null
+  start_daemon
   # 50,000 UDP entries of other hosts, and one of each source about to be blocked.
   "$PY" -c "
 for i in range(50000): print(f'-I -p udp -s 198.18.{i >> 8}.{i & 255} -d 203.0.113.1 --sport 5060 --dport 5060 -t 600 -u ASSURED')
