@@ -61,14 +61,18 @@ Cidr::Cidr(IpAddress addr, int prefix) : prefix_(prefix) {
   addr_ = addr.is_v4() ? IpAddress::v4_bytes(bytes.data()) : IpAddress::v6_bytes(bytes.data());
 }
 
+namespace {
+constexpr const char* kNotAnAddress = "not an IPv4 or IPv6 address";
+}  // namespace
+
 std::optional<Cidr> Cidr::parse(std::string_view text, std::string* why) {
-  auto say = [&](const char* m) {
+  auto say = [&](const std::string& m) {
     if (why) *why = m;
     return std::nullopt;
   };
   const auto slash = text.find('/');
   auto addr = IpAddress::parse(text.substr(0, slash));
-  if (!addr) return say("not an IPv4 or IPv6 address");
+  if (!addr) return say(kNotAnAddress);
   if (slash == std::string_view::npos) return Cidr(*addr, addr->bit_width());
   const auto len = text.substr(slash + 1);
   int prefix = -1;
@@ -78,8 +82,17 @@ std::optional<Cidr> Cidr::parse(std::string_view text, std::string* why) {
   if (prefix < 0 || prefix > addr->bit_width())
     return say(addr->is_v4() ? "prefix length must be 0..32 for IPv4" : "prefix length must be 0..128 for IPv6");
   Cidr c(*addr, prefix);
-  if (c.address() != *addr) return say("address has bits set beyond the prefix length (did you mean the network address?)");
+  if (c.address() != *addr)
+    return say("address has bits set beyond the prefix length (did you mean " + c.str() + "?)");
   return c;
+}
+
+std::string address_error(std::string_view text) {
+  std::string why;
+  if (Cidr::parse(text, &why)) return {};
+  std::string message = "\"" + std::string(text) + "\" is not an address or network";
+  if (why != kNotAnAddress) message += ": " + why;
+  return message;
 }
 
 bool Cidr::contains(const IpAddress& a) const {

@@ -62,6 +62,11 @@ class Cidr {
   int prefix_ = 0;
 };
 
+// The one message every command, the API and `check` give for text that is not an address or
+// a network: "\"10.0.0.1/8\" is not an address or network: address has bits set beyond the
+// prefix length (did you mean 10.0.0.0/8?)". Empty when `text` is one.
+std::string address_error(std::string_view text);
+
 struct IpAddressHash {
   std::size_t operator()(const IpAddress& a) const noexcept;
 };

@@ -94,19 +94,45 @@ std::string not_blockable(Context& ctx, const IpAddress& addr) {
   return {};
 }
 
+// An address or network `block` may take, as text ("192.0.2.7", "192.0.2.0/24"); nullopt
+// with `why` set when it is no address or network, or must not be blocked.
+std::optional<std::string> block_target(Context& ctx, const std::string& text, const std::vector<IpAddress>& own,
+                                        const std::optional<model::Session>& session, std::string& why) {
+  auto host = [&](const IpAddress& addr) -> std::optional<std::string> {
+    if (const std::string no = not_blockable(ctx, addr); !no.empty()) {
+      why = addr.str() + " cannot be blocked: " + no;
+      return std::nullopt;
+    }
+    return addr.str();
+  };
+  if (auto addr = IpAddress::parse(text)) return host(*addr);
+  auto net = Cidr::parse(text);
+  if (!net) {
+    why = address_error(text);
+    return std::nullopt;
+  }
+  if (net->is_host()) return host(net->address());
+  const auto mine = std::find_if(own.begin(), own.end(), [&](const IpAddress& a) { return net->contains(a); });
+  if (mine != own.end()) why = net->str() + " cannot be blocked: it holds " + mine->str() + ", an address of this machine";
+  else if (session && net->contains(session->client))
+    why = net->str() + " cannot be blocked: it holds " + session->client.str() + ", the client of your " + session->kind;
+  else if (net->prefix() < (net->family() == Family::v4 ? 8 : 16))
+    why = net->str() + " cannot be blocked: a network shorter than /" + (net->family() == Family::v4 ? "8" : "16") +
+          " is a large part of the Internet";
+  else return net->str();
+  return std::nullopt;
+}
+
 void run_block(Context& ctx, const std::string& addr_text, const std::string& duration_text, const std::string& reason) {
-  const auto addr = IpAddress::parse(addr_text);
-  if (!addr) {
-    ctx.e() << "pbxwall: ADDR: \"" << addr_text << "\" is not an IPv4 or IPv6 address\n";
+  std::string why;
+  const auto own = ctx.local_addresses ? ctx.local_addresses() : interface_addresses();
+  const auto target = block_target(ctx, addr_text, own, admin_session(ctx), why);
+  if (!target) {
+    ctx.e() << "pbxwall: ADDR: " << why << "\n";
     ctx.exit_status = kExitInvalid;
     return;
   }
-  if (const std::string why = not_blockable(ctx, *addr); !why.empty()) {
-    ctx.e() << "pbxwall: ADDR: " << addr->str() << " cannot be blocked: " << why << "\n";
-    ctx.exit_status = kExitInvalid;
-    return;
-  }
-  json request = {{"cmd", "block"}, {"addr", addr->str()}};
+  json request = {{"cmd", "block"}, {"addr", *target}};
   if (!duration_text.empty()) {
     const auto duration = parse_duration(duration_text);
     if (!duration) {
@@ -120,7 +146,7 @@ void run_block(Context& ctx, const std::string& addr_text, const std::string& du
   if (!reason.empty()) request["reason"] = reason;
   auto answer = daemon_request(ctx, request);
   if (!answer) return;
-  ctx.o() << addr->str() << " blocked until " << utc_time_text(answer->value("until", json())) << " UTC\n";
+  ctx.o() << *target << " blocked until " << utc_time_text(answer->value("until", json())) << " UTC\n";
   if (answer->contains("warning") && (*answer)["warning"].is_string())
     ctx.e() << "pbxwall: warning: " << (*answer)["warning"].get<std::string>() << "\n";
 }
@@ -160,31 +186,9 @@ void run_block_file(Context& ctx, const std::string& path, const std::string& du
     auto say = [&](const std::string& why) {
       if (++errors <= 20) ctx.e() << path << ":" << number << ": " << why << "\n";
     };
-    if (auto addr = IpAddress::parse(text)) {
-      if (const std::string why = not_blockable(ctx, *addr); !why.empty()) say(addr->str() + " cannot be blocked: " + why);
-      else targets.push_back(addr->str());
-      continue;
-    }
     std::string why;
-    auto net = Cidr::parse(text, &why);
-    if (!net) {
-      say("\"" + text + "\" is not an address or network" + (why.empty() ? "" : " (" + why + ")"));
-      continue;
-    }
-    if (net->is_host()) {
-      if (const std::string no = not_blockable(ctx, net->address()); !no.empty())
-        say(net->str() + " cannot be blocked: " + no);
-      else targets.push_back(net->str());
-      continue;
-    }
-    const auto mine = std::find_if(own.begin(), own.end(), [&](const IpAddress& a) { return net->contains(a); });
-    if (mine != own.end()) say(net->str() + " cannot be blocked: it holds " + mine->str() + ", an address of this machine");
-    else if (session && net->contains(session->client))
-      say(net->str() + " cannot be blocked: it holds " + session->client.str() + ", the client of your " + session->kind);
-    else if (net->prefix() < (net->family() == Family::v4 ? 8 : 16))
-      say(net->str() + " cannot be blocked: a network shorter than /" + (net->family() == Family::v4 ? "8" : "16") +
-          " is a large part of the Internet");
-    else targets.push_back(net->str());
+    if (auto target = block_target(ctx, text, own, session, why)) targets.push_back(*target);
+    else say(why);
   }
   if (in.bad()) {
     ctx.e() << "pbxwall: --file: error reading " << path << "\n";
@@ -223,18 +227,33 @@ void run_block_file(Context& ctx, const std::string& path, const std::string& du
   if (refused > 0) ctx.exit_status = kExitFailure;
 }
 
-void run_unblock(Context& ctx, const std::string& addr_text) {
-  const auto addr = IpAddress::parse(addr_text);
-  if (!addr) {
-    ctx.e() << "pbxwall: ADDR: \"" << addr_text << "\" is not an IPv4 or IPv6 address\n";
-    ctx.exit_status = kExitInvalid;
+void run_unblock(Context& ctx, const std::string& addr_text, bool all, const std::string& rule) {
+  if (all) {
+    json request = {{"cmd", "unblock"}, {"all", true}};
+    if (!rule.empty()) request["rule"] = rule;
+    auto answer = daemon_request(ctx, request);
+    if (!answer) return;
+    ctx.o() << counted(answer->value("unblocked", std::int64_t{0}), "block") << " lifted"
+            << (rule.empty() ? "" : " (rule " + rule + ")") << "\n";
     return;
   }
-  auto answer = daemon_request(ctx, {{"cmd", "unblock"}, {"addr", addr->str()}});
+  std::string key;
+  if (auto addr = IpAddress::parse(addr_text)) {
+    key = addr->str();
+  } else {
+    auto net = Cidr::parse(addr_text);
+    if (!net) {
+      ctx.e() << "pbxwall: ADDR: " << address_error(addr_text) << "\n";
+      ctx.exit_status = kExitInvalid;
+      return;
+    }
+    key = net->is_host() ? net->address().str() : net->str();
+  }
+  auto answer = daemon_request(ctx, {{"cmd", "unblock"}, {"addr", key}});
   if (!answer) return;
   const auto was = answer->find("was_blocked");
   const bool was_blocked = was == answer->end() || !was->is_boolean() || was->get<bool>();
-  ctx.o() << addr->str() << (was_blocked ? " unblocked\n" : " was not blocked\n");
+  ctx.o() << key << (was_blocked ? " unblocked\n" : " was not blocked\n");
 }
 
 void print_event(Context& ctx, const json& e) {
@@ -654,14 +673,15 @@ std::optional<json> daemon_request(Context& ctx, const json& request) {
 
 void add_daemon_commands(CLI::App& app, Context& ctx) {
   struct Args {
-    std::string block_addr, block_file, duration, reason, unblock_addr;
+    std::string block_addr, block_file, duration, reason, unblock_addr, unblock_rule;
+    bool unblock_all = false;
     std::int64_t limit = 50;
     bool follow = false;
   };
   auto args = std::make_shared<Args>();
 
-  auto* block = app.add_subcommand("block", "Block an address now, or a list of them (pbxwalld)");
-  auto* addr = block->add_option("addr", args->block_addr, "IPv4 or IPv6 address");
+  auto* block = app.add_subcommand("block", "Block an address or a network now, or a list of them (pbxwalld)");
+  auto* addr = block->add_option("addr", args->block_addr, "IPv4 or IPv6 address, or a network (192.0.2.0/24)");
   auto* file = block->add_option("--file", args->block_file,
                                  "Block the addresses and networks of this file (one a line, # comments)");
   addr->excludes(file);
@@ -678,9 +698,20 @@ void add_daemon_commands(CLI::App& app, Context& ctx) {
     }
   });
 
-  auto* unblock = app.add_subcommand("unblock", "Lift the block of an address (pbxwalld)");
-  unblock->add_option("addr", args->unblock_addr, "IPv4 or IPv6 address")->required();
-  unblock->callback([&ctx, args] { run_unblock(ctx, args->unblock_addr); });
+  auto* unblock = app.add_subcommand("unblock", "Lift the block of an address or network, or of all (pbxwalld)");
+  auto* unblock_addr = unblock->add_option("addr", args->unblock_addr, "IPv4 or IPv6 address, or a blocked network");
+  auto* all = unblock->add_flag("--all", args->unblock_all, "Lift every block in force (of one rule with --rule)");
+  unblock->add_option("--rule", args->unblock_rule, "With --all: only the blocks of this rule (as `list blocked` shows it)")
+      ->needs(all);
+  unblock_addr->excludes(all);
+  unblock->callback([&ctx, args] {
+    if (!args->unblock_all && args->unblock_addr.empty()) {
+      ctx.e() << "pbxwall: unblock: an ADDR or --all is required\n";
+      ctx.exit_status = kExitInvalid;
+      return;
+    }
+    run_unblock(ctx, args->unblock_addr, args->unblock_all, args->unblock_rule);
+  });
 
   auto* events = app.add_subcommand("events", "The decisions pbxwalld took (blocks, validations, ...)");
   events->add_flag("-f,--follow", args->follow, "Keep printing new events as they happen");

@@ -306,8 +306,13 @@ void Firewall::take(const Decision& d, TimePoint now) {
       break;
     }
     case Action::unblock:
-      edges_.sets.remove(SetKey::blocked(d.addr));
-      writes_.queue(RemoveBlock{addr});
+      if (d.network) {
+        edges_.sets.remove(SetKey::blocked_net(*d.network));
+        writes_.queue(RemoveBlock{d.network->str()});
+      } else {
+        edges_.sets.remove(SetKey::blocked(d.addr));
+        writes_.queue(RemoveBlock{addr});
+      }
       break;
     case Action::validate: {
       const TimePoint until = d.until.value_or(now + std::chrono::hours(1));
@@ -660,8 +665,14 @@ json Firewall::block_list_request(const json& request) {
 }
 
 json Firewall::block_request(const json& request) {
-  const auto addr = IpAddress::parse(request.value("addr", ""));
-  if (!addr) return {{"ok", false}, {"error", "addr: not an IPv4 or IPv6 address"}};
+  const std::string text = request.value("addr", "");
+  std::optional<IpAddress> addr = IpAddress::parse(text);
+  if (!addr) {
+    auto net = Cidr::parse(text);
+    if (!net) return {{"ok", false}, {"error", "addr: " + address_error(text)}};
+    if (!net->is_host()) return block_network_request(*net, request);
+    addr = net->address();
+  }
   auto seconds = block_seconds(request);
   if (!seconds.ok()) return {{"ok", false}, {"error", seconds.error()}};
   const std::optional<Duration> duration = *seconds;
@@ -681,7 +692,11 @@ json Firewall::block_request(const json& request) {
             {"error", addr->str() + " is not blocked: the sets hold " + std::to_string(max_blocked()) +
                           " blocks, the ceiling ([responsive] max_blocked in " + options_.config_path + ")"}};
   }
-  if (!until) return {{"ok", false}, {"error", addr->str() + " is trusted and is never blocked"}};
+  if (!until) {
+    if (is_trunk(*addr))
+      return {{"ok", false}, {"error", addr->str() + " is a trunk of the PBX (discovered in its configuration) and is never blocked"}};
+    return {{"ok", false}, {"error", addr->str() + " is trusted and is never blocked"}};
+  }
   const auto failures = counters_.kernel_failures;
   flush();
   if (counters_.kernel_failures != failures)
@@ -695,20 +710,93 @@ json Firewall::block_request(const json& request) {
   return answer;
 }
 
-json Firewall::unblock_request(const json& request) {
-  const auto addr = IpAddress::parse(request.value("addr", ""));
-  if (!addr) return {{"ok", false}, {"error", "addr: not an IPv4 or IPv6 address"}};
+// A whole network (set blocked_nets4/6): trusted sources inside it are still accepted (before
+// the blocked sets) and trunks are spared by the drop rule.
+json Firewall::block_network_request(const Cidr& net, const json& request) {
+  auto seconds = block_seconds(request);
+  if (!seconds.ok()) return {{"ok", false}, {"error", seconds.error()}};
+  const int shortest = net.family() == Family::v4 ? 8 : 16;
+  if (net.prefix() < shortest)
+    return {{"ok", false},
+            {"error", net.str() + " cannot be blocked: a network shorter than /" + std::to_string(shortest) +
+                          " is a large part of the Internet"}};
   const TimePoint now = edges_.clock.now();
-  auto d = engine_->unblock(*addr, now);
-  Decision removal = d.value_or(Decision{Action::unblock, *addr, "", std::nullopt, responsive::Rule::manual, "unblocked"});
-  take(removal, now);
+  const TimePoint until = now + seconds->value_or(std::chrono::hours(24));
+  Decision d{Action::block, net.address(), "", until, responsive::Rule::manual,
+             request.value("reason", "blocked by the administrator")};
+  d.network = net;
+  const auto refused = counters_.blocks_refused;
+  if (net.family() == Family::v6) (void)engine_->restore_network_block(net, now, until);
+  take(d, now);
+  if (counters_.blocks_refused != refused) {
+    flush();
+    return {{"ok", false},
+            {"refused", true},
+            {"error", net.str() + " is not blocked: the sets hold " + std::to_string(max_blocked()) +
+                          " blocks, the ceiling ([responsive] max_blocked in " + options_.config_path + ")"}};
+  }
   const auto failures = counters_.kernel_failures;
   flush();
   if (counters_.kernel_failures != failures)
     return {{"ok", false},
-            {"error", "the kernel did not take the unblock of " + addr->str() + ": " + sets_->last_error().value_or("") +
+            {"error", "the kernel did not take the block of " + net.str() + ": " + sets_->last_error().value_or("") +
+                          " (pbxwalld keeps the block and retries)"}};
+  json answer = {{"ok", true}, {"addr", net.str()}, {"network", true}, {"until", time_json(until)}, {"saved", !writes_.has_work()}};
+  if (writes_.has_work())
+    answer["warning"] = "not saved in the state database (" + writes_.health().error +
+                        "); the block is in the kernel and the write is retried";
+  return answer;
+}
+
+// Lifts one block (an address or a network as listed); false when `key` was not blocked, so
+// nothing is written and no event is recorded.
+bool Firewall::lift_block(const std::string& key, TimePoint now) {
+  if (auto addr = IpAddress::parse(key)) {
+    auto d = engine_->unblock(*addr, now);
+    if (!d && !writes_.is_active_block(key, now)) return false;
+    take(d.value_or(Decision{Action::unblock, *addr, "", std::nullopt, responsive::Rule::manual, "unblocked by an operator"}), now);
+    return true;
+  }
+  auto net = Cidr::parse(key);
+  if (!net || !writes_.is_active_block(net->str(), now)) return false;
+  Decision d{Action::unblock, net->address(), "", std::nullopt, responsive::Rule::manual, "unblocked by an operator"};
+  d.network = *net;
+  take(d, now);
+  return true;
+}
+
+json Firewall::unblock_request(const json& request) {
+  const TimePoint now = edges_.clock.now();
+  if (request.value("all", false)) {
+    // Every block in force (of one rule with "rule"): one kernel transaction.
+    const std::string rule = request.value("rule", "");
+    std::vector<std::string> keys;
+    writes_.each_active_block(now, "", [&](const store::BlockRecord& b) {
+      if (rule.empty() || b.rule == rule) keys.push_back(b.address);
+      return true;
+    });
+    std::size_t lifted = 0;
+    for (const auto& key : keys) lifted += lift_block(key, now) ? 1 : 0;
+    const auto failures = counters_.kernel_failures;
+    flush();
+    if (counters_.kernel_failures != failures)
+      return {{"ok", false},
+              {"error", "the kernel did not take the unblocks: " + sets_->last_error().value_or("") + " (pbxwalld retries)"}};
+    return {{"ok", true}, {"unblocked", lifted}};
+  }
+  const std::string text = request.value("addr", "");
+  std::string key;
+  if (auto addr = IpAddress::parse(text)) key = addr->str();
+  else if (auto net = Cidr::parse(text)) key = net->is_host() ? net->address().str() : net->str();
+  else return {{"ok", false}, {"error", "addr: " + address_error(text)}};
+  const bool was_blocked = lift_block(key, now);
+  const auto failures = counters_.kernel_failures;
+  flush();
+  if (counters_.kernel_failures != failures)
+    return {{"ok", false},
+            {"error", "the kernel did not take the unblock of " + key + ": " + sets_->last_error().value_or("") +
                           " (pbxwalld retries)"}};
-  return {{"ok", true}, {"addr", addr->str()}, {"was_blocked", d.has_value()}};
+  return {{"ok", true}, {"addr", key}, {"was_blocked", was_blocked}};
 }
 
 json Firewall::events_json(const json& request) {

@@ -306,6 +306,8 @@ class Firewall {
   // Many addresses and networks at once (`pbxwall block --file`): one kernel transaction.
   nlohmann::json block_list_request(const nlohmann::json& request);
   nlohmann::json unblock_request(const nlohmann::json& request);
+  nlohmann::json block_network_request(const Cidr& net, const nlohmann::json& request);
+  bool lift_block(const std::string& key, TimePoint now);
   nlohmann::json events_json(const nlohmann::json& request);
 
   // Requests of the web API (config_requests.cpp): overview, config, change, confirm, discover,

@@ -198,7 +198,7 @@ TEST_F(DaemonCommandsTest, BadDurationsExitTwoNamingTheArgument) {
     EXPECT_THAT(err_.str(), HasSubstr("--for: \"" + bad + "\" is not a duration")) << bad;
   }
   EXPECT_EQ(run({"block", "192.0.2.300"}), kExitInvalid);
-  EXPECT_THAT(err_.str(), HasSubstr("ADDR: \"192.0.2.300\" is not an IPv4 or IPv6 address"));
+  EXPECT_THAT(err_.str(), HasSubstr("ADDR: \"192.0.2.300\" is not an address or network"));
   // Nothing reached the daemon.
   EXPECT_TRUE(server_->requests().empty());
 }
@@ -243,6 +243,39 @@ TEST_F(DaemonCommandsTest, UnblockTellsWhetherTheHostWasBlocked) {
   EXPECT_THAT(out_.str(), HasSubstr("192.0.2.99 unblocked"));
   EXPECT_EQ(run({"unblock", "2001:db8::1"}), kExitOk);
   EXPECT_THAT(out_.str(), HasSubstr("2001:db8::1 was not blocked"));
+}
+
+TEST_F(DaemonCommandsTest, BlockTakesANetworkAndRefusesOnesHoldingThisMachine) {
+  serve_line(json{{"ok", true}, {"addr", "203.0.113.0/24"}, {"until", kSomeTime}}.dump());
+  EXPECT_EQ(run({"block", "203.0.113.0/24", "--for", "1h"}), kExitOk) << err_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("203.0.113.0/24 blocked until 2026-01-02 03:04:05 UTC"));
+  auto requests = server_->parsed_requests();
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(requests[0], (json{{"cmd", "block"}, {"addr", "203.0.113.0/24"}, {"seconds", 3600}}));
+  // 192.0.2.1 is this machine's; host bits are named; nothing reaches the daemon.
+  EXPECT_EQ(run({"block", "192.0.2.0/24"}), kExitInvalid);
+  EXPECT_THAT(err_.str(), HasSubstr("192.0.2.0/24 cannot be blocked: it holds 192.0.2.1, an address of this machine"));
+  EXPECT_EQ(run({"block", "203.0.113.1/24"}), kExitInvalid);
+  EXPECT_THAT(err_.str(), HasSubstr("bits set beyond the prefix length"));
+  EXPECT_EQ(server_->parsed_requests().size(), 1u);
+}
+
+TEST_F(DaemonCommandsTest, UnblockAllOfOneRuleAndOfANetwork) {
+  serve([](const std::string& line) {
+    const auto request = json::parse(line);
+    if (request.value("all", false)) return FakeControlServer::Answer{{json{{"ok", true}, {"unblocked", 1}}.dump()}};
+    return FakeControlServer::Answer{{json{{"ok", true}, {"was_blocked", true}}.dump()}};
+  });
+  EXPECT_EQ(run({"unblock", "--all", "--rule", "fingerprint"}), kExitOk) << err_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("1 block lifted (rule fingerprint)"));
+  EXPECT_EQ(run({"unblock", "203.0.113.0/24"}), kExitOk) << err_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("203.0.113.0/24 unblocked"));
+  const auto requests = server_->parsed_requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(requests[0], (json{{"cmd", "unblock"}, {"all", true}, {"rule", "fingerprint"}}));
+  EXPECT_EQ(requests[1], (json{{"cmd", "unblock"}, {"addr", "203.0.113.0/24"}}));
+  EXPECT_EQ(run({"unblock"}), kExitInvalid);
+  EXPECT_EQ(run({"unblock", "--rule", "fingerprint"}), kExitInvalid);
 }
 
 const std::string kBlockedItems = json{{"ok", true},

@@ -144,6 +144,59 @@ TEST_F(FirewallTest, ManualBlockAndUnblockThroughControlRequests) {
   EXPECT_FALSE(r["ok"].get<bool>());
 }
 
+TEST_F(FirewallTest, NetworkBlockAndUnblockThroughControlRequests) {
+  auto& fw = make();
+  ASSERT_TRUE(fw.start().ok());
+  json r = fw.handle({{"cmd", "block"}, {"addr", "192.0.2.0/24"}, {"seconds", 600}});
+  ASSERT_TRUE(r["ok"].get<bool>()) << r.dump();
+  EXPECT_EQ(r["addr"], "192.0.2.0/24");
+  const auto key = packets::SetKey::blocked_net(*Cidr::parse("192.0.2.0/24"));
+  EXPECT_TRUE(in_set(key));
+  json listed = fw.handle({{"cmd", "list"}, {"what", "blocked"}});
+  ASSERT_EQ(listed["items"].size(), 1u) << listed.dump();
+  EXPECT_EQ(listed["items"][0]["addr"], "192.0.2.0/24");
+  // Host bits, a too wide network: refused with the reason.
+  r = fw.handle({{"cmd", "block"}, {"addr", "192.0.2.1/24"}});
+  EXPECT_FALSE(r["ok"].get<bool>());
+  EXPECT_NE(r["error"].get<std::string>().find("bits set beyond the prefix length"), std::string::npos) << r.dump();
+  r = fw.handle({{"cmd", "block"}, {"addr", "10.0.0.0/7"}});
+  EXPECT_FALSE(r["ok"].get<bool>());
+  r = fw.handle({{"cmd", "unblock"}, {"addr", "192.0.2.0/24"}});
+  ASSERT_TRUE(r["ok"].get<bool>()) << r.dump();
+  EXPECT_TRUE(r["was_blocked"].get<bool>());
+  EXPECT_FALSE(in_set(key));
+  listed = fw.handle({{"cmd", "list"}, {"what", "blocked"}});
+  EXPECT_TRUE(listed["items"].empty()) << listed.dump();
+}
+
+TEST_F(FirewallTest, UnblockAllLiftsEveryBlockOrThoseOfOneRule) {
+  auto& fw = make();
+  ASSERT_TRUE(fw.start().ok());
+  inbound(kScanner, scanner_options(1));  // rule fingerprint
+  fw.flush();
+  ASSERT_TRUE(fw.handle({{"cmd", "block"}, {"addr", "203.0.113.77"}})["ok"].get<bool>());
+  ASSERT_TRUE(fw.handle({{"cmd", "block"}, {"addr", "198.51.100.0/25"}})["ok"].get<bool>());
+  json r = fw.handle({{"cmd", "unblock"}, {"all", true}, {"rule", "fingerprint"}});
+  ASSERT_TRUE(r["ok"].get<bool>()) << r.dump();
+  EXPECT_EQ(r["unblocked"], 1);
+  EXPECT_FALSE(in_set(packets::SetKey::blocked(kScanner)));
+  EXPECT_TRUE(in_set(packets::SetKey::blocked(*IpAddress::parse("203.0.113.77"))));
+  r = fw.handle({{"cmd", "unblock"}, {"all", true}});
+  ASSERT_TRUE(r["ok"].get<bool>()) << r.dump();
+  EXPECT_EQ(r["unblocked"], 2);
+  EXPECT_TRUE(fw.handle({{"cmd", "list"}, {"what", "blocked"}})["items"].empty());
+}
+
+TEST_F(FirewallTest, UnblockOfAnAddressNotBlockedRecordsNoEvent) {
+  auto& fw = make();
+  ASSERT_TRUE(fw.start().ok());
+  json r = fw.handle({{"cmd", "unblock"}, {"addr", "203.0.113.78"}});
+  ASSERT_TRUE(r["ok"].get<bool>()) << r.dump();
+  EXPECT_FALSE(r["was_blocked"].get<bool>());
+  json events = fw.handle({{"cmd", "events"}, {"after_id", 0}});
+  EXPECT_TRUE(events["items"].empty()) << events.dump();
+}
+
 TEST_F(FirewallTest, MalformedControlRequestsGetErrors) {
   auto& fw = make();
   ASSERT_TRUE(fw.start().ok());

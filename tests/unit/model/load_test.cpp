@@ -121,7 +121,7 @@ TEST(Errors, UnknownZone) {
 TEST(Errors, BadCidrUsesTheParsersReason) {
   EXPECT_EQ(only_error("[networks]\n\"10.0.0.1/8\" = \"local\"\n"),
             "t.toml:2:1: error: networks.\"10.0.0.1/8\": bad address or CIDR: address has bits set "
-            "beyond the prefix length (did you mean the network address?)");
+            "beyond the prefix length (did you mean 10.0.0.0/8?)");
   EXPECT_THAT(only_error("[networks]\n\"192.0.2.0/33\" = \"local\"\n"),
               HasSubstr("networks.\"192.0.2.0/33\": bad address or CIDR: prefix length must be 0..32"));
   EXPECT_THAT(only_error("[networks]\n\"10.0.0.300\" = \"local\"\n"),
