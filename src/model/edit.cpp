@@ -107,8 +107,14 @@ enum class Edit { set, remove };
 Result<std::string> edit_networks(std::string_view text, std::string_view key_text, Edit edit,
                                   Zone zone) {
   auto key = network_key(key_text);
-  if (!key)
+  if (!key) {
+    // Text made of address characters is a mistyped address or network: say what is wrong
+    // with it, in the words block, the API and check use.
+    const bool address_like = !key_text.empty() && key_text.find_first_not_of("0123456789abcdefABCDEF.:/") == std::string_view::npos &&
+                              key_text.find_first_of(".:") != std::string_view::npos;
+    if (address_like) return fail(address_error(key_text));
     return fail("'" + std::string(key_text) + "' is not an address, CIDR or valid DNS hostname");
+  }
   auto before = parse_toml_text(text);
   if (!before) return fail(before.error());
 

@@ -466,6 +466,14 @@ TEST_F(CliTest, CheckCountsInTheSingular) {
   EXPECT_THAT(out_.str(), Not(HasSubstr("1 networks")));
 }
 
+TEST_F(CliTest, TrustOfABadNetworkSaysWhatIsWrongWithIt) {
+  EXPECT_EQ(run({"trust", "203.0.113.0/33", "--zone", "local"}), kExitInvalid);
+  EXPECT_THAT(err_.str(), HasSubstr("\"203.0.113.0/33\" is not an address or network: prefix length must be 0..32"));
+  EXPECT_EQ(run({"trust", "10.0.0.1/8", "--zone", "local"}), kExitInvalid);
+  EXPECT_THAT(err_.str(), HasSubstr("bits set beyond the prefix length (did you mean 10.0.0.0/8?)"));
+  EXPECT_EQ(read(config_), kConfig);
+}
+
 TEST_F(CliTest, TrustingAnEntryAgainChangesNothing) {
   const std::string before = read(config_);
   EXPECT_EQ(run({"trust", "198.51.100.0/24"}), kExitOk) << err_.str();
