@@ -273,8 +273,9 @@ std::int64_t id_of(const json& e) {
 
 // Prints the latest `limit` events, then with `follow` every new one until the daemon goes.
 void run_events(Context& ctx, std::int64_t limit, bool follow) {
-  if (limit <= 0) {
-    ctx.e() << "pbxwall: --limit: expected a positive number\n";
+  // --follow --limit 0: only the events from now on.
+  if (limit < 0 || (limit == 0 && !follow)) {
+    ctx.e() << "pbxwall: --limit: expected a positive number (0 only with --follow: the new events only)\n";
     ctx.exit_status = kExitInvalid;
     return;
   }

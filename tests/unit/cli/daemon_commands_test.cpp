@@ -416,6 +416,21 @@ TEST_F(DaemonCommandsTest, EventsFollowPrintsNewEventsUntilTheDaemonCloses) {
   EXPECT_EQ(requests[1]["follow"], true);
 }
 
+TEST_F(DaemonCommandsTest, EventsFollowWithLimitZeroPrintsOnlyNewEvents) {
+  serve([](const std::string& line) {
+    const json r = json::parse(line);
+    if (!r.contains("follow")) return FakeControlServer::Answer{{json{{"ok", true}, {"items", {event(1, "block", "192.0.2.1")}}}.dump()}};
+    return FakeControlServer::Answer{{json{{"ok", true}, {"items", json::array()}}.dump(),
+                                      event(2, "validate", "198.51.100.7").dump()},
+                                     true};
+  });
+  EXPECT_EQ(run({"events", "--follow", "--limit", "0"}), kExitFailure);  // the daemon closed
+  EXPECT_THAT(out_.str(), HasSubstr("198.51.100.7"));
+  EXPECT_THAT(out_.str(), Not(HasSubstr("192.0.2.1")));
+  EXPECT_THAT(err_.str(), Not(HasSubstr("--limit")));
+  EXPECT_EQ(run({"events", "--limit", "0"}), kExitInvalid);
+}
+
 TEST_F(DaemonCommandsTest, StatusAddsTheDaemonsCounts) {
   serve_line(json{{"ok", true}, {"blocked", 3}, {"validated", 2}, {"flagged", 1}, {"packets_in", 1234},
                   {"packets_out", 1200}, {"table", true}, {"decisions", {{"fingerprint", 2}, {"flood", 0}}}}
