@@ -97,6 +97,17 @@ TEST(Load, FullExampleFromFile) {
   EXPECT_EQ((*r->table)["responsive"]["enabled"].value<bool>(), true);
 }
 
+// The example the package ships opens nothing a PBX does not need: no custom service, no
+// network beyond the one trusted placeholder.
+TEST(Load, ShippedExampleOpensNothingExtra) {
+  auto r = load_file(PBXWALL_TEST_DATA "/../../packaging/example.toml");
+  ASSERT_TRUE(r.ok()) << r.error().front().str();
+  const auto& p = r->policy;
+  ASSERT_EQ(p.networks.size(), 1u);
+  EXPECT_EQ(p.networks[0].zone, Zone::trusted);
+  for (const auto& s : p.services) EXPECT_TRUE(s.builtin) << s.name;
+}
+
 TEST(Load, MissingFileNamesThePath) {
   auto r = load_file("/nonexistent/pbxwall.toml");
   ASSERT_FALSE(r.ok());
