@@ -390,21 +390,24 @@ bool is_daemon_listing(std::string_view word) {
 
 namespace {
 
-// ORIGIN: this server's rule, or "crowdsec:<origin>/<scenario>" for a ban shared by the fleet.
+// ORIGIN: this server's rule, "crowdsec:<origin>/<scenario>" for a ban shared by the fleet, or
+// "blocklist:<name>" for an entry of a community blocklist.
 void print_blocked_header(Context& ctx) {
   ctx.o() << pad("ADDRESS", 16) << pad("UNTIL (UTC)", 21) << pad("TIMES", 6) << pad("ORIGIN", 14) << "REASON\n";
 }
 
 void print_blocked_item(Context& ctx, const json& i) {
-  const bool shared = text_of(i, "rule") == "crowdsec";
+  const std::string rule = text_of(i, "rule");
+  const bool elsewhere = rule == "crowdsec" || rule == "blocklist";
   ctx.o() << pad(text_of(i, "addr"), 16) << pad(utc_time_text(i.is_object() ? i.value("until", json()) : json()), 21)
-          << pad(text_of(i, "times"), 6) << pad(text_of(i, shared ? "origin" : "rule"), 14)
-          << (shared ? std::string("shared by the fleet") : text_of(i, "reason")) << "\n";
+          << pad(text_of(i, "times"), 6) << pad(elsewhere ? text_of(i, "origin") : rule, 14) << text_of(i, "reason") << "\n";
 }
 
 void print_not_listed(Context& ctx, const json& answer) {
   if (answer.contains("crowdsec_not_listed"))
     ctx.o() << "(and " << answer["crowdsec_not_listed"].dump() << " more bans shared by the fleet, not listed)\n";
+  if (answer.contains("blocklist_not_listed"))
+    ctx.o() << "(and " << answer["blocklist_not_listed"].dump() << " blocklist entries, not listed)\n";
 }
 
 // `list blocked` from pbxwalld, a page at a time: neither side holds the whole list in one
@@ -435,8 +438,8 @@ void run_blocked_pages(Context& ctx, const BlockedFilter& filter) {
     shown += static_cast<std::int64_t>(items->size());
     const auto next = answer->find("next");
     if (next == answer->end() || !next->is_string()) break;  // the last page
-    if (next->get<std::string>() <= after) {
-      ctx.fail("pbxwalld's page ends before where it began (\"next\": ", next->dump(), ")");
+    if (next->get<std::string>() == after || items->empty()) {
+      ctx.fail("pbxwalld's page ends where it began (\"next\": ", next->dump(), ")");
       return;
     }
     after = next->get<std::string>();

@@ -185,7 +185,7 @@ void add_network_commands(CLI::App& app, Context& ctx) {
   list->add_option("--after", args->blocked.after, "list blocked: the addresses after this one (where a --limit stopped)");
   list->add_option("--addr", args->blocked.addr, "list blocked: only this address, or the blocks inside this network");
   list->add_option("--rule", args->blocked.rule, "list blocked: only blocks by this rule (fingerprint, manual, ...)");
-  list->add_option("--origin", args->blocked.origin, "list blocked: only blocks from manual, kernel, crowdsec or engine");
+  list->add_option("--origin", args->blocked.origin, "list blocked: only blocks from local (manual, kernel, engine), crowdsec[:<origin>/<scenario>] or blocklist[:<name>]");
   list->callback([&ctx, args, list] {
     BlockedFilter filter = args->blocked;
     if (list->count("--limit") > 0) filter.limit = args->limit;

@@ -113,13 +113,21 @@ std::vector<std::pair<Cidr, Duration>> SharedBlocks::kernel_content(TimePoint no
 std::vector<SharedBlock> SharedBlocks::blocks(TimePoint now) const {
   std::vector<SharedBlock> out;
   out.reserve(nets_.size());
-  for (const auto& [net, decisions] : nets_) {
-    const Held* best = nullptr;
-    for (const auto& [id, held] : decisions)
-      if (held.until > now && (!best || held.until > best->until)) best = &held;
-    if (best) out.push_back({net, best->until, best->label});
-  }
+  each_block(now, std::nullopt, [&out](const SharedBlock& b) {
+    out.push_back(b);
+    return true;
+  });
   return out;
+}
+
+void SharedBlocks::each_block(TimePoint now, const std::optional<Cidr>& after,
+                              const std::function<bool(const SharedBlock&)>& each) const {
+  for (auto it = after ? nets_.upper_bound(*after) : nets_.begin(); it != nets_.end(); ++it) {
+    const Held* best = nullptr;
+    for (const auto& [id, held] : it->second)
+      if (held.until > now && (!best || held.until > best->until)) best = &held;
+    if (best && !each(SharedBlock{it->first, best->until, best->label})) return;
+  }
 }
 
 std::optional<SharedBlock> SharedBlocks::find(const Cidr& net, TimePoint now) const {

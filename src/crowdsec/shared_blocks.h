@@ -74,6 +74,9 @@ class SharedBlocks {
 
   // Active blocks, in network order.
   std::vector<SharedBlock> blocks(TimePoint now) const;
+  // The active blocks after `after` (all when nullopt), in network order, until `each` returns
+  // false: a page of a listing without copying every block.
+  void each_block(TimePoint now, const std::optional<Cidr>& after, const std::function<bool(const SharedBlock&)>& each) const;
   std::size_t size() const { return nets_.size(); }
   std::size_t kernel_size() const { return kernel_.size(); }
   // The block held for exactly `net`, if any.

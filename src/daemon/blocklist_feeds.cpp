@@ -254,6 +254,12 @@ std::vector<ruleset::ListContent> BlocklistFeeds::kernel_content() const {
   return out;
 }
 
+std::vector<BlockSection> BlocklistFeeds::block_sections() const {
+  std::vector<BlockSection> out;
+  for (const auto& f : feeds_) out.push_back(blocklist_section(f->content, "on blocklist " + f->source.name));
+  return out;
+}
+
 json BlocklistFeeds::status_json() const {
   json lists = json::array();
   for (const auto& f : feeds_)

@@ -18,6 +18,7 @@
 
 #include "base/time.h"
 #include "blocklist/blocklist.h"
+#include "daemon/block_listing.h"
 #include "ruleset/ruleset.h"
 
 namespace asio {
@@ -55,6 +56,8 @@ class BlocklistFeeds {
   // "blocklists" in status, overview and metrics answers.
   void extend(const std::string& cmd, const nlohmann::json& request, nlohmann::json& answer) const;
   nlohmann::json status_json() const;
+  // Each list's entries, for `list blocked`; valid until the feeds change.
+  std::vector<BlockSection> block_sections() const;
 
  private:
   struct Feed;

@@ -17,12 +17,7 @@ using nlohmann::json;
 namespace {
 
 constexpr std::size_t kSparedEventsPerPull = 100;  // the history is not flooded by one pull
-constexpr std::size_t kListedShared = 10'000;      // `list blocked` shows this many pulled bans
 constexpr Duration kTokenMargin = std::chrono::seconds(60);
-
-std::string net_text(const Cidr& net) {
-  return net.is_host() ? net.address().str() : net.address().str() + "/" + std::to_string(net.prefix());
-}
 
 std::optional<Cidr> net_of(const std::string& text) {
   if (auto a = IpAddress::parse(text)) return Cidr(*a, a->bit_width());
@@ -178,7 +173,7 @@ void CrowdsecBridge::on_pulled(Result<crowdsec::HttpAnswer> answer, bool startup
   for (const auto& [origin, n] : report.added_by_origin) counters_.applied_by_origin[origin] += n;
   for (std::size_t i = 0; i < report.spared.size() && i < kSparedEventsPerPull; ++i) {
     const auto& s = report.spared[i];
-    firewall_.note_event("spared", net_text(s.net), "crowdsec", s.label + " not applied: " + s.reason);
+    firewall_.note_event("spared", s.net.str(), "crowdsec", s.label + " not applied: " + s.reason);
   }
 
   std::string script;
@@ -242,7 +237,7 @@ void CrowdsecBridge::on_event(const store::EventRecord& e) {
 void CrowdsecBridge::queue(PushItem item) {
   auto added = queue_.enqueue(item);
   item.seq = added.seq;
-  if (auto st = store_.add_outbox({item.seq, item.kind == PushKind::ban ? "ban" : "unban", net_text(item.net), item.rule,
+  if (auto st = store_.add_outbox({item.seq, item.kind == PushKind::ban ? "ban" : "unban", item.net.str(), item.rule,
                                    item.reason, item.at, item.until});
       !st.ok() && log_)
     log_(4, "CrowdSec: cannot keep a push in the state database: " + st.error());
@@ -361,30 +356,26 @@ json CrowdsecBridge::status_json() const {
   return s;
 }
 
-void CrowdsecBridge::extend(const std::string& cmd, const json& request, json& answer) const {
-  if (cmd == "status" || cmd == "overview" || cmd == "metrics") {
-    answer["crowdsec"] = status_json();
-    return;
-  }
-  if (cmd != "list" || request.value("what", "blocked") != "blocked" || !answer.contains("items")) return;
-  auto& items = answer["items"];
-  for (auto& item : items)
-    if (item.is_object() && !item.contains("origin")) item["origin"] = item.value("rule", "");
-  // Paged listings (`limit`) get the shared bans once, on their last page, and only when no
-  // filter other than origin "crowdsec" or rule "crowdsec" leaves them out.
-  if (answer.contains("next") && !answer["next"].is_null()) return;
-  if (request.contains("addr") || request.value("origin", "crowdsec") != "crowdsec" ||
-      request.value("rule", "crowdsec") != "crowdsec")
-    return;
-  const TimePoint now = clock_.now();
-  std::size_t listed = 0;
-  const auto blocks = shared_.blocks(now);
-  for (const auto& b : blocks) {
-    if (listed++ == kListedShared) break;
-    items.push_back({{"addr", net_text(b.net)}, {"rule", "crowdsec"}, {"origin", b.label}, {"reason", b.label},
-                     {"since", nullptr}, {"until", time_json(b.until)}, {"times", 1}});
-  }
-  if (blocks.size() > kListedShared) answer["crowdsec_not_listed"] = blocks.size() - kListedShared;
+void CrowdsecBridge::extend(const std::string& cmd, const json&, json& answer) const {
+  if (cmd == "status" || cmd == "overview" || cmd == "metrics") answer["crowdsec"] = status_json();
+}
+
+BlockSection CrowdsecBridge::block_section() const {
+  BlockSection s;
+  s.name = "crowdsec";
+  s.rule = "crowdsec";
+  s.reason = "shared by the fleet";
+  s.size = shared_.size();
+  s.walk = [this](TimePoint now, const std::optional<Cidr>& after, const ListedBlockVisitor& each) {
+    ListedBlock listed;
+    shared_.each_block(now, after, [&](const crowdsec::SharedBlock& b) {
+      listed.net = b.net;
+      listed.until = b.until;
+      listed.origin = b.label;
+      return each(listed);
+    });
+  };
+  return s;
 }
 
 }  // namespace pbxwall::daemon

@@ -18,6 +18,7 @@
 
 #include "base/time.h"
 #include "crowdsec/crowdsec.h"
+#include "daemon/block_listing.h"
 #include "ruleset/ruleset.h"
 #include "store/store.h"
 
@@ -66,9 +67,10 @@ class CrowdsecBridge {
 
   // What the kernel sets crowdsec4/6 hold, for rendering the table anew.
   std::vector<ruleset::BlockedNetEntry> kernel_content(TimePoint now) const;
-  // Adds "crowdsec" to status, overview and metrics answers, and the pulled bans (with each
-  // block's origin) to `list blocked`.
+  // Adds "crowdsec" to status, overview and metrics answers.
   void extend(const std::string& cmd, const nlohmann::json& request, nlohmann::json& answer) const;
+  // The pulled bans, for `list blocked`.
+  BlockSection block_section() const;
   nlohmann::json status_json() const;
   const CrowdsecCounters& counters() const { return counters_; }
 

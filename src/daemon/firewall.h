@@ -20,6 +20,7 @@
 #include "base/time.h"
 #include "capture/capture.h"
 #include "capture/signalling_tap.h"
+#include "daemon/block_listing.h"
 #include "daemon/grants.h"
 #include "daemon/latency_histogram.h"
 #include "daemon/pbx_settings.h"
@@ -179,6 +180,10 @@ class Firewall {
   // table anew with their sets.
   using ListsSource = std::function<std::vector<ruleset::ListContent>()>;
   Status<std::string> set_blocklists(ListsSource source);
+  // ---- `list blocked` beyond the state store (firewall_listing.cpp) ----
+  // The bans pulled from CrowdSec and the blocklists' entries, each a section of the listing.
+  using BlockSectionsSource = std::function<std::vector<BlockSection>()>;
+  void set_block_sections(BlockSectionsSource source) { block_sections_ = std::move(source); }
   // Adds to the answers of control requests (status, list, metrics): called with every
   // successful answer before it is returned.
   using RequestExtension = std::function<void(const std::string& cmd, const nlohmann::json& request, nlohmann::json& answer)>;
@@ -369,6 +374,7 @@ class Firewall {
   SharedBlocksSource shared_blocks_;
   ListsSource lists_;
   RequestExtension request_extension_;
+  BlockSectionsSource block_sections_;
   FirewallCounters counters_;
   std::optional<ruleset::DiscoveredPorts> discovered_;
   std::vector<std::string> discovered_accounts_;

@@ -289,6 +289,13 @@ int run(const Options& o) {
     else if (blocklists) blocklists->fetch_all();
   };
   configure_blocklists();
+  firewall.set_block_sections([&] {
+    std::vector<daemon::BlockSection> sections;
+    if (crowdsec) sections.push_back(crowdsec->block_section());
+    if (blocklists)
+      for (auto& s : blocklists->block_sections()) sections.push_back(std::move(s));
+    return sections;
+  });
   firewall.set_request_extension([&](const std::string& cmd, const nlohmann::json& request, nlohmann::json& answer) {
     if (crowdsec) crowdsec->extend(cmd, request, answer);
     if (blocklists) blocklists->extend(cmd, request, answer);

@@ -114,6 +114,17 @@ check "a listed client gets no answer over IPv6" unanswered "$listed" 2001:db8:3
 check "an unlisted client is answered" answers "$other" 198.51.100.65
 check "the trusted office address on the list is answered" answers "$office" 192.0.2.1
 
+# `list blocked` shows the lists' entries with their origin, a page at a time.
+listed_json() { ctl list blocked "$@" --json 2>/dev/null | "$PY" -c "$LIST_PY"; }
+LIST_PY='import json,sys; items=json.load(sys.stdin); print(len(items), " ".join(sorted({i["origin"] for i in items})))'
+check "list blocked names the file list as origin" \
+  grep -Eq '^203\.0\.113\.10 .*blocklist:local' <<<"$(ctl list blocked --origin blocklist:local)"
+check "--origin blocklist:big pages through all 100,000 entries" test "$(listed_json --origin blocklist:big)" = "100000 blocklist:big"
+check "--origin blocklist lists every list and nothing else" \
+  test "$(listed_json --origin blocklist | cut -d' ' -f2-)" = "blocklist:apiban blocklist:big blocklist:feed blocklist:local"
+page=$(ctl list blocked --origin blocklist:big --limit 5 2>&1 >/dev/null)
+check "--limit 5 stops with the next page's cursor" grep -q -- "--after blocklist:big:" <<<"$page"
+
 # A broken feed: the last good list stays, status says why.
 touch "$www/broken"
 ctl reload >/dev/null

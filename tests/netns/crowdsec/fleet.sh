@@ -97,6 +97,9 @@ else
 fi
 check "B lists it with its origin crowdsec:pbxwall/pbxwall/manual" \
   bash -c "ip netns exec $b_ns $PBXWALL --run-dir $NETNS_TMP/run-$b_ns list blocked | grep 203.0.113.77 | grep -q 'crowdsec:pbxwall/pbxwall/manual'"
+check "B's --origin crowdsec:pbxwall lists it, --origin local does not" \
+  bash -c "ip netns exec $b_ns $PBXWALL --run-dir $NETNS_TMP/run-$b_ns list blocked --origin crowdsec:pbxwall --limit 10 | grep -q 203.0.113.77 &&
+    ! ip netns exec $b_ns $PBXWALL --run-dir $NETNS_TMP/run-$b_ns list blocked --origin local | grep -q 203.0.113.77"
 check "A recognises its own decision: not in A's crowdsec4" shared_lacks a 203.0.113.77
 check "A lists its own block with its rule as origin" \
   bash -c "ip netns exec $a_ns $PBXWALL --run-dir $NETNS_TMP/run-$a_ns list blocked --json | grep -q '\"origin\": \"manual\"'"

@@ -333,6 +333,37 @@ TEST_F(DaemonCommandsTest, ListBlockedFollowsThePagesAndStopsAtTheLimit) {
   EXPECT_EQ(run({"list", "validated", "--limit", "3"}), kExitInvalid);
 }
 
+TEST_F(DaemonCommandsTest, ListBlockedShowsEachOriginAndFollowsSectionCursors) {
+  // A page of this server's block, then one of a blocklist behind a section cursor.
+  serve([](const std::string& line) {
+    const json r = json::parse(line);
+    if (r.value("after", "").empty())
+      return FakeControlServer::Answer{{json{{"ok", true},
+                                             {"items", {{{"addr", "192.0.2.99"}, {"rule", "password"}, {"origin", "engine"},
+                                                         {"reason", "5 wrong passwords"}, {"until", kSomeTime}, {"times", 1}}}},
+                                             {"next", "192.0.2.99"}}
+                                            .dump()}};
+    if (r["after"] == "192.0.2.99")
+      return FakeControlServer::Answer{{json{{"ok", true},
+                                             {"items", {{{"addr", "198.51.100.0/24"}, {"rule", "crowdsec"},
+                                                         {"origin", "crowdsec:CAPI/ssh-bf"}, {"reason", "shared by the fleet"},
+                                                         {"until", kSomeTime}, {"times", 1}}}},
+                                             {"next", "crowdsec:198.51.100.0/24"}}
+                                            .dump()}};
+    return FakeControlServer::Answer{{json{{"ok", true},
+                                           {"items", {{{"addr", "203.0.113.5"}, {"rule", "blocklist"}, {"origin", "blocklist:voipbl"},
+                                                       {"reason", "on blocklist voipbl"}, {"until", nullptr}, {"times", 1}}}},
+                                           {"next", nullptr}}
+                                          .dump()}};
+  });
+  EXPECT_EQ(run({"list", "blocked"}), kExitOk) << err_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("password"));
+  EXPECT_THAT(out_.str(), HasSubstr("crowdsec:CAPI/ssh-bf"));
+  EXPECT_THAT(out_.str(), HasSubstr("blocklist:voipbl"));
+  EXPECT_THAT(out_.str(), HasSubstr("on blocklist voipbl"));
+  EXPECT_EQ(server_->parsed_requests().back()["after"], "crowdsec:198.51.100.0/24");
+}
+
 TEST_F(DaemonCommandsTest, BlockFileSendsTheListAndNamesBadLines) {
   serve_line(R"({"ok":true,"blocked":3,"trusted":0,"refused":0})");
   const std::string list = dir_ + "/list.txt";
