@@ -338,6 +338,17 @@ try {
   await page.getByRole('status').getByText('Unblocked 2 sources.').waitFor();
   assert.deepEqual((await apiGet('/api/responsive/blocked')).items.filter((b) => b.addr.startsWith('198.51.100.7')), []);
   await page.getByLabel('Filter by address, rule, reason or user').fill('');
+  // A whole network, with a duration and a reason; then unblocked from its row.
+  await page.getByLabel('Block an address or network').fill('203.0.113.128/25');
+  await page.getByLabel('For (minutes)').fill('30');
+  await page.getByLabel('Reason', { exact: true }).fill('scanner range');
+  await page.getByRole('button', { name: 'Block', exact: true }).click();
+  await page.getByRole('row').filter({ hasText: '203.0.113.128/25' }).waitFor();
+  const net = (await apiGet('/api/responsive/blocked')).items.find((b) => b.addr === '203.0.113.128/25');
+  assert.ok(net && net.reason.includes('scanner range') && net.until > Date.now() / 1000 + 1700 && net.until < Date.now() / 1000 + 1900,
+    `the network block: ${JSON.stringify(net)}`);
+  await page.getByRole('button', { name: 'Unblock 203.0.113.128/25' }).click();
+  await page.getByText('Blocked sources: none.').waitFor();
   phase('operator blocks');
 
   // ---- A service's zones change reaches the ruleset ----
