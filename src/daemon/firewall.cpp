@@ -251,8 +251,13 @@ void Firewall::on_packet(std::uint16_t group, std::span<const std::uint8_t> ip, 
 }
 
 bool Firewall::on_queued_packet(std::span<const std::uint8_t> ip, std::optional<TimePoint> stamp) {
+  const std::uint64_t guarded = engine_ ? engine_->counters().spoof_guarded : 0;
   const auto source = inspect(true, ip, stamp);
   if (!source) return false;
+  if (engine_->counters().spoof_guarded != guarded) {
+    ++counters_.spoof_guard_drops;
+    return true;
+  }
   const auto view = engine_->source(*source);
   return view && view->state == responsive::SourceState::blocked;
 }
@@ -489,6 +494,8 @@ json Firewall::status_json() {
           {"blocks_held", blocks_held_},
           {"max_blocked", max_blocked()},
           {"blocks_refused", counters_.blocks_refused},
+          {"spoof_guarded", c.spoof_guarded},
+          {"spoof_guard_drops", counters_.spoof_guard_drops},
           {"sources_tracked", c.table_size},
           {"sources_ceiling", c.table_ceiling},
           {"evictions", c.evictions},

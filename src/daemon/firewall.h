@@ -100,6 +100,9 @@ struct FirewallCounters {
   std::uint64_t refused_reloads = 0;
   // Blocks not taken because the sets hold [responsive] max_blocked blocks already.
   std::uint64_t blocks_refused = 0;
+  // Queued packets dropped without a block: their source is an address validated within
+  // validated_memory and the packet earned a block a forged source could have earned.
+  std::uint64_t spoof_guard_drops = 0;
 };
 
 // Why the table or its sets are healed, for the event and the log (see table_healer.h).
@@ -149,7 +152,9 @@ class Firewall {
   // One packet to the PBX held in the queue (packet_path queue or external-queue): the engine
   // sees it like a logged one; returns true when it is to be dropped, because its source is
   // blocked already (by this very packet, e.g. a scanner's fingerprint, or by a decision the
-  // kernel set does not hold yet).
+  // kernel set does not hold yet), or because the spoofing guard withheld the block this
+  // packet earned (its source was validated recently: the packet may be forged, the phone
+  // must not be blocked, but what the packet carries does not reach the PBX either).
   bool on_queued_packet(std::span<const std::uint8_t> ip_packet, std::optional<TimePoint> stamp);
   // Ends a loop tick: sends queued set changes to the kernel in one transaction, flushes the
   // conntrack entries of new blocks and writes the tick's records in one database transaction.

@@ -250,7 +250,10 @@ bool Engine::Impl::spoof_guard(Step& s, Rule rule) {
   SourceRecord& r = s.rec;
   // An operator's block and a registration the PBX accepted (rule 11) prove themselves.
   if (rule == Rule::manual || rule == Rule::outside_allow_from) return false;
-  if (r.flags & detail::record_flag::proved) return false;  // answered a nonce sent to it
+  // The conversation judged answered a nonce sent to the address. A proof is not kept on the
+  // record: the phone's own registrations answer nonces too, and must not vouch for a forged
+  // packet that comes later.
+  if (s.proved) return false;
   if (s.obs.meta.transport != Transport::udp) return false;   // a stream: the handshake completed
   if (!remembered_recently(r.addr, s.now_s)) return false;
   ++counters.spoof_guarded;
@@ -286,8 +289,7 @@ bool Engine::Impl::take_block(Step& s, Rule rule, std::string user, std::string 
   r.last_block_end_s = r.until_s;
   r.last_rule = rule;
   clear_rule_state(r);
-  r.flags &= static_cast<std::uint8_t>(~(detail::record_flag::authenticated | detail::record_flag::answers_challenges |
-                                         detail::record_flag::proved));
+  r.flags &= static_cast<std::uint8_t>(~(detail::record_flag::authenticated | detail::record_flag::answers_challenges));
   r.nonce_hash = 0;
   r.fingerprint_hash = 0;
   for (auto& p : r.pending) p = {};

@@ -37,6 +37,9 @@ struct Engine::Impl {
     std::uint32_t index;
     detail::SourceRecord& rec;
     std::vector<Decision>& out;
+    // Rule 13: the conversation judged in this step answered a nonce the PBX sent to the
+    // address (this request's digest, or the request this answer belongs to).
+    bool proved = false;
   };
 
   // rules.cpp

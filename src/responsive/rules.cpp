@@ -449,6 +449,11 @@ void Engine::Impl::on_sip_request(Step& s, const SipRequest& r) {
     ++counters.from_pbx_requests;
     return;
   }
+  // Rule 13: only the holder of the address saw the nonce the PBX sent there; known before the
+  // fingerprint is judged, so a tool answering its challenge is blocked at that request.
+  if (r.has_credentials && r.auth_response_present && s.rec.nonce_hash != 0 && !r.auth_nonce.empty() &&
+      name_hash(r.auth_nonce) == s.rec.nonce_hash)
+    s.proved = true;
   if (check_fingerprint(s, r) || rate_request(s)) return;
   if (r.method == SipMethod::ack || r.method == SipMethod::cancel) return;  // never challenged
   if (r.evasions) ++counters.evasive_requests;
@@ -468,9 +473,6 @@ void Engine::Impl::on_sip_request(Step& s, const SipRequest& r) {
   if (user) names.remember(user, target);
   const bool credentialed = r.has_credentials && r.auth_response_present;
   if (credentialed) rec.flags |= record_flag::answers_challenges;
-  // Rule 13: only the holder of the address saw the nonce the PBX sent there.
-  if (credentialed && rec.nonce_hash != 0 && !r.auth_nonce.empty() && name_hash(r.auth_nonce) == rec.nonce_hash)
-    rec.flags |= record_flag::proved;
   Pending p;
   p.key = key;
   p.cseq = r.cseq;
@@ -478,6 +480,7 @@ void Engine::Impl::on_sip_request(Step& s, const SipRequest& r) {
   p.expires = r.expires ? saturate16(*r.expires) : 0;
   p.kind = kind;
   p.flags = credentialed ? pending_flag::credentialed : 0;
+  if (s.proved) p.flags |= pending_flag::proved;
   if (credentialed && kind == detail::RequestKind::register_ && outside_allow_from(rec.addr, target))
     p.flags |= pending_flag::outside_allow_from;
   add_pending(rec, p);
@@ -495,6 +498,7 @@ void Engine::Impl::on_sip_response(Step& s, const SipResponse& r) {
     ++counters.unmatched_responses;
     return;
   }
+  if (found->flags & pending_flag::proved) s.proved = true;  // the answer to a proving request
   if (r.status < 200) {
     if (r.status >= 180 && found->kind == detail::RequestKind::invite) on_outcome(s, *found, Outcome::ringing, {}, std::nullopt);
     return;  // still pending: the final answer decides

@@ -36,6 +36,8 @@ inline constexpr std::uint8_t challenged = 4;    // IAX2: AUTHREQ seen, waiting 
 // A registration from outside the user's allow_from (rule 11), decided when the request
 // arrived, while its username was at hand.
 inline constexpr std::uint8_t outside_allow_from = 8;
+// Its digest answered the nonce the PBX last sent to the address (rule 13).
+inline constexpr std::uint8_t proved = 16;
 }  // namespace pending_flag
 
 struct Pending {
@@ -52,7 +54,6 @@ inline constexpr std::uint8_t flagged = 1;             // reported as a misconfi
 inline constexpr std::uint8_t authenticated = 2;       // credentials accepted at least once
 inline constexpr std::uint8_t answers_challenges = 4;  // has sent credentials at least once
 inline constexpr std::uint8_t queued = 8;              // one expiry-queue entry points here
-inline constexpr std::uint8_t proved = 16;             // answered a nonce the PBX sent it (rule 13)
 }  // namespace record_flag
 
 namespace user_flag {

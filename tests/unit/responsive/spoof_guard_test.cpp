@@ -121,6 +121,45 @@ TEST_F(SpoofGuardTest, RememberedFromTheStateDatabase) {
   EXPECT_EQ(count(scanner_options(kStranger), Action::block), 1);
 }
 
+TEST_F(SpoofGuardTest, ThePhonesOwnDigestsVouchForNoLaterPacket) {
+  // The phone registers as a phone does, answering the nonce the PBX sent it; its
+  // registration runs out. A forged scanner packet afterwards proves nothing by itself.
+  SipRequest q;
+  q.method = SipMethod::register_;
+  q.to_user = q.from_user = strings_.keep("333");
+  q.user_agent = strings_.keep("Yealink SIP-T46S 66.86.0.15");
+  q.call_id = strings_.keep("phone-registration");
+  q.cseq = 1;
+  q.expires = 60;
+  q.via_host = strings_.keep("198.51.100.11");
+  feed(Observation{testing::to_pbx(kPhone), q});
+  SipResponse c;
+  c.status = 401;
+  c.call_id = q.call_id;
+  c.cseq = 1;
+  c.cseq_method = SipMethod::register_;
+  c.has_challenge = true;
+  c.nonce = strings_.keep("phone-nonce");
+  c.to_user = q.to_user;
+  feed(Observation{testing::from_pbx(kPhone), c});
+  q.cseq = 2;
+  q.has_credentials = q.auth_response_present = true;
+  q.auth_user = q.to_user;
+  q.auth_nonce = c.nonce;
+  feed(Observation{testing::to_pbx(kPhone), q});
+  SipResponse ok = c;
+  ok.status = 200;
+  ok.cseq = 2;
+  ok.has_challenge = false;
+  ok.nonce = {};
+  ok.expires = 60;
+  ASSERT_EQ(count(feed(Observation{testing::from_pbx(kPhone), ok}), Action::validate), 1);
+  advance(10min);
+  ASSERT_EQ(count(engine().expire(now()), Action::forget), 1);
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(count(scanner_options(kPhone), Action::block), 0) << i;
+  EXPECT_GE(engine().counters().spoof_guarded, 5u);
+}
+
 TEST_F(SpoofGuardTest, ZeroTurnsTheGuardOff) {
   Settings s;
   s.validated_memory = Duration(0);
