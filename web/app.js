@@ -76,14 +76,9 @@ async function route() {
   } catch (e) { showError(e); }
 }
 
-// A live update re-renders the page under the user's hands: the focused control is put back
-// (what was typed stays: pages.js keeps it), so keyboard and screen-reader users keep their place.
-async function refresh() {
-  const id = document.activeElement?.id;
-  await route();
-  const again = id ? document.getElementById(id) : null;
-  if (again) again.focus();
-}
+// A live update re-renders the page under the user's hands: pages.js's show() keeps the focused
+// control and what was typed, so keyboard and screen-reader users keep their place.
+function refresh() { return route(); }
 
 // Decisions come in bursts (an attack is many): one refresh at a time, and one more after it
 // when decisions came meanwhile.

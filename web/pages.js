@@ -44,13 +44,22 @@ function rerender(root, page) { return () => page(root); }
 // (a late render must not replace the page now shown).
 // What was typed into the page's fields stays across re-renders (live updates come at any
 // time); a form's submit handler resets its form once the change is done.
+// The control that has the focus at the moment of the swap keeps it (with its caret): a render
+// fetched while the user moved on must not pull the focus back to where they were before.
 function show(root, name, ...children) {
   if ((root.dataset.page || 'home') !== name) return;
   const typed = [...root.querySelectorAll('input[id]:not([type="checkbox"]):not([data-draft]), select[id]')].map((e) => [e.id, e.value]);
+  const focused = root.contains(document.activeElement) && document.activeElement.id ? document.activeElement : null;
+  const caret = focused && typeof focused.selectionStart === 'number' ? [focused.selectionStart, focused.selectionEnd] : null;
   root.replaceChildren(...children.flat().filter((c) => c !== null && c !== undefined));
   for (const [id, value] of typed) {
     const e = root.querySelector(`#${CSS.escape(id)}`);
     if (e) e.value = value;
+  }
+  const again = focused ? root.querySelector(`#${CSS.escape(focused.id)}`) : null;
+  if (again) {
+    again.focus();
+    if (caret && typeof again.selectionStart === 'number') again.setSelectionRange(...caret);
   }
 }
 
@@ -179,7 +188,7 @@ function collapseRepeats(items) {
 async function responsive(root) {
   const [blocked, validated, flagged] = await Promise.all(['blocked', 'validated', 'flagged'].map((w) => api('GET', `/api/responsive/${w}`)));
   const filter = h('input', { id: 'filter', type: 'search', value: root.dataset.filter || '',
-    oninput: (e) => { root.dataset.filter = e.target.value; responsive(root).then(() => root.querySelector('#filter')?.focus()); } });
+    oninput: (e) => { root.dataset.filter = e.target.value; responsive(root); } });
   const f = (root.dataset.filter || '').toLowerCase();
   const keep = (x) => !f || JSON.stringify(x).toLowerCase().includes(f);
   const unblock = (addr) => h('button', { type: 'button', 'aria-label': `Unblock ${addr}`,

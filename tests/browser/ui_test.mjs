@@ -337,7 +337,21 @@ try {
   await page.getByRole('button', { name: 'Unblock selected' }).click();
   await page.getByRole('status').getByText('Unblocked 2 sources.').waitFor();
   assert.deepEqual((await apiGet('/api/responsive/blocked')).items.filter((b) => b.addr.startsWith('198.51.100.7')), []);
+  // A render that arrives after the user moved on does not pull the focus back: the filter's
+  // re-render is held until the block form has the focus and what was typed into it.
+  let release;
+  const held = new Promise((r) => { release = r; });
+  const blockedList = /\/api\/responsive\/blocked(\?|$)/;
+  await page.route(blockedList, async (r) => { await held; await r.continue(); });
   await page.getByLabel('Filter by address, rule, reason or user').fill('');
+  await page.getByLabel('Block an address or network').fill('203.0.113.128/25');
+  await page.evaluate(() => { document.querySelector('#block-addr').dataset.before = 'render'; });
+  release();
+  await page.locator('#block-addr:not([data-before])').waitFor();
+  await page.unroute(blockedList);
+  assert.equal(await page.evaluate(() => document.activeElement?.id), 'block-addr', 'a late render took the focus from the block form');
+  assert.equal(await page.getByLabel('Block an address or network').inputValue(), '203.0.113.128/25', 'a late render lost what was typed');
+  assert.equal(await page.getByLabel('Filter by address, rule, reason or user').inputValue(), '', 'typing went into the filter');
   // A whole network, with a duration and a reason; then unblocked from its row.
   await page.getByLabel('Block an address or network').fill('203.0.113.128/25');
   await page.getByLabel('For (minutes)').fill('30');
