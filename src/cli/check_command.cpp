@@ -13,6 +13,17 @@
 namespace pbxwall::cli {
 namespace {
 
+// The script pbxwalld would apply for `config` now (without the live blocks): the
+// configuration with the PBX's ports and trunks.
+std::string render_applied(Context& ctx, const model::LoadedConfig& config) {
+  const PbxInput pbx = pbx_input(ctx, config);
+  ruleset::RenderInput input{config.policy};
+  input.resolved = resolve_hostnames(ctx, config.policy);
+  input.discovered = pbx.ports;
+  input.trunks = pbx.trunks;
+  return ruleset::render(input);
+}
+
 // require_enabled: a valid configuration that says `[firewall] enabled = false` exits with
 // kExitFailure (the systemd units' ExecCondition: an unconfigured machine is never firewalled).
 void run_check(Context& ctx, bool require_enabled) {
@@ -27,9 +38,7 @@ void run_check(Context& ctx, bool require_enabled) {
     ctx.e() << "pbxwall: " << ctx.config_path << " is invalid\n";
     return;
   }
-  ruleset::RenderInput input{config->policy};
-  input.resolved = resolve_hostnames(ctx, config->policy);
-  const std::string script = ruleset::render(input);
+  const std::string script = render_applied(ctx, *config);
   // The kernel's own dry run catches what only nftables knows (it needs CAP_NET_ADMIN).
   if (ctx.applier != nullptr || geteuid() == 0) {
     auto checked = ctx.kernel().check(script);
@@ -60,9 +69,7 @@ void run_show_ruleset(Context& ctx, bool live) {
   }
   auto config = load_config(ctx);
   if (!config) return;
-  ruleset::RenderInput input{config->policy};
-  input.resolved = resolve_hostnames(ctx, config->policy);
-  ctx.o() << ruleset::render(input);
+  ctx.o() << render_applied(ctx, *config);
 }
 
 }  // namespace

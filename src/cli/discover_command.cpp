@@ -13,7 +13,9 @@
 #include "cli/control_client.h"
 #include "daemon/pbx_settings.h"
 #include "daemon/trunk_status.h"
+#include "daemon/pbx_view.h"
 #include "dns/cares_resolver.h"
+#include "dns/trunk_resolver.h"
 #include "pbx/pbx.h"
 
 namespace pbxwall::cli {
@@ -51,6 +53,21 @@ std::optional<Where> asterisk_root(Context& ctx, const std::string& option_root,
   return Where{integration->pbx.asterisk_root, "[pbx] asterisk_root in " + ctx.config_path, integration->pbx.dns_servers};
 }
 
+// Asks for `names` (A, AAAA, SRV and the SRV targets) once, as pbxwalld's resolver would.
+Status<> look_up_now(dns::TrunkResolver& trunks, const std::vector<std::string>& names, const std::string& dns_servers) {
+  if (names.empty()) return {};
+  auto resolver = dns::CaresResolver::open({.servers = dns_servers, .timeout = std::chrono::seconds(1), .tries = 1});
+  if (!resolver.ok()) return fail("cannot look names up: " + resolver.error());
+  const TimePoint now = SystemClock().now();
+  trunks.set_names(names, now);
+  for (int round = 0; round < 4; ++round) {  // SRV answers add their targets' questions
+    const auto due = trunks.due(now);
+    if (due.empty()) break;
+    for (const auto& q : due) trunks.on_answer(q, (*resolver)->lookup(q), now);
+  }
+  return {};
+}
+
 // Each trunk host's state now (see daemon/trunk_status.h): pbxwalld's own when it runs and
 // knows every host (what it enforces), else looked up here through the same resolver.
 nlohmann::json trunk_states(Context& ctx, const pbx::Discovery& found, const std::string& dns_servers, std::string& whose) {
@@ -71,16 +88,9 @@ nlohmann::json trunk_states(Context& ctx, const pbx::Discovery& found, const std
   std::vector<std::string> names;
   for (const auto& h : hosts)
     if (h.kind == pbx::HostKind::name) names.push_back(h.host);
-  auto resolver = dns::CaresResolver::open({.servers = dns_servers, .timeout = std::chrono::seconds(1), .tries = 1});
-  if (!resolver.ok()) return daemon::trunk_status_json(hosts, {}, "cannot look names up: " + resolver.error());
-  const TimePoint now = SystemClock().now();
   dns::TrunkResolver trunks;
-  trunks.set_names(names, now);
-  for (int round = 0; round < 4; ++round) {  // SRV answers add their targets' questions
-    const auto due = trunks.due(now);
-    if (due.empty()) break;
-    for (const auto& q : due) trunks.on_answer(q, (*resolver)->lookup(q), now);
-  }
+  if (auto looked = look_up_now(trunks, names, dns_servers); !looked.ok())
+    return daemon::trunk_status_json(hosts, {}, looked.error());
   return daemon::trunk_status_json(hosts, trunks.states());
 }
 
@@ -89,6 +99,37 @@ bool found_nothing(const pbx::Discovery& d) {
 }
 
 }  // namespace
+
+PbxInput pbx_input(Context& ctx, const model::LoadedConfig& config) {
+  PbxInput in;
+  if (!config.table) return in;
+  auto integration = daemon::integration_from_toml(*config.table, config.source_name, config.policy);
+  if (!integration.ok()) return in;  // `check` reports these errors
+  const auto& pbx = integration->pbx;
+  std::error_code no_dir;
+  if (!pbx.enabled.value_or(std::filesystem::is_directory(pbx.asterisk_root, no_dir))) return in;
+  pbx::DiskFileSystem fs;
+  const auto found = pbx::discover(fs, pbx.asterisk_root);
+  const auto view = daemon::view_of(found);
+  in.ports = view.ports;
+  // Where each port was found, the file named below the Asterisk directory as discover does.
+  const auto where = [&found](const pbx::Origin& o) {
+    std::string file = o.file;
+    if (file.rfind(found.root + "/", 0) == 0) file = file.substr(found.root.size() + 1);
+    return o.line > 0 ? file + ":" + std::to_string(o.line) : file + " (default)";
+  };
+  const auto note = [&](const model::PortRange& r, const pbx::Origin& o) { in.port_origins.emplace(r.str(), where(o)); };
+  for (const auto& p : found.signalling)
+    note({p.l4 == pbx::L4::udp ? model::Proto::udp : model::Proto::tcp, p.port, p.port}, p.origin);
+  for (const auto& p : found.web) note({model::Proto::tcp, p.port, p.port}, p.origin);
+  if (found.rtp) note({model::Proto::udp, found.rtp->first, found.rtp->last}, found.rtp->origin);
+  in.trunks = view.trunk_networks;
+  dns::TrunkResolver trunks;
+  if (auto looked = look_up_now(trunks, view.trunk_names, pbx.dns_servers); !looked.ok())
+    ctx.e() << "pbxwall: the PBX's trunk names are left out: " << looked.error() << "\n";
+  for (const auto& a : trunks.addresses()) in.trunks.emplace_back(a, a.is_v4() ? 32 : 128);
+  return in;
+}
 
 void add_discover_command(CLI::App& app, Context& ctx) {
   auto root = std::make_shared<std::string>(pbx::kDefaultAsteriskRoot);

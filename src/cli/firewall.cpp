@@ -244,6 +244,10 @@ nlohmann::json session_json(const model::Session& s) {
           {"interface", s.ifname}, {"kind", s.kind}};
 }
 
+#ifndef PBXWALL_HAVE_DISCOVER
+PbxInput pbx_input(Context&, const model::LoadedConfig&) { return {}; }
+#endif
+
 bool validate_daemon_sections(Context& ctx, const model::LoadedConfig& config) {
   auto sections = daemon::daemon_sections_from(config);
   if (!sections.ok()) {
@@ -444,8 +448,11 @@ void apply_configuration(Context& ctx, const model::LoadedConfig& config, ApplyK
 
   const model::ResolvedHosts resolved = resolve_hostnames(ctx, policy);
   if (!keeps_session(ctx, policy, resolved, admin_session(ctx))) return;
+  const PbxInput pbx = pbx_input(ctx, config);
   ruleset::RenderInput input{policy};
   input.resolved = resolved;
+  input.discovered = pbx.ports;
+  input.trunks = pbx.trunks;
   const std::string script = ruleset::render(input);
   const std::string text = read_text_file(ctx.config_path).value_or("");
 

@@ -2,6 +2,7 @@
 // resolve hostnames, keep the admin's SSH session open, render, and apply in safe mode.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -13,6 +14,7 @@
 #include "cli/commands.h"
 #include "cli/run_dir.h"
 #include "model/model.h"
+#include "ruleset/ruleset.h"
 
 namespace pbxwall::cli {
 
@@ -43,6 +45,18 @@ std::string interface_holding(const IpAddress& address);
 // the daemon checks them, so `check`, `start` without the daemon and the daemon's reloads
 // accept the same files. Prints errors and warnings; false (exit status 2) on errors.
 bool validate_daemon_sections(Context& ctx, const model::LoadedConfig& config);
+
+// What pbxwalld adds to the configuration's ruleset from the PBX on this machine, found the way
+// it finds them: the ports of pbx::discover (daemon::view_of) and the trunks, written literally
+// or resolved now. `show ruleset`, `check` and `start` without pbxwalld render with it, so what
+// they print or apply is what pbxwalld applies. Empty when [pbx] is off, or (enabled unset)
+// when its asterisk_root is not a directory, or when this build has no PBX reader.
+struct PbxInput {
+  std::optional<ruleset::DiscoveredPorts> ports;
+  std::vector<Cidr> trunks;
+  std::map<std::string, std::string> port_origins;  // "udp/5160" -> "sip_general_additional.conf:12"
+};
+PbxInput pbx_input(Context& ctx, const model::LoadedConfig& config);
 
 // Refuses (false, exit status 1, and how to force it) a policy that would cut `session`,
 // unless --force.

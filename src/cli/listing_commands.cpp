@@ -1,11 +1,13 @@
 // `pbxwall zones` and `pbxwall services`: what each zone may reach, and on which ports.
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <ostream>
 
 #include "cli/commands.h"
 #include "cli/firewall.h"
 #include "model/model.h"
+#include "ruleset/ruleset.h"
 
 namespace pbxwall::cli {
 namespace {
@@ -59,27 +61,50 @@ void run_zones(Context& ctx) {
   if (ctx.json) ctx.o() << j.dump(2) << "\n";
 }
 
+// Where a service's ports come from: the configuration, the PBX's files (each port's
+// file:line), or the built-in default.
+std::string ports_origin(const model::Service& enforced, const model::Service& configured, const PbxInput& pbx) {
+  if (!enforced.builtin) return "[[custom_services]]";
+  if (enforced.ports_configured) return "[services." + enforced.name + "] ports";
+  const bool from_pbx_kind = enforced.name == "sip" || enforced.name == "iax" || enforced.name == "rtp" || enforced.name == "webrtc";
+  const bool all_found = std::all_of(enforced.ports.begin(), enforced.ports.end(),
+                                     [&pbx](const model::PortRange& p) { return pbx.port_origins.count(p.str()) != 0; });
+  if (enforced.ports == configured.ports && !(from_pbx_kind && all_found)) return "built-in default";
+  std::string out = "PBX:";
+  for (const auto& p : enforced.ports) {
+    const auto it = pbx.port_origins.find(p.str());
+    out += " " + (it == pbx.port_origins.end() ? p.str() : it->second);
+  }
+  return out;
+}
+
 void run_services(Context& ctx) {
   auto config = load_config(ctx);
   if (!config) return;
+  // The ports enforced: pbxwalld replaces the built-in defaults by what the PBX listens on.
+  const PbxInput pbx = pbx_input(ctx, *config);
+  const auto services = ruleset::effective_services(config->policy, pbx.ports);
+  const auto& configured = config->policy.services;
   if (ctx.json) {
     nlohmann::json j = nlohmann::json::array();
-    for (const auto& s : config->policy.services) {
+    for (std::size_t i = 0; i < services.size(); ++i) {
+      const auto& s = services[i];
       std::vector<std::string> ports, zones;
       for (const auto& p : s.ports) ports.push_back(p.str());
       for (auto z : s.zones) zones.emplace_back(model::zone_name(z));
       j.push_back({{"name", s.name}, {"description", s.description}, {"ports", ports},
-                   {"zones", zones}, {"builtin", s.builtin}});
+                   {"zones", zones}, {"builtin", s.builtin}, {"ports_from", ports_origin(s, configured[i], pbx)}});
     }
     ctx.o() << j.dump(2) << "\n";
     return;
   }
-  ctx.o() << pad("SERVICE", 14) << pad("PORTS", 34) << "ZONES\n";
-  for (const auto& s : config->policy.services) {
+  ctx.o() << pad("SERVICE", 14) << pad("PORTS", 34) << pad("ZONES", 22) << "PORTS FROM\n";
+  for (std::size_t i = 0; i < services.size(); ++i) {
+    const auto& s = services[i];
     std::string zones;
     for (auto z : s.zones) zones += (zones.empty() ? "" : ",") + std::string(model::zone_name(z));
     ctx.o() << pad(s.name + (s.builtin ? "" : "*"), 14) << pad(joined_ports(s), 34)
-            << (zones.empty() ? "-" : zones) << "\n";
+            << pad(zones.empty() ? "-" : zones, 22) << ports_origin(s, configured[i], pbx) << "\n";
   }
   ctx.o() << "(* custom service; trusted reaches every service, reject none)\n";
 }

@@ -137,6 +137,32 @@ TEST_F(CliTest, ShowRulesetPrintsTheRenderedScript) {
   EXPECT_TRUE(kernel_.applied.empty());
 }
 
+// What pbxwalld applies has the PBX's ports (chan_sip on 5160 in the FreePBX 16 tree) and its
+// trunks written as addresses: `show ruleset`, and `start` without pbxwalld, have them too.
+TEST_F(CliTest, ShowRulesetAndStartHaveThePortsAndTrunksOfThePbx) {
+  const std::string pbx = std::string("\n[pbx]\nasterisk_root = \"") + PBXWALL_TEST_DATA + "/asterisk/freepbx16\"\n";
+  write_config(std::string(kConfig) + pbx);
+  EXPECT_EQ(run({"show", "ruleset"}), kExitOk) << err_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("udp . 5160"));
+  EXPECT_THAT(out_.str(), HasSubstr("tcp . 5160"));
+  const auto trunks = out_.str().substr(out_.str().find("set trunks4 {"), 200);
+  EXPECT_THAT(trunks, HasSubstr("203.0.113.10"));
+  EXPECT_EQ(run({"start"}), kExitOk) << err_.str();
+  ASSERT_EQ(kernel_.applied.size(), 1u);
+  EXPECT_THAT(kernel_.applied[0], HasSubstr("udp . 5160"));
+  // `services` shows the ports enforced, each with the file:line it came from.
+  EXPECT_EQ(run({"services"}), kExitOk) << err_.str();
+  const auto sip = out_.str().substr(out_.str().find("\nsip "), 200);
+  EXPECT_THAT(sip, HasSubstr("udp/5160"));
+  EXPECT_THAT(sip, HasSubstr("PBX: "));
+  EXPECT_THAT(sip, HasSubstr("sip_general_additional.conf:"));
+  EXPECT_THAT(out_.str(), HasSubstr("ssh           tcp/22"));
+  // [pbx] enabled = false: the configuration alone.
+  write_config(std::string(kConfig) + pbx + "enabled = false\n");
+  EXPECT_EQ(run({"show", "ruleset"}), kExitOk) << err_.str();
+  EXPECT_THAT(out_.str(), Not(HasSubstr("5160")));
+}
+
 TEST_F(CliTest, StartAppliesAndStatusReportsOn) {
   EXPECT_EQ(run({"status"}), kExitOk);
   EXPECT_THAT(out_.str(), HasSubstr("OFF"));
