@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <libmnl/libmnl.h>
+#include <libnftnl/common.h>
 #include <libnftnl/object.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
@@ -17,6 +18,7 @@
 #include <vector>
 
 #include "kernel/kernel.h"
+#include "kernel/netlink_exchange.h"
 
 namespace pbxwall::kernel {
 
@@ -29,51 +31,6 @@ using Socket = std::unique_ptr<mnl_socket, SocketCloser>;
 
 std::string errno_text(const std::string& what, int error) { return what + ": " + std::strerror(error); }
 
-// Sends one request and reads its answers up to the ACK or DONE; `on_message` sees each data
-// message. Fails with the kernel's errno when it refused the request.
-Status<int> exchange(mnl_socket* socket, const nlmsghdr* request, const std::function<void(const nlmsghdr*)>& on_message) {
-  if (mnl_socket_sendto(socket, request, request->nlmsg_len) < 0) return fail(errno);
-  const std::uint32_t portid = mnl_socket_get_portid(socket);
-  std::vector<char> buffer(MNL_SOCKET_BUFFER_SIZE);
-  for (;;) {
-    const ssize_t n = mnl_socket_recvfrom(socket, buffer.data(), buffer.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return fail(errno);
-    }
-    int error = 0;
-    bool done = false;
-    int left = static_cast<int>(n);
-    for (const auto* nlh = reinterpret_cast<const nlmsghdr*>(buffer.data()); mnl_nlmsg_ok(nlh, left);
-         nlh = mnl_nlmsg_next(nlh, &left)) {
-      if (nlh->nlmsg_seq != request->nlmsg_seq || nlh->nlmsg_pid != portid) continue;
-      if (nlh->nlmsg_type == NLMSG_DONE) {
-        done = true;
-      } else if (nlh->nlmsg_type == NLMSG_ERROR) {
-        if (mnl_nlmsg_get_payload_len(nlh) >= sizeof(nlmsgerr))
-          error = -static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(nlh))->error;
-        done = true;
-      } else {
-        on_message(nlh);
-      }
-    }
-    if (error != 0) return fail(error);
-    if (done) return {};
-  }
-}
-
-nlmsghdr* request_header(char* buffer, std::uint16_t type, std::uint16_t flags, std::uint32_t seq) {
-  nlmsghdr* nlh = mnl_nlmsg_put_header(buffer);
-  nlh->nlmsg_type = static_cast<std::uint16_t>((NFNL_SUBSYS_NFTABLES << 8) | type);
-  nlh->nlmsg_flags = static_cast<std::uint16_t>(NLM_F_REQUEST | flags);
-  nlh->nlmsg_seq = seq;
-  auto* nfg = static_cast<nfgenmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(nfgenmsg)));
-  nfg->nfgen_family = NFPROTO_INET;
-  nfg->version = NFNETLINK_V0;
-  nfg->res_id = 0;
-  return nlh;
-}
-
 }  // namespace
 
 Result<std::optional<std::vector<NamedCounter>>> NftApplier::named_counters() {
@@ -84,21 +41,22 @@ Result<std::optional<std::vector<NamedCounter>>> NftApplier::named_counters() {
       setsockopt(mnl_socket_get_fd(socket.get()), SOL_SOCKET, SO_RCVTIMEO, &answer_timeout, sizeof answer_timeout) != 0)
     return fail(errno_text("nftables netlink socket", errno));
   const std::string table(kTableName);
-  std::vector<char> buffer(MNL_SOCKET_BUFFER_SIZE);
+  std::vector<char> request(MNL_SOCKET_BUFFER_SIZE);
+  std::vector<char> answers(MNL_SOCKET_BUFFER_SIZE);
 
-  nlmsghdr* get_table = request_header(buffer.data(), NFT_MSG_GETTABLE, NLM_F_ACK, 1);
+  nlmsghdr* get_table = nftnl_nlmsg_build_hdr(request.data(), NFT_MSG_GETTABLE, NFPROTO_INET, NLM_F_ACK, 1);
   mnl_attr_put_strz(get_table, NFTA_TABLE_NAME, table.c_str());
-  if (auto st = exchange(socket.get(), get_table, [](const nlmsghdr*) {}); !st.ok()) {
+  if (auto st = netlink_exchange(socket.get(), get_table, answers, [](const nlmsghdr*) {}); !st.ok()) {
     if (st.error() == ENOENT) return std::optional<std::vector<NamedCounter>>();
     return fail(errno_text("reading table inet " + table, st.error()));
   }
 
-  nlmsghdr* get_counters = request_header(buffer.data(), NFT_MSG_GETOBJ, NLM_F_DUMP | NLM_F_ACK, 2);
+  nlmsghdr* get_counters = nftnl_nlmsg_build_hdr(request.data(), NFT_MSG_GETOBJ, NFPROTO_INET, NLM_F_DUMP | NLM_F_ACK, 2);
   mnl_attr_put_strz(get_counters, NFTA_OBJ_TABLE, table.c_str());
   mnl_attr_put_u32(get_counters, NFTA_OBJ_TYPE, htonl(NFT_OBJECT_COUNTER));
   std::vector<NamedCounter> counters;
   std::string parse_error;
-  auto st = exchange(socket.get(), get_counters, [&](const nlmsghdr* m) {
+  auto st = netlink_exchange(socket.get(), get_counters, answers, [&](const nlmsghdr* m) {
     nftnl_obj* obj = nftnl_obj_alloc();
     if (obj == nullptr) std::abort();  // only fails on out-of-memory
     if (nftnl_obj_nlmsg_parse(m, obj) < 0) {

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <functional>
 
+#include "kernel/netlink_exchange.h"
 #include "packets/netlink_receive.h"
 #include "packets/table_watch.h"
 
@@ -56,42 +57,11 @@ NetlinkSetReader::NetlinkSetReader(mnl_socket* socket, std::string table)
 
 NetlinkSetReader::~NetlinkSetReader() { mnl_socket_close(socket_); }
 
-Status<int> NetlinkSetReader::exchange(const void* request, std::size_t size,
-                                       const std::function<void(const void*)>& on_message) {
-  if (mnl_socket_sendto(socket_, request, size) < 0) return fail(errno);
-  const std::uint32_t seq = static_cast<const nlmsghdr*>(request)->nlmsg_seq;
-  const std::uint32_t portid = mnl_socket_get_portid(socket_);
-  for (;;) {
-    const ssize_t n = mnl_socket_recvfrom(socket_, buffer_.data(), buffer_.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return fail(errno);
-    }
-    int error = 0;
-    bool done = false;
-    int left = static_cast<int>(n);
-    for (const auto* nlh = reinterpret_cast<const nlmsghdr*>(buffer_.data()); mnl_nlmsg_ok(nlh, left);
-         nlh = mnl_nlmsg_next(nlh, &left)) {
-      if (nlh->nlmsg_seq != seq || nlh->nlmsg_pid != portid) continue;  // a late answer to an earlier request
-      if (nlh->nlmsg_type == NLMSG_DONE) done = true;
-      else if (nlh->nlmsg_type == NLMSG_ERROR) {
-        if (mnl_nlmsg_get_payload_len(nlh) >= sizeof(nlmsgerr))
-          error = -static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(nlh))->error;
-        done = true;
-      } else {
-        on_message(nlh);
-      }
-    }
-    if (error != 0) return fail(error);
-    if (done) return {};
-  }
-}
-
 Result<bool> NetlinkSetReader::table_exists() {
   std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
   nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf.data(), NFT_MSG_GETTABLE, NFPROTO_INET, NLM_F_ACK, ++seq_);
   mnl_attr_put_strz(nlh, NFTA_TABLE_NAME, table_.c_str());
-  auto st = exchange(nlh, nlh->nlmsg_len, [](const void*) {});
+  auto st = kernel::netlink_exchange(socket_, nlh, buffer_, [](const nlmsghdr*) {});
   if (st.ok()) return true;
   if (st.error() == ENOENT) return false;
   return fail("reading table inet " + table_ + ": " + std::strerror(st.error()));
@@ -104,8 +74,8 @@ Result<std::vector<SetKey>> NetlinkSetReader::keys(const std::string& name) {
   mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, name.c_str());
   // The dump answers with NEWSETELEM messages, the shape of notifications.
   std::vector<SetKey> keys;
-  auto st = exchange(nlh, nlh->nlmsg_len, [&](const void* m) {
-    for (const auto& bytes : element_keys_of(static_cast<const nlmsghdr*>(m)))
+  auto st = kernel::netlink_exchange(socket_, nlh, buffer_, [&](const nlmsghdr* m) {
+    for (const auto& bytes : element_keys_of(m))
       if (auto k = set_key_of(name, bytes)) keys.push_back(*k);
   });
   if (!st.ok())

@@ -26,10 +26,6 @@ class NetlinkSetReader final : public SetReader {
 
  private:
   NetlinkSetReader(mnl_socket* socket, std::string table);
-  // Sends one request and reads its answers up to the ACK or DONE; `on_message` sees each
-  // data message. The error is the kernel's (errno) when it refused the request.
-  Status<int> exchange(const void* request, std::size_t size, const std::function<void(const void*)>& on_message);
-
   mnl_socket* socket_;
   std::string table_;
   std::uint32_t seq_ = 0;
