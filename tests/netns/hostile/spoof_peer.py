@@ -18,6 +18,8 @@ import struct
 import sys
 import time
 
+from spoofed_tcp import checksum  # the Internet checksum of the forged headers
+
 
 def request(method, src, pbx, user, user_agent, call_id, cseq, expires=None, auth=""):
     lines = [
@@ -91,15 +93,6 @@ def register(src, pbx, user, password, expires):
                           pbx, call_id)
     print(status_of(answer))
     return 0 if status_of(answer) == 200 else 1
-
-
-def checksum(data):
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
 
 
 def forge(src, pbx, method, user_agent, tag):
