@@ -4,22 +4,21 @@
 
 #include <gtest/gtest.h>
 
+#include "../responsive/engine_fixture.h"
+
 namespace pbxwall::daemon {
 namespace {
 
 using namespace std::chrono_literals;
 
 IpAddress ip(const char* s) { return *IpAddress::parse(s); }
-const IpAddress kPbx = ip("203.0.113.1");
 TimePoint at(int s) { return TimePoint(std::chrono::seconds(1'700'000'000 + s)); }
 
 responsive::Observation request(const IpAddress& from, int t, responsive::SipMethod method, const char* user, bool credentials,
                                 const char* agent) {
   responsive::Observation o;
+  o.meta = responsive::testing::to_pbx(from);
   o.meta.t = at(t);
-  o.meta.dir = responsive::Direction::to_pbx;
-  o.meta.src = from;
-  o.meta.dst = kPbx;
   responsive::SipRequest r;
   r.method = method;
   r.to_user = user;
@@ -32,10 +31,8 @@ responsive::Observation request(const IpAddress& from, int t, responsive::SipMet
 
 responsive::Observation answer(const IpAddress& to, int t, int status, bool challenge) {
   responsive::Observation o;
+  o.meta = responsive::testing::from_pbx(to);
   o.meta.t = at(t);
-  o.meta.dir = responsive::Direction::from_pbx;
-  o.meta.src = kPbx;
-  o.meta.dst = to;
   responsive::SipResponse a;
   a.status = status;
   a.cseq_method = responsive::SipMethod::register_;

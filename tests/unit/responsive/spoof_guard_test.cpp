@@ -21,6 +21,29 @@ class SpoofGuardTest : public testing::EngineFixture {
     advance(10min);
     ASSERT_EQ(count(engine().expire(now()), Action::forget), 1);
   }
+  // A desk phone's first REGISTER for `user` (no credentials yet) on Call-ID `call`.
+  SipRequest desk_phone_register(const char* user, const std::string& call) {
+    SipRequest q;
+    q.method = SipMethod::register_;
+    q.to_user = q.from_user = strings_.keep(user);
+    q.user_agent = strings_.keep("Yealink SIP-T46S 66.86.0.15");
+    q.call_id = strings_.keep(call);
+    q.cseq = 1;
+    q.via_host = strings_.keep("198.51.100.11");
+    return q;
+  }
+  // The PBX's 401 to `q` with the nonce it sends to that address.
+  SipResponse challenge_to(const SipRequest& q, const std::string& nonce) {
+    SipResponse c;
+    c.status = 401;
+    c.call_id = q.call_id;
+    c.cseq = q.cseq;
+    c.cseq_method = SipMethod::register_;
+    c.has_challenge = true;
+    c.nonce = strings_.keep(nonce);
+    c.to_user = q.to_user;
+    return c;
+  }
   // A scanner's OPTIONS (svmap's User-Agent: the fingerprint rule blocks at once).
   std::vector<Decision> scanner_options(const IpAddress& from, Transport transport = Transport::udp) {
     SipRequest q;
@@ -67,22 +90,9 @@ TEST_F(SpoofGuardTest, AnsweringTheNonceSentToTheAddressIsEvidence) {
   for (int i = 0; i < 20 && blocks == 0; ++i) {
     const std::string call = "crack-" + std::to_string(i);
     const std::string nonce = "nonce-" + std::to_string(i);
-    SipRequest q;
-    q.method = SipMethod::register_;
-    q.to_user = q.from_user = strings_.keep("301");
-    q.user_agent = strings_.keep("Yealink SIP-T46S 66.86.0.15");
-    q.call_id = strings_.keep(call);
-    q.cseq = 1;
-    q.via_host = strings_.keep("198.51.100.11");
+    SipRequest q = desk_phone_register("301", call);
     blocks += count(feed(Observation{testing::to_pbx(kPhone), q}), Action::block);
-    SipResponse c;
-    c.status = 401;
-    c.call_id = q.call_id;
-    c.cseq = 1;
-    c.cseq_method = SipMethod::register_;
-    c.has_challenge = true;
-    c.nonce = strings_.keep(nonce);
-    c.to_user = q.to_user;
+    const SipResponse c = challenge_to(q, nonce);
     blocks += count(feed(Observation{testing::from_pbx(kPhone), c}), Action::block);
     q.cseq = 2;
     q.has_credentials = q.auth_response_present = true;
@@ -124,23 +134,10 @@ TEST_F(SpoofGuardTest, RememberedFromTheStateDatabase) {
 TEST_F(SpoofGuardTest, ThePhonesOwnDigestsVouchForNoLaterPacket) {
   // The phone registers as a phone does, answering the nonce the PBX sent it; its
   // registration runs out. A forged scanner packet afterwards proves nothing by itself.
-  SipRequest q;
-  q.method = SipMethod::register_;
-  q.to_user = q.from_user = strings_.keep("333");
-  q.user_agent = strings_.keep("Yealink SIP-T46S 66.86.0.15");
-  q.call_id = strings_.keep("phone-registration");
-  q.cseq = 1;
+  SipRequest q = desk_phone_register("333", "phone-registration");
   q.expires = 60;
-  q.via_host = strings_.keep("198.51.100.11");
   feed(Observation{testing::to_pbx(kPhone), q});
-  SipResponse c;
-  c.status = 401;
-  c.call_id = q.call_id;
-  c.cseq = 1;
-  c.cseq_method = SipMethod::register_;
-  c.has_challenge = true;
-  c.nonce = strings_.keep("phone-nonce");
-  c.to_user = q.to_user;
+  const SipResponse c = challenge_to(q, "phone-nonce");
   feed(Observation{testing::from_pbx(kPhone), c});
   q.cseq = 2;
   q.has_credentials = q.auth_response_present = true;
