@@ -16,11 +16,11 @@ namespace {
 // The script pbxwalld would apply for `config` now (without the live blocks): the
 // configuration with the PBX's ports and trunks.
 std::string render_applied(Context& ctx, const model::LoadedConfig& config) {
-  const PbxInput pbx = pbx_input(ctx, config);
+  const PbxInput pbx = pbx_input(config);
   ruleset::RenderInput input{config.policy};
   input.resolved = resolve_hostnames(ctx, config.policy);
   input.discovered = pbx.ports;
-  input.trunks = pbx.trunks;
+  input.trunks = trunks_now(ctx, pbx);
   return ruleset::render(input);
 }
 

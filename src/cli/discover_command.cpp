@@ -100,14 +100,13 @@ bool found_nothing(const pbx::Discovery& d) {
 
 }  // namespace
 
-PbxInput pbx_input(Context& ctx, const model::LoadedConfig& config) {
+PbxInput pbx_input(const model::LoadedConfig& config) {
   PbxInput in;
   if (!config.table) return in;
   auto integration = daemon::integration_from_toml(*config.table, config.source_name, config.policy);
   if (!integration.ok()) return in;  // `check` reports these errors
   const auto& pbx = integration->pbx;
-  std::error_code no_dir;
-  if (!pbx.enabled.value_or(std::filesystem::is_directory(pbx.asterisk_root, no_dir))) return in;
+  if (!daemon::reads_pbx(pbx)) return in;
   pbx::DiskFileSystem fs;
   const auto found = pbx::discover(fs, pbx.asterisk_root);
   const auto view = daemon::view_of(found);
@@ -123,12 +122,19 @@ PbxInput pbx_input(Context& ctx, const model::LoadedConfig& config) {
     note({p.l4 == pbx::L4::udp ? model::Proto::udp : model::Proto::tcp, p.port, p.port}, p.origin);
   for (const auto& p : found.web) note({model::Proto::tcp, p.port, p.port}, p.origin);
   if (found.rtp) note({model::Proto::udp, found.rtp->first, found.rtp->last}, found.rtp->origin);
-  in.trunks = view.trunk_networks;
-  dns::TrunkResolver trunks;
-  if (auto looked = look_up_now(trunks, view.trunk_names, pbx.dns_servers); !looked.ok())
-    ctx.e() << "pbxwall: the PBX's trunk names are left out: " << looked.error() << "\n";
-  for (const auto& a : trunks.addresses()) in.trunks.emplace_back(a, a.is_v4() ? 32 : 128);
+  in.trunk_networks = view.trunk_networks;
+  in.trunk_names = view.trunk_names;
+  in.dns_servers = pbx.dns_servers;
   return in;
+}
+
+std::vector<Cidr> trunks_now(Context& ctx, const PbxInput& pbx) {
+  std::vector<Cidr> all = pbx.trunk_networks;
+  dns::TrunkResolver trunks;
+  if (auto looked = look_up_now(trunks, pbx.trunk_names, pbx.dns_servers); !looked.ok())
+    ctx.e() << "pbxwall: the PBX's trunk names are left out: " << looked.error() << "\n";
+  for (const auto& a : trunks.addresses()) all.emplace_back(a, a.is_v4() ? 32 : 128);
+  return all;
 }
 
 void add_discover_command(CLI::App& app, Context& ctx) {

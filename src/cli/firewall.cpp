@@ -245,7 +245,8 @@ nlohmann::json session_json(const model::Session& s) {
 }
 
 #ifndef PBXWALL_HAVE_DISCOVER
-PbxInput pbx_input(Context&, const model::LoadedConfig&) { return {}; }
+PbxInput pbx_input(const model::LoadedConfig&) { return {}; }
+std::vector<Cidr> trunks_now(Context&, const PbxInput&) { return {}; }
 #endif
 
 bool validate_daemon_sections(Context& ctx, const model::LoadedConfig& config) {
@@ -448,11 +449,11 @@ void apply_configuration(Context& ctx, const model::LoadedConfig& config, ApplyK
 
   const model::ResolvedHosts resolved = resolve_hostnames(ctx, policy);
   if (!keeps_session(ctx, policy, resolved, admin_session(ctx))) return;
-  const PbxInput pbx = pbx_input(ctx, config);
+  const PbxInput pbx = pbx_input(config);
   ruleset::RenderInput input{policy};
   input.resolved = resolved;
   input.discovered = pbx.ports;
-  input.trunks = pbx.trunks;
+  input.trunks = trunks_now(ctx, pbx);
   const std::string script = ruleset::render(input);
   const std::string text = read_text_file(ctx.config_path).value_or("");
 

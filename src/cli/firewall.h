@@ -47,16 +47,21 @@ std::string interface_holding(const IpAddress& address);
 bool validate_daemon_sections(Context& ctx, const model::LoadedConfig& config);
 
 // What pbxwalld adds to the configuration's ruleset from the PBX on this machine, found the way
-// it finds them: the ports of pbx::discover (daemon::view_of) and the trunks, written literally
-// or resolved now. `show ruleset`, `check` and `start` without pbxwalld render with it, so what
-// they print or apply is what pbxwalld applies. Empty when [pbx] is off, or (enabled unset)
-// when its asterisk_root is not a directory, or when this build has no PBX reader.
+// it finds them: the ports of pbx::discover (daemon::view_of) and the trunks. `show ruleset`,
+// `check` and `start` without pbxwalld render with it, so what they print or apply is what
+// pbxwalld applies. Empty when pbxwalld would not read the PBX (daemon::reads_pbx), or when
+// this build has no PBX reader.
 struct PbxInput {
   std::optional<ruleset::DiscoveredPorts> ports;
-  std::vector<Cidr> trunks;
   std::map<std::string, std::string> port_origins;  // "udp/5160" -> "sip_general_additional.conf:12"
+  std::vector<Cidr> trunk_networks;                 // trunks written as addresses and networks
+  std::vector<std::string> trunk_names;             // trunks named by DNS names
+  std::string dns_servers;                          // [pbx] dns_servers
 };
-PbxInput pbx_input(Context& ctx, const model::LoadedConfig& config);
+PbxInput pbx_input(const model::LoadedConfig& config);
+// The trunks as pbxwalld lets them in now: those written as addresses, and the names looked up
+// once here (a lookup that fails is said on stderr and leaves its names out).
+std::vector<Cidr> trunks_now(Context& ctx, const PbxInput& pbx);
 
 // Refuses (false, exit status 1, and how to force it) a policy that would cut `session`,
 // unless --force.

@@ -82,7 +82,7 @@ void run_services(Context& ctx) {
   auto config = load_config(ctx);
   if (!config) return;
   // The ports enforced: pbxwalld replaces the built-in defaults by what the PBX listens on.
-  const PbxInput pbx = pbx_input(ctx, *config);
+  const PbxInput pbx = pbx_input(*config);
   const auto services = ruleset::effective_services(config->policy, pbx.ports);
   const auto& configured = config->policy.services;
   if (ctx.json) {

@@ -137,9 +137,7 @@ int run(const Options& o) {
   // The PBX's ports as PbxLive::refresh() reads them below, so that it finds nothing new.
   firewall.set_port_discovery(
       [&pbx_files](const daemon::IntegrationSettings& settings) -> std::optional<ruleset::DiscoveredPorts> {
-        std::error_code no_dir;
-        if (!settings.pbx.enabled.value_or(std::filesystem::is_directory(settings.pbx.asterisk_root, no_dir)))
-          return std::nullopt;
+        if (!daemon::reads_pbx(settings.pbx)) return std::nullopt;
         return daemon::view_of(pbx::discover(pbx_files, settings.pbx.asterisk_root)).ports;
       });
   if (auto started = firewall.start(); !started.ok()) {

@@ -72,8 +72,7 @@ void PbxLive::stop() {
 void PbxLive::refresh() {
   const auto& settings = firewall_.integration();
   trunks_.set_bounds({settings.pbx.dns_min_refresh, settings.pbx.dns_max_refresh, settings.pbx.dns_min_refresh});
-  std::error_code ec;
-  enabled_ = settings.pbx.enabled.value_or(std::filesystem::is_directory(settings.pbx.asterisk_root, ec));
+  enabled_ = reads_pbx(settings.pbx);
   if (enabled_) {
     discover();
   } else {

@@ -19,6 +19,11 @@ void sort_unique(std::vector<T>& v) {
 
 }  // namespace
 
+bool reads_pbx(const PbxSettings& pbx) {
+  std::error_code no_dir;
+  return pbx.enabled.value_or(std::filesystem::is_directory(pbx.asterisk_root, no_dir));
+}
+
 PbxView view_of(const pbx::Discovery& d) {
   PbxView v;
   for (const auto& p : d.signalling) {

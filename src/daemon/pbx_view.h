@@ -8,6 +8,7 @@
 
 #include "base/address.h"
 #include "pbx/discovery.h"
+#include "daemon/pbx_settings.h"
 #include "daemon/trunk_status.h"
 #include "ruleset/ruleset.h"
 
@@ -23,6 +24,10 @@ struct PbxView {
   // FreePBX replace files by rename, so watching directories sees every change.
   std::vector<std::string> watch_directories;
 };
+
+// Whether pbxwalld reads the PBX's files: `[pbx] enabled`, or when unset, whether asterisk_root
+// is a directory here.
+bool reads_pbx(const PbxSettings& pbx);
 
 // Ports bound only to loopback addresses are left out: nothing outside reaches them.
 PbxView view_of(const pbx::Discovery& discovery);
