@@ -76,17 +76,15 @@ async function route() {
   } catch (e) { showError(e); }
 }
 
-// A live update re-renders the page under the user's hands: pages.js's show() keeps the focused
-// control and what was typed, so keyboard and screen-reader users keep their place.
-function refresh() { return route(); }
-
 // Decisions come in bursts (an attack is many): one refresh at a time, and one more after it
 // when decisions came meanwhile.
 let refreshing = null;
 let owed = false;
 function refreshSoon() {
   if (refreshing) { owed = true; return; }
-  refreshing = refresh().catch(showError).finally(() => {
+  // The page is rendered again under the user's hands: pages.js's show() keeps the focused
+  // control and what was typed, so keyboard and screen-reader users keep their place.
+  refreshing = route().catch(showError).finally(() => {
     refreshing = null;
     if (owed) { owed = false; refreshSoon(); }
   });
