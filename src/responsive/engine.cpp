@@ -38,7 +38,9 @@ Engine::Impl::Impl(Settings s, NeverBlock nb, AllowFrom af, KnownUser ku)
   const std::int64_t window = settings.enumeration.window.count();
   enum_fail_weight = std::max<std::int64_t>(1, window / settings.enumeration.count);
   enum_unanswered_weight = std::max<std::int64_t>(1, window / settings.enumeration_unanswered);
+  enum_ignored_weight = settings.enumeration_ignored == 0 ? 0 : std::max<std::int64_t>(1, window / settings.enumeration_ignored);
   enum_capacity = window - std::min(enum_fail_weight, enum_unanswered_weight);
+  if (enum_ignored_weight > 0) enum_capacity = std::max(enum_capacity, window - enum_ignored_weight);
   const auto& ladder = settings.block_ladder;
   fingerprint_step = static_cast<std::uint32_t>(ladder.size() - 1);
   for (std::size_t i = 0; i < ladder.size(); ++i)
@@ -164,6 +166,9 @@ void Engine::Impl::clear_rule_state(SourceRecord& r) {
   r.last_fail_slot = 0;
   r.fast_run = 0;
   r.loop_run = 0;
+  r.ignored_names = 0;
+  for (auto& p : r.pending)
+    if (p.flags & detail::pending_flag::challenge_open) p = {};
   r.last_fail_call = r.last_fail_cseq = 0;
   for (auto& c : r.conversations) c = {};
   r.flood_port_tat = 0;
@@ -199,6 +204,7 @@ int Engine::Impl::user_slot(SourceRecord& r, std::uint32_t hash, bool create) {
 detail::Pending* Engine::Impl::find_pending(SourceRecord& r, std::uint32_t key, std::uint32_t cseq, bool iax) {
   for (auto& p : r.pending) {
     if (p.key != key || p.key == 0) continue;
+    if (p.flags & detail::pending_flag::challenge_open) continue;  // an answer, not a request
     if (((p.flags & detail::pending_flag::iax) != 0) != iax) continue;
     if (!iax && p.cseq != cseq) continue;
     return &p;

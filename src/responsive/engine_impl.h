@@ -70,6 +70,13 @@ struct Engine::Impl {
   bool rate_port(Step& s, std::uint16_t port);  // flood_port bucket; true if blocked
   void unknown_user(Step& s, std::uint32_t user);
   void unanswered_challenge(Step& s, std::uint32_t user);
+  // Rule 2: a challenge to a request without credentials stays open until the next request
+  // from the same port; judge_open_challenges() is that request's verdict on them (true if it
+  // blocked the source), ignored_challenge() counts one that was ignored.
+  void open_challenge(Step& s, detail::Pending& slot, const detail::Pending& p);
+  bool judge_open_challenges(Step& s, std::uint32_t call, bool credentialed);
+  bool ignored_challenge(Step& s, std::uint32_t user, std::uint16_t port);
+  void start_enumeration_burst(detail::SourceRecord& rec, std::int64_t now_us, std::uint32_t now_s);
   static bool credentials_pending(const detail::SourceRecord& rec, std::uint32_t user);
   void challenge_beside_credentials(Step& s, std::uint32_t user);
   void credentials_accepted(Step& s, std::uint32_t user);
@@ -109,7 +116,7 @@ struct Engine::Impl {
   std::int64_t latest_us = 0;  // the latest "now" the engine was given (for snapshots)
 
   detail::BucketShape flood_shape, guess_shape, flood_port_shape;
-  std::int64_t enum_fail_weight = 0, enum_unanswered_weight = 0, enum_capacity = 0;
+  std::int64_t enum_fail_weight = 0, enum_unanswered_weight = 0, enum_ignored_weight = 0, enum_capacity = 0;
   std::uint32_t fingerprint_step = 0;  // first ladder step at least as long as fingerprint_block
 
   // Expiry queue: a min-heap on until_s with at most one entry per record (record_flag::queued).

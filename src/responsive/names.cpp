@@ -88,6 +88,9 @@ std::string validate(const Settings& s) {
   if (!positive(s.fingerprint_block)) return "fingerprint_block must be positive";
   if (s.enumeration.count < 1 || !positive(s.enumeration.window)) return "enumeration needs a count >= 1 and a positive window";
   if (s.enumeration_unanswered < 1) return "enumeration_unanswered must be >= 1";
+  if (s.enumeration_ignored > 10000) return "enumeration_ignored must be between 0 (off) and 10000";
+  if (s.challenge_answer_time.count() < 0 || s.challenge_answer_time > std::chrono::seconds(10))
+    return "challenge_answer_time must be between 0 and 10s";
   if (s.guessing.count < 1 || !positive(s.guessing.window)) return "guessing needs a count >= 1 and a positive window";
   if (s.flood.count < 1 || !positive(s.flood.window)) return "flood needs a count >= 1 and a positive window";
   if (s.probing_destinations < 1 || s.probing_destinations > 255) return "probing_destinations must be between 1 and 255";

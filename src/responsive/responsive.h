@@ -222,6 +222,12 @@ struct Settings {
   // challenge weighs less (it may be a phone with several accounts starting up).
   Threshold enumeration{4, std::chrono::seconds(60)};
   std::uint32_t enumeration_unanswered = 10;  // challenged usernames that fill the same bucket
+  // ... and usernames whose challenge the source ignored: the next request from the same port
+  // came at least challenge_answer_time after the challenge, on another Call-ID, without
+  // credentials, from a source that has never answered a challenge (a phone answers its 401
+  // before it asks for anything else). 0: off.
+  std::uint32_t enumeration_ignored = 4;
+  Duration challenge_answer_time = std::chrono::milliseconds(20);
 
   // 3. password guessing: credentials for one username rejected.
   Threshold guessing{4, std::chrono::seconds(60)};
@@ -313,6 +319,7 @@ struct Counters {
   std::uint64_t extension_alarms = 0;      // alarms raised on an extension (rule 12)
   std::uint64_t spoof_guarded = 0;         // blocks not taken: a remembered address, no proof (13)
   std::uint64_t evasive_requests = 0;      // requests with grammar no phone breaks
+  std::uint64_t ignored_challenges = 0;    // challenges the next request from the port ignored (2)
   std::size_t table_size = 0;
   std::size_t table_ceiling = 0;
 };

@@ -139,16 +139,86 @@ void Engine::Impl::probe_call(Step& s, std::string_view destination) {
 // Pours one username into the enumeration bucket; true if that blocked the source.
 bool Engine::Impl::count_username(Step& s, std::uint32_t user, std::int64_t weight_us) {
   SourceRecord& rec = s.rec;
-  if (detail::drained(rec.enum_tat, s.now_us)) {  // a new burst
-    rec.enum_names = 0;
-    rec.enum_start_s = s.now_s;
-    std::fill(std::begin(rec.first_names), std::end(rec.first_names), 0u);
-  }
+  start_enumeration_burst(rec, s.now_us, s.now_s);
   if (rec.enum_names < detail::kFirstNames) rec.first_names[rec.enum_names] = user;
   if (rec.enum_names < 255) ++rec.enum_names;
   if (!detail::pour(rec.enum_tat, s.now_us, weight_us, enum_capacity)) return false;
   return take_block(s, Rule::user_enumeration, {},
                     std::to_string(rec.enum_names) + " usernames tried " + in_seconds(rec.enum_start_s, s.now_s) + ": " +
+                        detail::name_list(names, rec.first_names, std::min<std::size_t>(rec.enum_names, detail::kFirstNames),
+                                          rec.enum_names),
+                    false);
+}
+
+void Engine::Impl::start_enumeration_burst(SourceRecord& rec, std::int64_t now_us, std::uint32_t now_s) {
+  if (!detail::drained(rec.enum_tat, now_us)) return;
+  rec.enum_names = 0;
+  rec.ignored_names = 0;
+  rec.enum_start_s = now_s;
+  std::fill(std::begin(rec.first_names), std::end(rec.first_names), 0u);
+}
+
+// A phone answers the 401 to its REGISTER (or the 407 to its INVITE) on the same Call-ID
+// within milliseconds, before it asks the PBX for anything else from that port; a device with
+// several accounts that sends their REGISTERs in one burst has them all challenged before
+// any answer can be back, and challenge_answer_time keeps that burst from counting. An
+// enumerator against a registrar that challenges every username alike (Asterisk) never
+// answers: each next username it tries, on a new Call-ID from the same port, ignores the
+// previous challenge. The source must never have answered a challenge (one phone behind a
+// shared address answering ends the rule for the address), and each port is judged apart, so
+// phones behind one NAT address, each on its own port, never judge each other's challenges.
+void Engine::Impl::open_challenge(Step& s, Pending& slot, const Pending& p) {
+  if (enum_ignored_weight == 0 || !rated(s.rec) || (s.rec.flags & record_flag::answers_challenges)) return;
+  if (p.flags & pending_flag::iax) return;  // IAX2 call numbers change with every attempt
+  slot = Pending{};
+  slot.key = p.key;
+  slot.cseq = static_cast<std::uint32_t>(s.now_us / 1000);
+  slot.user = p.user;
+  slot.expires = remote_port(s.obs.meta);
+  slot.kind = p.kind;
+  slot.flags = pending_flag::challenge_open;
+}
+
+bool Engine::Impl::judge_open_challenges(Step& s, std::uint32_t call, bool credentialed) {
+  const std::uint16_t port = remote_port(s.obs.meta);
+  const std::uint32_t now_ms = static_cast<std::uint32_t>(s.now_us / 1000);
+  const auto answer_ms = static_cast<std::uint32_t>(settings.challenge_answer_time.count() / 1000);
+  for (auto& q : s.rec.pending) {
+    if (!(q.flags & pending_flag::challenge_open) || q.expires != port) continue;
+    if (credentialed || q.key == call) {  // answered, or its dialog goes on
+      q = Pending{};
+      continue;
+    }
+    if (now_ms - q.cseq < answer_ms) continue;  // sent before an answer could be back: still open
+    const std::uint32_t user = q.user;
+    q = Pending{};
+    if (ignored_challenge(s, user, port)) return true;
+  }
+  return false;
+}
+
+bool Engine::Impl::ignored_challenge(Step& s, std::uint32_t user, std::uint16_t port) {
+  SourceRecord& rec = s.rec;
+  ++counters.ignored_challenges;
+  if (enum_ignored_weight == 0 || user == 0 || !rated(rec) || (rec.flags & record_flag::answers_challenges)) return false;
+  const int i = user_slot(rec, user, true);
+  if (i < 0 || (rec.user_flags[i] & (user_flag::ignored | user_flag::failed))) return false;  // counted already
+  start_enumeration_burst(rec, s.now_us, s.now_s);
+  std::int64_t weight = enum_ignored_weight;
+  if (rec.user_flags[i] & user_flag::challenged) {
+    // Its challenge poured in as an unanswered one: top it up to an ignored one's weight.
+    weight = std::max<std::int64_t>(1, enum_ignored_weight - enum_unanswered_weight);
+  } else {
+    if (rec.enum_names < detail::kFirstNames) rec.first_names[rec.enum_names] = user;
+    if (rec.enum_names < 255) ++rec.enum_names;
+  }
+  rec.user_flags[i] |= user_flag::ignored;
+  if (rec.ignored_names < 255) ++rec.ignored_names;
+  if (!detail::pour(rec.enum_tat, s.now_us, weight, enum_capacity)) return false;
+  return take_block(s, Rule::user_enumeration, {},
+                    std::to_string(rec.ignored_names) + " challenges ignored " + in_seconds(rec.enum_start_s, s.now_s) +
+                        " from port " + std::to_string(port) +
+                        " (each time a new Call-ID came instead of the answer a phone sends): usernames " +
                         detail::name_list(names, rec.first_names, std::min<std::size_t>(rec.enum_names, detail::kFirstNames),
                                           rec.enum_names),
                     false);
@@ -472,6 +542,7 @@ void Engine::Impl::on_sip_request(Step& s, const SipRequest& r) {
   const std::uint32_t user = target.empty() ? 0 : name_hash(target);
   if (user) names.remember(user, target);
   const bool credentialed = r.has_credentials && r.auth_response_present;
+  if (judge_open_challenges(s, key, credentialed)) return;
   if (credentialed) rec.flags |= record_flag::answers_challenges;
   Pending p;
   p.key = key;
@@ -511,6 +582,9 @@ void Engine::Impl::on_sip_response(Step& s, const SipResponse& r) {
   else if (r.status == 403) o = Outcome::rejected;
   else if (r.status == 404 || r.status == 604) o = Outcome::not_found;
   on_outcome(s, p, o, r.to_user, r.expires);
+  if (o == Outcome::challenged && !(p.flags & pending_flag::credentialed) && s.rec.state != SourceState::blocked &&
+      found->key == 0)
+    open_challenge(s, *found, p);
 }
 
 // ---- IAX2 -----------------------------------------------------------------------------------

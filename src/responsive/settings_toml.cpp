@@ -193,6 +193,14 @@ const std::map<std::string, Setter, std::less<>>& setters() {
       {"enumeration_users", threshold_count(&Settings::enumeration, 10000)},
       {"enumeration_window", threshold_window(&Settings::enumeration)},
       {"enumeration_unanswered", count_key(&Settings::enumeration_unanswered, 1, 10000)},
+      {"enumeration_ignored", count_key(&Settings::enumeration_ignored, 0, 10000)},
+      {"challenge_answer_time",
+       [](Reader& r, const toml::node& n, const std::string& key, Settings& s) {
+         if (auto d = r.duration(n, key)) {
+           if (*d > std::chrono::seconds(10)) r.error(n.source(), key, "must be at most 10s");
+           else s.challenge_answer_time = *d;
+         }
+       }},
       {"guessing_failures", threshold_count(&Settings::guessing, 10000)},
       {"guessing_window", threshold_window(&Settings::guessing)},
       {"guessing_fast_failures",

@@ -38,6 +38,10 @@ inline constexpr std::uint8_t challenged = 4;    // IAX2: AUTHREQ seen, waiting 
 inline constexpr std::uint8_t outside_allow_from = 8;
 // Its digest answered the nonce the PBX last sent to the address (rule 13).
 inline constexpr std::uint8_t proved = 16;
+// Not a request: a challenge the PBX sent to a request without credentials, kept until the
+// next request from that port says whether it was answered (rule 2). `cseq` then holds the
+// challenge's time in milliseconds (modulo 2^32) and `expires` the remote's port.
+inline constexpr std::uint8_t challenge_open = 32;
 }  // namespace pending_flag
 
 struct Pending {
@@ -61,6 +65,7 @@ inline constexpr std::uint8_t failed = 1;      // counted once as a failing user
 inline constexpr std::uint8_t challenged = 2;  // counted once as a challenged username
 inline constexpr std::uint8_t registered = 4;  // has a registration in force
 inline constexpr std::uint8_t accepted = 8;    // credentials accepted at least once (rule 12)
+inline constexpr std::uint8_t ignored = 16;    // counted once as a username whose challenge was ignored
 }  // namespace user_flag
 
 // One device's failing registration: phones keep one Call-ID and one source port per
@@ -122,6 +127,7 @@ struct SourceRecord {
   std::uint8_t last_fail_slot = 0;
   std::uint8_t fast_run = 0;          // quick failures in a row, not one registration's loop
   std::uint8_t loop_run = 0;          // quick failures in a row within one registration
+  std::uint8_t ignored_names = 0;     // usernames whose challenge was ignored, this burst (rule 2)
   Conversation conversations[kConversations];
   // Rule 5 per port: requests without credentials from flood_port_of.
   std::int64_t flood_port_tat = 0;

@@ -67,7 +67,10 @@ class Behaviour : public EngineFixture {
 
 // ---- rule 2 with the PBX's accounts ---------------------------------------------------------
 
-TEST_F(Behaviour, UniformChallengesNeedTenUsernamesWithoutThePbxAccounts) {
+TEST_F(Behaviour, UniformChallengesNeedTenUsernamesWithoutThePbxAccountsWhenIgnoredChallengesAreOff) {
+  Settings s = no_fingerprints();
+  s.enumeration_ignored = 0;
+  reset(s);
   int requests = 0;
   for (int ext = 100; ext < 120 && engine().source(kScanner).value_or(SourceView{}).state != SourceState::blocked; ++ext) {
     uniform_401(kScanner, std::to_string(ext));

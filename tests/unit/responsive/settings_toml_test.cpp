@@ -48,6 +48,8 @@ fingerprint_block = "2d"
 enumeration_users = 6
 enumeration_window = "2m"
 enumeration_unanswered = 20
+enumeration_ignored = 6
+challenge_answer_time = "50ms"
 guessing_failures = 5
 guessing_window = 90
 probing_destinations = 4
@@ -78,6 +80,8 @@ extension_alarm_hold = "2h"
   EXPECT_EQ(s->enumeration.count, 6u);
   EXPECT_EQ(s->enumeration.window, 120s);
   EXPECT_EQ(s->enumeration_unanswered, 20u);
+  EXPECT_EQ(s->enumeration_ignored, 6u);
+  EXPECT_EQ(s->challenge_answer_time, 50ms);
   EXPECT_EQ(s->guessing.count, 5u);
   EXPECT_EQ(s->guessing.window, 90s);
   EXPECT_EQ(s->probing_destinations, 4u);
@@ -110,6 +114,18 @@ TEST(SettingsToml, BehaviourRulesCanBeTurnedOffButNotHalfWay) {
   ASSERT_EQ(bad.error().size(), 2u);
   EXPECT_EQ(bad.error()[0].str(), "pbxwall.toml:2:26: error: responsive.guessing_fast_failures: must be 0 (off) or between 2 and 255");
   EXPECT_EQ(bad.error()[1].str(), "pbxwall.toml:3:27: error: responsive.extension_alarm_sources: must be between 0 and 8");
+}
+
+TEST(SettingsToml, IgnoredChallengesCanBeTurnedOffAndTheAnswerTimeIsBounded) {
+  auto off = load("[responsive]\nenumeration_ignored = 0\nchallenge_answer_time = 0\n");
+  ASSERT_TRUE(off.ok()) << off.error().front().str();
+  EXPECT_EQ(off->enumeration_ignored, 0u);
+  EXPECT_EQ(off->challenge_answer_time, Duration(0));
+  auto bad = load("[responsive]\nenumeration_ignored = -1\nchallenge_answer_time = \"11s\"\n");
+  ASSERT_FALSE(bad.ok());
+  ASSERT_EQ(bad.error().size(), 2u);
+  EXPECT_EQ(bad.error()[0].str(), "pbxwall.toml:2:23: error: responsive.enumeration_ignored: must be between 0 and 10000");
+  EXPECT_EQ(bad.error()[1].str(), "pbxwall.toml:3:25: error: responsive.challenge_answer_time: must be at most 10s");
 }
 
 TEST(SettingsToml, ErrorsNameFileLineColumnAndKey) {
