@@ -204,7 +204,7 @@ int Engine::Impl::user_slot(SourceRecord& r, std::uint32_t hash, bool create) {
 detail::Pending* Engine::Impl::find_pending(SourceRecord& r, std::uint32_t key, std::uint32_t cseq, bool iax) {
   for (auto& p : r.pending) {
     if (p.key != key || p.key == 0) continue;
-    if (p.flags & detail::pending_flag::challenge_open) continue;  // an answer, not a request
+    if (p.flags & (detail::pending_flag::challenge_open | detail::pending_flag::answered)) continue;  // not requests
     if (((p.flags & detail::pending_flag::iax) != 0) != iax) continue;
     if (!iax && p.cseq != cseq) continue;
     return &p;
@@ -263,6 +263,8 @@ bool Engine::Impl::spoof_guard(Step& s, Rule rule) {
   if (s.obs.meta.transport != Transport::udp) return false;   // a stream: the handshake completed
   if (!remembered_recently(r.addr, s.now_s)) return false;
   ++counters.spoof_guarded;
+  s.guarded = rule;
+  r.guarded_rule = rule;
   clear_rule_state(r);  // count afresh: the next proof, not this packet, decides
   r.fingerprint_hash = 0;  // and judge the next packet's User-Agent again
   return true;

@@ -40,6 +40,8 @@ struct Engine::Impl {
     // Rule 13: the conversation judged in this step answered a nonce the PBX sent to the
     // address (this request's digest, or the request this answer belongs to).
     bool proved = false;
+    // Rule 13: the spoofing guard withheld a block in this step (its rule; count_: none).
+    Rule guarded = Rule::count_;
   };
 
   // rules.cpp
@@ -153,6 +155,14 @@ struct Engine::Impl {
   // True when a block of this source must not be taken: it is remembered and this
   // conversation proved nothing a spoofer could not send (counts spoof_guarded).
   bool spoof_guard(Step& s, Rule rule);
+  // Rule 13, traffic that continues after the PBX answered: a request carrying the To tag of
+  // an answer the PBX sent to the address, on its Call-ID (an ACK with its CSeq number, any
+  // other request with a higher one), proves the sender receives there. Takes the block the
+  // guard withheld for that conversation; true if it did.
+  bool continues_answered(Step& s, const SipRequest& r);
+  void judge_sip_request(Step& s, const SipRequest& r);
+  // The PBX's final answer `p` got becomes an answered entry in `slot` (rule 13).
+  void keep_answer(Step& s, detail::Pending& slot, const detail::Pending& p, const SipResponse& r);
 
   // Rule 12: failures per extension across sources, direct-mapped by a salted hash of the
   // username hash (a newer extension on the same slot replaces an older one).

@@ -71,6 +71,7 @@ Observation from_sip(const sip::Message& m, const PacketMeta& meta) {
     r.cseq = m.cseq;
     r.expires = expiry_of(m);
     r.via_host = m.top_via.host;
+    r.to_tag = m.to.tag;
     return Observation{meta, r};
   }
   SipResponse r;
@@ -83,6 +84,7 @@ Observation from_sip(const sip::Message& m, const PacketMeta& meta) {
     r.stale_nonce = says_stale(m.header("WWW-Authenticate")) || says_stale(m.header("Proxy-Authenticate"));
   r.nonce = m.www_authenticate.present ? m.www_authenticate.nonce : m.proxy_authenticate.nonce;
   r.to_user = m.to.uri.user;
+  r.to_tag = m.to.tag;
   r.expires = expiry_of(m);
   return Observation{meta, r};
 }

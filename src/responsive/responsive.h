@@ -75,6 +75,7 @@ struct SipRequest {
   // REGISTER asking for 0 (or "Contact: *") is an unregister.
   std::optional<std::uint32_t> expires;
   std::string_view via_host;       // sent-by host of the top Via
+  std::string_view to_tag;         // tag of To: the PBX's, within a dialog or in an ACK
 
   // The user an authentication attempt is for: the credentials' username, else the To user
   // (REGISTER) or the request-URI user (other methods).
@@ -92,6 +93,7 @@ struct SipResponse {
   bool stale_nonce = false;
   std::string_view nonce;  // the challenge's nonce (WWW-Authenticate, else Proxy-Authenticate)
   std::string_view to_user;
+  std::string_view to_tag;  // the tag the PBX put in To
   // Expiry granted: the first Contact's expires parameter, else the Expires header.
   std::optional<std::uint32_t> expires;
 };
@@ -276,8 +278,11 @@ struct Settings {
   // 13. spoofing guard: an address validated within validated_memory (remembered past its
   // registration, and across restarts through remember_validation) is blocked only on
   // evidence a forged source address cannot produce: a digest answering the nonce the PBX
-  // sent to that address, or a request over TCP/TLS (a completed handshake). Until then the
-  // blocks its packets would earn are not taken (counter spoof_guarded). 0 turns it off.
+  // sent to that address, a request over TCP/TLS (a completed handshake), or a request that
+  // continues a conversation after the PBX answered it there (an ACK or in-dialog request
+  // carrying the To tag of the PBX's answer). Until then the blocks its packets would earn are
+  // not taken (counter spoof_guarded); a block withheld for a conversation that then continues
+  // so is taken at that request. 0 turns it off.
   Duration validated_memory = std::chrono::hours(24 * 30);
 };
 

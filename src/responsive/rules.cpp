@@ -514,16 +514,59 @@ bool kind_matches(detail::RequestKind k, SipMethod m) {
 
 }  // namespace
 
+bool Engine::Impl::continues_answered(Step& s, const SipRequest& r) {
+  if (r.to_tag.empty()) return false;
+  SourceRecord& rec = s.rec;
+  const std::uint32_t call = name_hash(r.call_id);
+  const std::uint32_t tag = std::max<std::uint32_t>(name_hash(r.to_tag), 1);
+  for (auto& q : rec.pending) {
+    if (!(q.flags & pending_flag::answered) || q.key != call || q.user != tag) continue;
+    if (r.method == SipMethod::ack ? r.cseq != q.cseq : r.cseq <= q.cseq) continue;
+    s.proved = true;
+    if (!(q.flags & pending_flag::guarded)) return false;
+    q.flags = static_cast<std::uint8_t>(q.flags & ~pending_flag::guarded);
+    const Rule rule = rec.guarded_rule;
+    return take_block(s, rule, {},
+                      std::string(rule_name(rule)) + " evidence from " + rec.addr.str() +
+                          ", held back by the spoofing guard until this request continued the conversation the PBX "
+                          "had answered there: the sender receives at that address",
+                      rule == Rule::fingerprint);
+  }
+  return false;
+}
+
+void Engine::Impl::keep_answer(Step& s, Pending& slot, const Pending& p, const SipResponse& r) {
+  if (r.to_tag.empty() || (p.flags & pending_flag::iax)) return;
+  if (p.kind == detail::RequestKind::register_ || p.kind == detail::RequestKind::unregister) return;  // no dialog follows
+  slot = Pending{};
+  slot.key = p.key;
+  slot.cseq = p.cseq;
+  slot.user = std::max<std::uint32_t>(name_hash(r.to_tag), 1);
+  slot.kind = p.kind;
+  slot.flags = pending_flag::answered;
+  if ((p.flags & pending_flag::guarded) || s.guarded != Rule::count_) slot.flags |= pending_flag::guarded;
+}
+
 void Engine::Impl::on_sip_request(Step& s, const SipRequest& r) {
   if (s.obs.meta.dir == Direction::from_pbx) {  // the PBX calling or qualifying the remote
     ++counters.from_pbx_requests;
     return;
   }
+  judge_sip_request(s, r);
+  // A block the spoofing guard withheld: remember it with the request, so that the
+  // conversation continuing after the PBX's answer takes it (rule 13).
+  if (s.guarded == Rule::count_ || s.rec.state == SourceState::blocked) return;
+  if (Pending* p = find_pending(s.rec, name_hash(r.call_id), r.cseq, false)) p->flags |= pending_flag::guarded;
+}
+
+void Engine::Impl::judge_sip_request(Step& s, const SipRequest& r) {
   // Rule 13: only the holder of the address saw the nonce the PBX sent there; known before the
   // fingerprint is judged, so a tool answering its challenge is blocked at that request.
   if (r.has_credentials && r.auth_response_present && s.rec.nonce_hash != 0 && !r.auth_nonce.empty() &&
       name_hash(r.auth_nonce) == s.rec.nonce_hash)
     s.proved = true;
+  // ... and only the receiver of the PBX's answer knows the To tag in it.
+  if (continues_answered(s, r)) return;
   if (check_fingerprint(s, r) || rate_request(s)) return;
   if (r.method == SipMethod::ack || r.method == SipMethod::cancel) return;  // never challenged
   if (r.evasions) ++counters.evasive_requests;
@@ -582,9 +625,11 @@ void Engine::Impl::on_sip_response(Step& s, const SipResponse& r) {
   else if (r.status == 403) o = Outcome::rejected;
   else if (r.status == 404 || r.status == 604) o = Outcome::not_found;
   on_outcome(s, p, o, r.to_user, r.expires);
-  if (o == Outcome::challenged && !(p.flags & pending_flag::credentialed) && s.rec.state != SourceState::blocked &&
-      found->key == 0)
+  if (s.rec.state == SourceState::blocked || found->key != 0) return;
+  if (o == Outcome::challenged && !(p.flags & pending_flag::credentialed) && p.kind != detail::RequestKind::invite)
     open_challenge(s, *found, p);
+  else
+    keep_answer(s, *found, p, r);
 }
 
 // ---- IAX2 -----------------------------------------------------------------------------------

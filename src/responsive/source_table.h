@@ -42,6 +42,13 @@ inline constexpr std::uint8_t proved = 16;
 // next request from that port says whether it was answered (rule 2). `cseq` then holds the
 // challenge's time in milliseconds (modulo 2^32) and `expires` the remote's port.
 inline constexpr std::uint8_t challenge_open = 32;
+// Not a request: the PBX's final answer to one (not a REGISTER), kept so that a request
+// continuing its conversation can show it was received (rule 13): `key` is the Call-ID hash,
+// `cseq` the answered CSeq number, `user` the hash of the To tag the PBX put in the answer.
+inline constexpr std::uint8_t answered = 64;
+// The spoofing guard withheld a block this conversation earned (rule guarded_rule of the
+// record): taken if the conversation continues after the PBX's answer (rule 13).
+inline constexpr std::uint8_t guarded = 128;
 }  // namespace pending_flag
 
 struct Pending {
@@ -128,6 +135,7 @@ struct SourceRecord {
   std::uint8_t fast_run = 0;          // quick failures in a row, not one registration's loop
   std::uint8_t loop_run = 0;          // quick failures in a row within one registration
   std::uint8_t ignored_names = 0;     // usernames whose challenge was ignored, this burst (rule 2)
+  Rule guarded_rule = Rule::fingerprint;  // of the latest block the spoofing guard withheld (rule 13)
   Conversation conversations[kConversations];
   // Rule 5 per port: requests without credentials from flood_port_of.
   std::int64_t flood_port_tat = 0;
