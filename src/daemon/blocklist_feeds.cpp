@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <asio.hpp>
 #include <filesystem>
+#include <map>
 
 #include "base/file_text.h"
 #include "daemon/daemon_config.h"
@@ -108,6 +109,7 @@ struct BlocklistFeeds::Feed {
   std::string error;  // empty while the last fetch worked
   std::uint64_t fetches = 0, failures = 0, kernel_failures = 0;
   std::size_t spared = 0, skipped = 0;
+  std::map<std::string, std::size_t> spared_by_reason;  // of the last good fetch, by Firewall::spare_kind
   bool in_flight = false;
   std::unique_ptr<asio::steady_timer> timer;
 };
@@ -213,11 +215,14 @@ void BlocklistFeeds::fetched(std::size_t i, Result<blocklist::Parsed> parsed, Ti
   }
   auto content = blocklist::content_of(f.source.name, std::move(parsed->entries));
   std::size_t spared = 0;
+  std::map<std::string, std::size_t> spared_by_reason;
   for (auto* hosts : {&content.hosts4, &content.hosts6})
     std::erase_if(*hosts, [&](const Cidr& c) {
-      const bool keep_open = firewall_.spare_reason(c).has_value();
-      spared += keep_open;
-      return keep_open;
+      auto reason = firewall_.spare_reason(c);
+      if (!reason) return false;
+      ++spared;
+      ++spared_by_reason[Firewall::spare_kind(*reason)];
+      return true;
     });
   auto applied = firewall_.apply_set_script(ruleset::render_list_update(content));
   if (!applied.ok()) {
@@ -231,6 +236,7 @@ void BlocklistFeeds::fetched(std::size_t i, Result<blocklist::Parsed> parsed, Ti
   const bool changed = !(content == f.content);
   f.content = std::move(content);
   f.spared = spared;
+  f.spared_by_reason = std::move(spared_by_reason);
   f.skipped = parsed->bad_lines;
   f.last_ok = asked;
   if (!f.error.empty() && log_) log_(6, "blocklist " + f.source.name + ": fetched again");
@@ -262,7 +268,9 @@ std::vector<BlockSection> BlocklistFeeds::block_sections() const {
 
 json BlocklistFeeds::status_json() const {
   json lists = json::array();
-  for (const auto& f : feeds_)
+  for (const auto& f : feeds_) {
+    json spared_by_reason = json::object();
+    for (const auto& [reason, n] : f->spared_by_reason) spared_by_reason[reason] = n;
     lists.push_back({{"name", f->source.name},
                      {"from", f->source.where()},
                      {"format", f->source.format == blocklist::Format::plain ? "plain" : "apiban"},
@@ -275,7 +283,9 @@ json BlocklistFeeds::status_json() const {
                      {"failures", f->failures},
                      {"kernel_failures", f->kernel_failures},
                      {"spared", f->spared},
+                     {"spared_by_reason", spared_by_reason},
                      {"skipped", f->skipped}});
+  }
   return lists;
 }
 

@@ -171,6 +171,7 @@ void CrowdsecBridge::on_pulled(Result<crowdsec::HttpAnswer> answer, bool startup
   counters_.skipped += report.skipped;
   counters_.spared += report.spared.size();
   for (const auto& [origin, n] : report.added_by_origin) counters_.applied_by_origin[origin] += n;
+  for (const auto& s : report.spared) ++counters_.spared_by_reason[Firewall::spare_kind(s.reason)];
   for (std::size_t i = 0; i < report.spared.size() && i < kSparedEventsPerPull; ++i) {
     const auto& s = report.spared[i];
     firewall_.note_event("spared", s.net.str(), "crowdsec", s.label + " not applied: " + s.reason);
@@ -330,6 +331,8 @@ json CrowdsecBridge::status_json() const {
   const TimePoint now = clock_.now();
   json by_origin = json::object();
   for (const auto& [origin, n] : counters_.applied_by_origin) by_origin[origin] = n;
+  json spared_by_reason = json::object();
+  for (const auto& [reason, n] : counters_.spared_by_reason) spared_by_reason[reason] = n;
   json s = {{"url", settings_.url},
             {"pull", settings_.pulls()},
             {"push", settings_.pushes()},
@@ -347,6 +350,7 @@ json CrowdsecBridge::status_json() const {
             {"filtered", counters_.filtered},
             {"skipped", counters_.skipped},
             {"spared", counters_.spared},
+            {"spared_by_reason", spared_by_reason},
             {"kernel_failures", counters_.kernel_failures},
             {"queue", queue_.size()},
             {"queue_dropped", queue_.dropped()},

@@ -39,6 +39,7 @@ struct CrowdsecCounters {
   std::uint64_t filtered = 0;
   std::uint64_t skipped = 0;
   std::uint64_t spared = 0;
+  std::map<std::string, std::uint64_t> spared_by_reason;  // by Firewall::spare_kind
   std::uint64_t kernel_failures = 0;
   std::uint64_t pushed = 0;     // items the LAPI accepted
   std::uint64_t push_failures = 0;

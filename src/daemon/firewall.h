@@ -196,6 +196,9 @@ class Firewall {
   // Why `net` must stay open whatever other servers say: "trusted network", "trunk",
   // "validated: user 201"; empty when it may be blocked.
   std::optional<std::string> spare_reason(const Cidr& net) const;
+  // The kind of a spare_reason, without its details ("validated: user 201" is "validated"):
+  // what /metrics counts spared bans by.
+  static std::string spare_kind(const std::string& reason);
   // Whether this server's own engine blocks `addr` now.
   bool blocks_here(const IpAddress& addr) const;
   // One nft script for our table's sets, as one transaction (counted like the tick's commits).

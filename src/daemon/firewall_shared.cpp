@@ -23,6 +23,10 @@ std::optional<std::string> Firewall::spare_reason(const Cidr& net) const {
   return std::nullopt;
 }
 
+std::string Firewall::spare_kind(const std::string& reason) {
+  return reason.substr(0, reason.find(':'));
+}
+
 bool Firewall::blocks_here(const IpAddress& addr) const {
   if (!engine_) return false;
   auto view = engine_->source(addr);

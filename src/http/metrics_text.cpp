@@ -1,6 +1,9 @@
 #include "http/metrics_text.h"
 
+#include <map>
+#include <span>
 #include <sstream>
+#include <vector>
 
 namespace pbxwall::http {
 
@@ -84,28 +87,79 @@ void histogram(std::ostringstream& o, const char* name, const char* help, const 
   o << name << "_count " << count(h, "count") << '\n';
 }
 
+// What Firewall::spare_kind names: the reasons a ban is left open, exposed at 0 before the
+// first one so a dashboard finds every series.
+constexpr const char* kSpareKinds[] = {"trusted network", "trunk", "validated", "VPN client"};
+
+// The values of object `key` of `m` ({"label value": n, ...}), with `always` at 0 when missing.
+std::map<std::string, std::uint64_t> by_label(const nlohmann::json& m, const char* key,
+                                              std::span<const char* const> always = {}) {
+  std::map<std::string, std::uint64_t> values;
+  for (const char* v : always) values[v] = 0;
+  if (m.is_object() && m.contains(key) && m[key].is_object())
+    for (const auto& [v, n] : m[key].items()) values[v] = whole(n);
+  return values;
+}
+
 // The link to CrowdSec's Local API, when [crowdsec] is configured.
 void crowdsec_metrics(std::ostringstream& o, const nlohmann::json& c) {
   if (!c.is_object()) return;
   header(o, "pbxwall_crowdsec_link_up", "gauge", "1 while the CrowdSec Local API answers.");
   o << "pbxwall_crowdsec_link_up " << (c.value("link", "") == "up" ? 1 : 0) << '\n';
-  header(o, "pbxwall_crowdsec_last_pull_timestamp_seconds", "gauge", "When decisions were last pulled.");
+  header(o, "pbxwall_crowdsec_last_pull_timestamp_seconds", "gauge", "When decisions were last pulled (0: never).");
   o << "pbxwall_crowdsec_last_pull_timestamp_seconds " << count(c, "last_pull") << '\n';
   header(o, "pbxwall_crowdsec_decisions_applied_total", "counter", "Shared ban decisions applied, by origin.");
-  if (c.contains("applied_by_origin") && c["applied_by_origin"].is_object())
-    for (const auto& [origin, n] : c["applied_by_origin"].items())
-      o << "pbxwall_crowdsec_decisions_applied_total{origin=\"" << label(origin) << "\"} " << whole(n) << '\n';
+  for (const auto& [origin, n] : by_label(c, "applied_by_origin"))
+    o << "pbxwall_crowdsec_decisions_applied_total{origin=\"" << label(origin) << "\"} " << n << '\n';
+  header(o, "pbxwall_crowdsec_spared_total", "counter",
+         "Shared bans not applied, by reason (trusted network, trunk, validated, VPN client).");
+  for (const auto& [reason, n] : by_label(c, "spared_by_reason", kSpareKinds))
+    o << "pbxwall_crowdsec_spared_total{reason=\"" << label(reason) << "\"} " << n << '\n';
   constexpr Plain kCrowdsec[] = {
       {"pbxwall_crowdsec_blocks", "gauge", "Shared bans held now.", "blocks"},
-      {"pbxwall_crowdsec_spared_total", "counter", "Shared bans not applied to trusted, trunk or validated sources.", "spared"},
+      {"pbxwall_crowdsec_kernel_elements", "gauge", "Elements of the kernel sets crowdsec4/6 (outermost networks).", "kernel_elements"},
+      {"pbxwall_crowdsec_pulls_total", "counter", "Pulls the Local API answered.", "pulls"},
       {"pbxwall_crowdsec_pull_failures_total", "counter", "Pulls the Local API did not answer well.", "pull_failures"},
+      {"pbxwall_crowdsec_decisions_deleted_total", "counter", "Shared ban decisions that went away (deleted or expired).", "decisions_deleted"},
+      {"pbxwall_crowdsec_own_total", "counter", "Pulled decisions this server pushed and enforces itself.", "own"},
+      {"pbxwall_crowdsec_kernel_failures_total", "counter", "Pulls the kernel refused to apply (retried whole).", "kernel_failures"},
       {"pbxwall_crowdsec_push_queue", "gauge", "Decisions waiting to be pushed.", "queue"},
+      {"pbxwall_crowdsec_push_dropped_total", "counter", "Queued pushes dropped because the queue was full.", "queue_dropped"},
       {"pbxwall_crowdsec_pushed_total", "counter", "Decisions the Local API accepted from this server.", "pushed"},
       {"pbxwall_crowdsec_push_failures_total", "counter", "Pushes that failed and wait for a retry.", "push_failures"},
   };
   for (const Plain& p : kCrowdsec) {
     header(o, p.name, p.type, p.help);
     o << p.name << ' ' << count(c, p.key) << '\n';
+  }
+}
+
+// The community blocklists ([[blocklists]]), one series per list and metric.
+void blocklist_metrics(std::ostringstream& o, const nlohmann::json& lists) {
+  if (!lists.is_array()) return;
+  std::vector<const nlohmann::json*> named;
+  for (const auto& l : lists)
+    if (l.is_object() && l.contains("name") && l["name"].is_string()) named.push_back(&l);
+  const auto each = [&](const char* name, const char* type, const char* help, const auto& value) {
+    header(o, name, type, help);
+    for (const auto* l : named) o << name << "{list=\"" << label((*l)["name"].get<std::string>()) << "\"} " << value(*l) << '\n';
+  };
+  each("pbxwall_blocklist_entries", "gauge", "Entries of the list in the kernel (the last good fetch).",
+       [](const nlohmann::json& l) { return count(l, "entries"); });
+  each("pbxwall_blocklist_last_fetch_timestamp_seconds", "gauge", "When the list was last fetched and applied (0: never).",
+       [](const nlohmann::json& l) { return count(l, "last_ok"); });
+  each("pbxwall_blocklist_fetch_ok", "gauge", "1 while the list's last fetch was applied.", [](const nlohmann::json& l) {
+    return l.contains("last_ok") && !l["last_ok"].is_null() && l.value("last_error", "").empty() ? 1 : 0;
+  });
+  each("pbxwall_blocklist_fetches_total", "counter", "Fetches of the list (file reads or HTTP).",
+       [](const nlohmann::json& l) { return count(l, "fetches"); });
+  each("pbxwall_blocklist_fetch_failures_total", "counter", "Fetches that failed or did not look like a list (the last good list kept).",
+       [](const nlohmann::json& l) { return count(l, "failures"); });
+  header(o, "pbxwall_blocklist_spared", "gauge", "Entries of the list left open, by reason (trusted network, trunk, validated, VPN client).");
+  for (const auto* l : named) {
+    const std::string list = label((*l)["name"].get<std::string>());
+    for (const auto& [reason, n] : by_label(*l, "spared_by_reason", kSpareKinds))
+      o << "pbxwall_blocklist_spared{list=\"" << list << "\",reason=\"" << label(reason) << "\"} " << n << '\n';
   }
 }
 
@@ -133,6 +187,7 @@ std::string prometheus_text(const nlohmann::json& m, const WebCounters& web) {
             "Time from the packet or request that caused a block to the commit that put it in the kernel set.", m,
             "block_latency_seconds");
   crowdsec_metrics(o, m.is_object() && m.contains("crowdsec") ? m["crowdsec"] : nlohmann::json());
+  blocklist_metrics(o, m.is_object() && m.contains("blocklists") ? m["blocklists"] : nlohmann::json());
   const std::pair<const char*, std::pair<const char*, std::uint64_t>> web_counters[] = {
       {"pbxwall_web_requests_total", {"Requests to the web server.", web.requests}},
       {"pbxwall_web_failed_logins_total", {"Web logins refused for a wrong password.", web.failed_logins}},

@@ -56,7 +56,8 @@ safe_mode = false
 "192.0.2.48/28" = "trusted"
 
 [web]
-enabled = false
+listen = "127.0.0.1"
+port = 8485
 
 [[custom_services]]
 name = "probe"
@@ -94,6 +95,11 @@ timeout 280 ip netns exec "$fw" "$PY" "$HERE/probe.py" serve 280 tcp/7000 >"$NET
 check "the probe service listens" wait_until 10 grep -q ready "$NETNS_TMP/probe.log"
 answers() { in_ns "$1" "$PY" "$HERE/probe.py" probe "$2" 1 tcp/7000 | grep -q "tcp/7000 open"; }
 unanswered() { in_ns "$1" "$PY" "$HERE/probe.py" probe "$2" 1 tcp/7000 | grep -q "tcp/7000 closed"; }
+# metric_is NAME{LABELS} VALUE_REGEX: /metrics has that series with a matching value.
+metric_is() {
+  local text
+  text=$(in_ns "$fw" curl -s --max-time 5 http://127.0.0.1:8485/metrics) && grep -Eqx -- "$(sed 's/[{}]/\\&/g' <<<"$1") $2" <<<"$text"
+}
 status_says() { local s; s=$(ctl status 2>/dev/null) && grep -Eq -- "$1" <<<"$s"; }
 
 start_pbxwalld "$fw" "$config" "$NETNS_TMP/state.db" "$NETNS_TMP/pbxwalld.log"
@@ -108,6 +114,13 @@ check "the HTTP list holds its IPv6 address" in_set list_feed_6 2001:db8:3::10
 check "APIBan's pages are read to the last" in_set list_apiban_4 198.51.100.202
 check "APIBan's second page too" in_set list_apiban_6 2001:db8:6::1
 check "the big list holds 100,000 addresses" test "$(set_size list_big_6)" = 100000
+
+check "/metrics has the big list's 100,000 entries" metric_is 'pbxwall_blocklist_entries{list="big"}' 100000
+check "/metrics has the file list's office address spared (trusted network)" \
+  metric_is 'pbxwall_blocklist_spared{list="local",reason="trusted network"}' 1
+check "/metrics has the feed fetched, no failure" metric_is 'pbxwall_blocklist_fetch_failures_total{list="feed"}' 0
+fetched=$(in_ns "$fw" curl -s --max-time 5 http://127.0.0.1:8485/metrics | sed -n 's/^pbxwall_blocklist_last_fetch_timestamp_seconds{list="apiban"} //p')
+check "/metrics has APIBan's last fetch time ($fetched) within 60 s of now" test $(($(date +%s) - ${fetched:-0})) -le 60
 
 check "a listed client gets no answer" unanswered "$listed" 203.0.113.1
 check "a listed client gets no answer over IPv6" unanswered "$listed" 2001:db8:3::1
@@ -131,6 +144,9 @@ ctl reload >/dev/null
 check "status says the feed failed" wait_until 15 status_says "blocklist feed:.*HTTP 500"
 check "the last good list stays in the kernel" in_set list_feed_6 2001:db8:3::10
 check "APIBan failing keeps its list too" in_set list_apiban_4 198.51.100.201
+check "/metrics counts the feed's failed fetch" metric_is 'pbxwall_blocklist_fetch_failures_total{list="feed"}' '[1-9][0-9]*'
+check "/metrics says the feed's last fetch was not applied" metric_is 'pbxwall_blocklist_fetch_ok{list="feed"}' 0
+check "/metrics keeps the feed's entries of the last good copy" metric_is 'pbxwall_blocklist_entries{list="feed"}' 2
 
 # A restart while the feed is down applies the last good copy at once.
 stop_pbxwalld
@@ -152,7 +168,7 @@ bad="$NETNS_TMP/bad.toml"
 sed 's/format = "apiban"/format = "csv"/' "$config" >"$bad"
 out=$(pbx "$fw" --config "$bad" check 2>&1) && rc=0 || rc=$?
 check "check refuses a wrong format (exit 2)" test "$rc" = 2
-check "with the file, line and key" grep -q 'bad.toml:26:10: error: blocklists\[2\].format: expected "plain" or "apiban", got "csv"' <<<"$out"
+check "with the file, line and key" grep -q 'bad.toml:27:10: error: blocklists\[2\].format: expected "plain" or "apiban", got "csv"' <<<"$out"
 
 stop_pbxwalld
 finish

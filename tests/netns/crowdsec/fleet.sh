@@ -35,7 +35,7 @@ for pbx in a b; do
   (umask 077 && cs "$lapi_ns" "$lapi" bouncers add "pbxwall-$pbx" -o raw >"$dir/bouncer.key")
 done
 
-write_config() {  # write_config PBX LAPI_ADDR EXTRA_NETWORKS
+write_config() {  # write_config PBX LAPI_ADDR EXTRA_NETWORKS WEB_SECTION
   cat >"$NETNS_TMP/$1/pbxwall.toml" <<TOML
 [firewall]
 safe_mode = false
@@ -43,8 +43,7 @@ safe_mode = false
 [networks]
 $3
 
-[web]
-enabled = false
+$4
 
 [crowdsec]
 url = "http://$2:8080"
@@ -54,9 +53,9 @@ password_file = "machine.secret"
 pull_interval = "1s"
 TOML
 }
-# A trusts 192.0.2.0/28 (its office); B trusts nothing.
-write_config a 198.51.100.1 '"192.0.2.0/28" = "trusted"'
-write_config b 198.51.100.5 ''
+# A trusts 192.0.2.0/28 (its office) and serves /metrics on its loopback; B trusts nothing.
+write_config a 198.51.100.1 '"192.0.2.0/28" = "trusted"' $'[web]\nlisten = "127.0.0.1"\nport = 8485'
+write_config b 198.51.100.5 '' $'[web]\nenabled = false'
 
 declare -A daemon_pid
 start_pbx() {  # start_pbx PBX
@@ -81,6 +80,11 @@ shared_has() {  # shared_has PBX ADDRESS
 }
 shared_lacks() { ! shared_has "$@"; }
 now_ms() { date +%s%3N; }
+# metric_is NAME{LABELS} VALUE_REGEX: A's /metrics has that series with a matching value.
+metric_is() {
+  local text
+  text=$(in_ns "$a_ns" curl -s --max-time 5 http://127.0.0.1:8485/metrics) && grep -Eqx -- "$(sed 's/[{}]/\\&/g' <<<"$1") $2" <<<"$text"
+}
 
 start_pbx a
 start_pbx b
@@ -123,6 +127,13 @@ check "B applies the ban on 192.0.2.5" wait_until 10 shared_has b 192.0.2.5
 check "A records the ban on 192.0.2.5 as spared (trusted network)" \
   wait_until 10 bash -c "ip netns exec $a_ns $PBXWALL --run-dir $NETNS_TMP/run-$a_ns events | grep 192.0.2.5 | grep -q 'trusted network'"
 check "A's crowdsec4 does not hold the trusted address" shared_lacks a 192.0.2.5
+check "A's /metrics counts it spared for a trusted network" metric_is 'pbxwall_crowdsec_spared_total{reason="trusted network"}' 1
+check "A's /metrics counts no spared ban for a trunk" metric_is 'pbxwall_crowdsec_spared_total{reason="trunk"}' 0
+check "A's /metrics has the link up" metric_is pbxwall_crowdsec_link_up 1
+check "A's /metrics has the cscli bans applied" metric_is 'pbxwall_crowdsec_decisions_applied_total{origin="cscli"}' '[1-9][0-9]*'
+last_pull=$(in_ns "$a_ns" curl -s --max-time 5 http://127.0.0.1:8485/metrics | sed -n 's/^pbxwall_crowdsec_last_pull_timestamp_seconds //p')
+check "the last pull ($last_pull) is within 60 s of now" test $(($(date +%s) - ${last_pull:-0})) -le 60
+check "A's /metrics has an empty push queue" metric_is pbxwall_crowdsec_push_queue 0
 
 # 4. A stock cs-firewall-bouncer applies A's decision too.
 if command -v crowdsec-firewall-bouncer >/dev/null; then
@@ -188,6 +199,9 @@ check "A still blocks its attackers itself" bash -c "ip netns exec $a_ns nft lis
 check "A reports the link down and 10 decisions queued" \
   wait_until 15 bash -c "ip netns exec $a_ns $PBXWALL --run-dir $NETNS_TMP/run-$a_ns status | grep -q 'push queue 10'"
 check "B keeps the bans it holds while the LAPI is down" shared_has b 192.0.2.5
+check "A's /metrics has the link down" wait_until 15 metric_is pbxwall_crowdsec_link_up 0
+check "A's /metrics has 10 decisions queued" metric_is pbxwall_crowdsec_push_queue 10
+check "A's /metrics counts failed pulls" metric_is pbxwall_crowdsec_pull_failures_total '[1-9][0-9]*'
 stop_pbx a
 start_pbx a
 check "after a restart of pbxwalld A still has the 10 queued" \

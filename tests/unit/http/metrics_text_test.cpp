@@ -123,6 +123,82 @@ TEST(MetricsText, RuleNamesAreEscapedInLabels) {
   EXPECT_EQ(m.value("pbxwall_decisions_total", {{"rule", "odd \"rule\"\\\nname"}}), 4);
 }
 
+// The fleet's part: the LAPI link, the shared bans applied by origin and spared by reason,
+// and each community blocklist, in the shape of CrowdsecBridge::status_json and
+// BlocklistFeeds::status_json.
+TEST(MetricsText, CrowdsecLinkSparedBansAndBlocklists) {
+  json answer = daemon_metrics();
+  answer["crowdsec"] = {{"link", "up"},
+                        {"last_pull", 1796200000},
+                        {"applied_by_origin", {{"cscli", 2u}, {"pbxwall", 7u}}},
+                        {"spared", 4u},
+                        {"spared_by_reason", {{"trusted network", 3u}, {"validated", 1u}}},
+                        {"blocks", 9u},
+                        {"kernel_elements", 8u},
+                        {"pulls", 120u},
+                        {"pull_failures", 2u},
+                        {"decisions_deleted", 1u},
+                        {"queue", 10u},
+                        {"queue_dropped", 0u},
+                        {"pushed", 11u},
+                        {"push_failures", 3u}};
+  answer["blocklists"] = json::array(
+      {{{"name", "voipbl"}, {"entries", 100000u}, {"last_ok", 1796199000}, {"last_error", ""}, {"fetches", 5u},
+        {"failures", 1u}, {"spared", 2u}, {"spared_by_reason", {{"trunk", 1u}, {"trusted network", 1u}}}},
+       {{"name", "apiban"}, {"entries", 0u}, {"last_ok", nullptr}, {"last_error", "HTTP 500"}, {"fetches", 2u},
+        {"failures", 2u}, {"spared", 0u}, {"spared_by_reason", json::object()}}});
+  const auto m = parse_prometheus_text(prometheus_text(answer, {}));
+  ASSERT_TRUE(m.error.empty()) << m.error;
+  EXPECT_EQ(m.types.at("pbxwall_crowdsec_link_up"), "gauge");
+  EXPECT_EQ(m.value("pbxwall_crowdsec_link_up"), 1);
+  EXPECT_EQ(m.value("pbxwall_crowdsec_last_pull_timestamp_seconds"), 1796200000);
+  EXPECT_EQ(m.value("pbxwall_crowdsec_decisions_applied_total", {{"origin", "cscli"}}), 2);
+  EXPECT_EQ(m.value("pbxwall_crowdsec_decisions_applied_total", {{"origin", "pbxwall"}}), 7);
+  EXPECT_EQ(m.types.at("pbxwall_crowdsec_spared_total"), "counter");
+  EXPECT_EQ(m.value("pbxwall_crowdsec_spared_total", {{"reason", "trusted network"}}), 3);
+  EXPECT_EQ(m.value("pbxwall_crowdsec_spared_total", {{"reason", "validated"}}), 1);
+  // Reasons not seen yet are there at 0.
+  EXPECT_EQ(m.value("pbxwall_crowdsec_spared_total", {{"reason", "trunk"}}), 0);
+  EXPECT_EQ(m.value("pbxwall_crowdsec_spared_total", {{"reason", "VPN client"}}), 0);
+  EXPECT_EQ(m.value("pbxwall_crowdsec_blocks"), 9);
+  EXPECT_EQ(m.value("pbxwall_crowdsec_kernel_elements"), 8);
+  EXPECT_EQ(m.value("pbxwall_crowdsec_pulls_total"), 120);
+  EXPECT_EQ(m.value("pbxwall_crowdsec_pull_failures_total"), 2);
+  EXPECT_EQ(m.value("pbxwall_crowdsec_decisions_deleted_total"), 1);
+  EXPECT_EQ(m.value("pbxwall_crowdsec_push_queue"), 10);
+  EXPECT_EQ(m.value("pbxwall_crowdsec_pushed_total"), 11);
+  EXPECT_EQ(m.value("pbxwall_crowdsec_push_failures_total"), 3);
+
+  EXPECT_EQ(m.types.at("pbxwall_blocklist_entries"), "gauge");
+  EXPECT_EQ(m.types.at("pbxwall_blocklist_fetch_failures_total"), "counter");
+  EXPECT_EQ(m.value("pbxwall_blocklist_entries", {{"list", "voipbl"}}), 100000);
+  EXPECT_EQ(m.value("pbxwall_blocklist_entries", {{"list", "apiban"}}), 0);
+  EXPECT_EQ(m.value("pbxwall_blocklist_last_fetch_timestamp_seconds", {{"list", "voipbl"}}), 1796199000);
+  EXPECT_EQ(m.value("pbxwall_blocklist_last_fetch_timestamp_seconds", {{"list", "apiban"}}), 0);
+  EXPECT_EQ(m.value("pbxwall_blocklist_fetch_ok", {{"list", "voipbl"}}), 1);
+  EXPECT_EQ(m.value("pbxwall_blocklist_fetch_ok", {{"list", "apiban"}}), 0);
+  EXPECT_EQ(m.value("pbxwall_blocklist_fetches_total", {{"list", "voipbl"}}), 5);
+  EXPECT_EQ(m.value("pbxwall_blocklist_fetch_failures_total", {{"list", "voipbl"}}), 1);
+  EXPECT_EQ(m.value("pbxwall_blocklist_fetch_failures_total", {{"list", "apiban"}}), 2);
+  EXPECT_EQ(m.value("pbxwall_blocklist_spared", {{"list", "voipbl"}, {"reason", "trunk"}}), 1);
+  EXPECT_EQ(m.value("pbxwall_blocklist_spared", {{"list", "voipbl"}, {"reason", "trusted network"}}), 1);
+  EXPECT_EQ(m.value("pbxwall_blocklist_spared", {{"list", "apiban"}, {"reason", "trunk"}}), 0);
+}
+
+// Without [crowdsec] and [[blocklists]] their families are not exposed at all.
+TEST(MetricsText, NoFleetFamiliesWithoutTheirSections) {
+  const auto m = parse_prometheus_text(prometheus_text(daemon_metrics(), {}));
+  ASSERT_TRUE(m.error.empty()) << m.error;
+  EXPECT_FALSE(m.types.contains("pbxwall_crowdsec_link_up"));
+  EXPECT_FALSE(m.types.contains("pbxwall_blocklist_entries"));
+  // A list with no name (not the daemon's shape) is left out rather than exposed unlabelled.
+  json answer = daemon_metrics();
+  answer["blocklists"] = json::array({{{"entries", 5u}}});
+  const auto n = parse_prometheus_text(prometheus_text(answer, {}));
+  ASSERT_TRUE(n.error.empty()) << n.error;
+  EXPECT_TRUE(n.family("pbxwall_blocklist_entries").empty());
+}
+
 // The parser the tests above rely on refuses what Prometheus refuses.
 TEST(MetricsText, ParserRefusesInvalidText) {
   EXPECT_FALSE(parse_prometheus_text("x_total 1\n").error.empty());  // no TYPE
