@@ -177,7 +177,7 @@ struct Replay::Impl {
 
   void emit(TimePoint t) {
     for (const auto& d : decisions) {
-      ++stats.decisions;
+      if (d.action != Action::failed_again) ++stats.decisions;
       Source& s = source(d.addr);
       switch (d.action) {
         case Action::block:
@@ -204,9 +204,13 @@ struct Replay::Impl {
         case Action::flag:
           s.flagged = true;
           s.flagged_user = d.user;
+          s.summary.flag_failures += d.failures;
+          break;
+        case Action::failed_again:
+          s.summary.flag_failures += d.failures;
           break;
       }
-      if (sink) sink(d, t);
+      if (sink && d.action != Action::failed_again) sink(d, t);
     }
     decisions.clear();
   }

@@ -51,6 +51,9 @@ struct SourceSummary {
   std::optional<TimePoint> first_block;
   FinalState state = FinalState::none;  // at the capture's last packet time
   std::string user;                     // validated or flagged user, else the last blocked one
+  // Wrong passwords counted on its flags (rule 7): those that led to the first one and every
+  // later one (failed_again decisions, which the decision sink does not get).
+  std::uint64_t flag_failures = 0;
 };
 
 struct ReplayStats {

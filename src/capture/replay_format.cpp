@@ -1,5 +1,7 @@
 #include "capture/replay_format.h"
 
+#include "base/plural.h"
+
 #include <ctime>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -105,6 +107,7 @@ std::string summary_json(const ReplayReport& r) {
     e["first_block"] = optional_seconds(src.first_block);
     e["state"] = final_state_name(src.state);
     e["user"] = text_or_null(src.user);
+    e["flag_failures"] = src.flag_failures;
     sources[src.addr.str()] = std::move(e);
   }
   s["sources"] = std::move(sources);
@@ -133,7 +136,9 @@ std::string summary_text(const ReplayReport& r) {
     o << pad(s.addr.str(), 40) << pad(std::to_string(s.requests), 10)
       << pad(blocked ? std::to_string(s.requests_before_block) : "-", 14)
       << pad(std::to_string(blocked ? s.answered_before_block : s.answers), 17)
-      << pad(final_state_name(s.state), 11) << s.user << "\n";
+      << pad(final_state_name(s.state), 11) << s.user;
+    if (s.flag_failures > 0) o << " (" << counted(static_cast<std::int64_t>(s.flag_failures), "wrong password") << ")";
+    o << "\n";
   }
   return o.str();
 }

@@ -290,6 +290,11 @@ std::optional<IpAddress> Firewall::inspect(bool inbound, std::span<const std::ui
 void Firewall::take(const Decision& d, TimePoint now) {
   using packets::SetElement;
   using packets::SetKey;
+  // One more failure of a flagged device: its flag's count, no event (one per retry would bury the rest).
+  if (d.action == Action::failed_again) {
+    writes_.queue(store::FlagRecord{d.addr.str(), d.user, d.reason, now, now, d.failures});
+    return;
+  }
   trail_.record(d, now);
   if (d.action == Action::forget && pbx_word_.forgotten.erase(d.addr) > 0) return;  // forgotten on the PBX's word
   if (d.action == Action::validate) pbx_word_.forgotten.erase(d.addr);
@@ -331,7 +336,9 @@ void Firewall::take(const Decision& d, TimePoint now) {
       writes_.queue(RemoveValidation{addr});
       break;
     case Action::flag:
-      writes_.queue(store::FlagRecord{addr, d.user, d.reason, now, now, 1});
+      writes_.queue(store::FlagRecord{addr, d.user, d.reason, now, now, d.failures});
+      break;
+    case Action::failed_again:
       break;
   }
   grant_for(d, now);

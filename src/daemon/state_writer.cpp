@@ -47,16 +47,7 @@ Status<> StateWriter::apply(StateChange& change) {
           [&](store::ValidatedRecord& r) { return store_.upsert_validated(r); },
           [&](RemoveValidation& r) { return store_.remove_validated(r.address); },
           [&](store::RememberedRecord& r) { return store_.remember_validated(r); },
-          [&](store::FlagRecord& r) -> Status<> {
-            store::FlagRecord merged = r;
-            if (auto flags = store_.flags(); flags.ok())
-              for (const auto& f : *flags)
-                if (f.address == r.address && f.user == r.user) {
-                  merged.first_seen = f.first_seen;
-                  merged.count = f.count + 1;
-                }
-            return store_.upsert_flag(merged);
-          },
+          [&](store::FlagRecord& r) { return store_.count_flag(r); },
           [&](store::EventRecord& e) -> Status<> {
             auto id = store_.add_event(e);
             if (!id.ok()) return fail(id.error());

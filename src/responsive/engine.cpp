@@ -342,10 +342,19 @@ void Engine::Impl::forget(Step& s, Rule rule, std::string reason) {
   emit(s, Decision{Action::forget, r.addr, std::move(user), std::nullopt, rule, std::move(reason)});
 }
 
-void Engine::Impl::flag(Step& s, std::string_view user, std::string reason) {
-  s.rec.flags |= detail::record_flag::flagged;
-  s.rec.last_flag_s = s.now_s;
-  emit(s, Decision{Action::flag, s.rec.addr, std::string(user), std::nullopt, Rule::misconfigured_device, std::move(reason)});
+void Engine::Impl::flag(Step& s, int slot, std::string_view user, std::string reason, bool again) {
+  auto& user_flags = s.rec.user_flags[slot];
+  // The first flag of the user counts the failures that led to it; later ones count themselves.
+  const std::uint32_t failures = (user_flags & detail::user_flag::flagged) ? 1u : s.rec.failures[slot];
+  user_flags |= detail::user_flag::flagged;
+  if (!again) {
+    s.rec.flags |= detail::record_flag::flagged;
+    s.rec.last_flag_s = s.now_s;
+  }
+  Decision d{again ? Action::failed_again : Action::flag, s.rec.addr, std::string(user), std::nullopt,
+             Rule::misconfigured_device, std::move(reason)};
+  d.failures = failures;
+  emit(s, std::move(d));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -95,7 +95,8 @@ struct Engine::Impl {
   bool take_block(Step& s, Rule rule, std::string user, std::string reason, bool fingerprint);
   void validate(Step& s, std::string_view user, std::uint32_t user_hash, std::uint32_t expires_s);
   void forget(Step& s, Rule rule, std::string reason);
-  void flag(Step& s, std::string_view user, std::string reason);
+  // Rule 7: flags `user` (user slot `slot`), or, when `again`, counts one more failure of a flag.
+  void flag(Step& s, int slot, std::string_view user, std::string reason, bool again);
   void count_rotation(Step& s);
   void enqueue(std::uint32_t index);
   void clear_rule_state(detail::SourceRecord& r);

@@ -24,6 +24,7 @@ const char* action_name(Action a) {
     case Action::forget: return "forget";
     case Action::flag: return "flag";
     case Action::unblock: return "unblock";
+    case Action::failed_again: return "failed-again";
   }
   return "unknown";
 }

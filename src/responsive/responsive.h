@@ -157,8 +157,10 @@ Observation from_iax_error(const iax::ParseError& error, const PacketMeta& meta)
 // ---------------------------------------------------------------------------------------------
 // Decisions
 
-enum class Action : std::uint8_t { block, validate, forget, flag, unblock };
-const char* action_name(Action a);  // "block", "validate", ...
+// failed_again: a source flagged for a user failed to authenticate as that user once more
+// (rule 7): the flag's count grows; no new flag to report.
+enum class Action : std::uint8_t { block, validate, forget, flag, unblock, failed_again };
+const char* action_name(Action a);  // "block", "validate", ..., "failed-again"
 
 enum class Rule : std::uint8_t {
   fingerprint,         // 1: known attack tool
@@ -189,6 +191,9 @@ struct Decision {
   // A block of a whole network rather than of `addr` (rule address_rotation: an IPv6 /64);
   // `addr` is then the address whose block completed the count. Empty for everything else.
   std::optional<Cidr> network{};
+  // flag, failed_again: the wrong passwords this decision adds to the flag's count (those that
+  // led to the flag, then one per later failure). 0 for every other action.
+  std::uint32_t failures = 0;
 };
 
 // ---------------------------------------------------------------------------------------------

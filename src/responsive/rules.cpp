@@ -368,14 +368,18 @@ void Engine::Impl::wrong_password(Step& s, std::uint32_t user, std::uint32_t cal
     }
   }
   // Rule 7: failures spaced at a phone's retry pace (each one finds the rule 3 bucket drained)
-  // never block; after a few they are worth an admin's look.
-  if (rec.burst_failures[i] != 1 || rec.failures[i] < settings.misconfigured_after) return;
+  // never block; after a few they are worth an admin's look. A flag is reported again at most
+  // once per reflag_interval; in between, each failure of the flagged user counts on it.
+  const bool flagged_user = (rec.user_flags[i] & user_flag::flagged) != 0;
   const std::int64_t reflag_s = settings.reflag_interval.count() / 1'000'000;
-  if ((rec.flags & record_flag::flagged) && std::int64_t{s.now_s} - rec.last_flag_s < reflag_s) return;
+  const bool recently_flagged = (rec.flags & record_flag::flagged) && std::int64_t{s.now_s} - rec.last_flag_s < reflag_s;
+  const bool due = rec.burst_failures[i] == 1 && rec.failures[i] >= settings.misconfigured_after && !recently_flagged;
+  if (!due && !flagged_user) return;
   const std::string name = names.lookup(user);
-  flag(s, name,
+  flag(s, i, name,
        "user " + name + " failed to authenticate " + std::to_string(rec.failures[i]) +
-           " times at a phone's retry pace: probably a device with an old password");
+           " times at a phone's retry pace: probably a device with an old password",
+       !due);
 }
 
 bool Engine::Impl::credentials_pending(const SourceRecord& rec, std::uint32_t user) {

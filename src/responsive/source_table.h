@@ -73,6 +73,7 @@ inline constexpr std::uint8_t challenged = 2;  // counted once as a challenged u
 inline constexpr std::uint8_t registered = 4;  // has a registration in force
 inline constexpr std::uint8_t accepted = 8;    // credentials accepted at least once (rule 12)
 inline constexpr std::uint8_t ignored = 16;    // counted once as a username whose challenge was ignored
+inline constexpr std::uint8_t flagged = 32;    // reported as a misconfigured device (rule 7)
 }  // namespace user_flag
 
 // One device's failing registration: phones keep one Call-ID and one source port per

@@ -245,6 +245,19 @@ Status<> StateStore::upsert_flag(const FlagRecord& r) {
   return run(stmt, "upsert_flag");
 }
 
+Status<> StateStore::count_flag(const FlagRecord& r) {
+  auto address = canonical_address(r.address, "count_flag");
+  if (!address) return fail(address.error());
+  auto stmt = db_->cached(
+      "INSERT INTO flagged (address, user, reason, first_seen_us, last_seen_us, count) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (address, user) DO UPDATE SET "
+      "reason = excluded.reason, last_seen_us = excluded.last_seen_us, count = flagged.count + excluded.count");
+  if (stmt)
+    (*stmt)->bind(1, *address).bind(2, r.user).bind(3, r.reason).bind(4, us(r.first_seen))
+        .bind(5, us(r.last_seen)).bind(6, r.count);
+  return run(stmt, "count_flag");
+}
+
 Status<> StateStore::remove_flag(const std::string& address, const std::string& user) {
   auto canonical = canonical_address(address, "remove_flag");
   if (!canonical) return fail(canonical.error());

@@ -142,6 +142,9 @@ class StateStore {
 
   // Insert or replace by (address, user).
   Status<> upsert_flag(const FlagRecord& r);
+  // Insert, or add r.count to the flag of (address, user) with r's reason and last_seen (its
+  // first_seen stays).
+  Status<> count_flag(const FlagRecord& r);
   Status<> remove_flag(const std::string& address, const std::string& user);
   Result<std::vector<FlagRecord>> flags();  // most recently seen first
 

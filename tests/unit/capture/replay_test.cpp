@@ -172,6 +172,21 @@ TEST(Replay, PhoneRetryingAWrongPasswordEveryTwentySecondsIsFlaggedNotBlocked) {
   EXPECT_EQ(s->state, FinalState::flagged);
 }
 
+TEST(Replay, APhoneRetryingNinetyTimesCountsNinetyWrongPasswordsOnItsFlag) {
+  Capture c;
+  for (int n = 0; n < 90; ++n) phone_registers(c, kT0 + std::chrono::seconds(20 * n), kPhoneB, "301", n, false);
+  auto o = replay(c);
+  EXPECT_EQ(o.for_addr(kPhoneB, Action::flag).size(), 1u);
+  // The later failures count on the flag without a line of their own.
+  EXPECT_TRUE(o.for_addr(kPhoneB, Action::failed_again).empty());
+  const auto* s = o.source(kPhoneB);
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(s->state, FinalState::flagged);
+  EXPECT_EQ(s->flag_failures, 90u);
+  EXPECT_NE(summary_text(o.report).find("301 (90 wrong passwords)"), std::string::npos) << summary_text(o.report);
+  EXPECT_NE(summary_json(o.report).find("\"flag_failures\":90"), std::string::npos) << summary_json(o.report);
+}
+
 TEST(Replay, SipOverTcpSplitAndCoalescedSegmentsValidateThePhone) {
   Request r;
   r.transport = "TCP";

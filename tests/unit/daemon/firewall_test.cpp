@@ -197,6 +197,28 @@ TEST_F(FirewallTest, UnblockOfAnAddressNotBlockedRecordsNoEvent) {
   EXPECT_TRUE(events["items"].empty()) << events.dump();
 }
 
+TEST_F(FirewallTest, AFlaggedPhoneRetryingNinetyTimesShowsNinetyFailuresAndOneEvent) {
+  auto& fw = make();
+  ASSERT_TRUE(fw.start().ok());
+  for (int n = 0; n < 90; ++n) {
+    inbound(kPhone, phone_register(2 * n + 1, false));
+    outbound(kPhone, pbx_answer(2 * n + 1, 401));
+    inbound(kPhone, phone_register(2 * n + 2, true));
+    outbound(kPhone, pbx_answer(2 * n + 2, 401));  // the wrong password
+    fw.flush();
+    clock_.advance(std::chrono::seconds(20));
+  }
+  EXPECT_FALSE(blocked(kPhone));
+  json listed = fw.handle({{"cmd", "list"}, {"what", "flagged"}});
+  ASSERT_TRUE(listed["ok"].get<bool>()) << listed.dump();
+  ASSERT_EQ(listed["items"].size(), 1u) << listed.dump();
+  EXPECT_EQ(listed["items"][0]["user"], "300");
+  EXPECT_EQ(listed["items"][0]["count"], 90) << listed.dump();
+  EXPECT_NE(listed["items"][0]["reason"].get<std::string>().find("90 times"), std::string::npos) << listed.dump();
+  EXPECT_EQ(events_of_kind("flag", "198.51.100.10"), 1u);
+  EXPECT_EQ(events().size(), 1u);
+}
+
 TEST_F(FirewallTest, MalformedControlRequestsGetErrors) {
   auto& fw = make();
   ASSERT_TRUE(fw.start().ok());

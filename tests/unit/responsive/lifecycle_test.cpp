@@ -179,6 +179,28 @@ TEST_F(Tolerance, WrongPasswordEvery20SecondsFor24HoursIsOnlyFlagged) {
   EXPECT_EQ(engine().snapshot().size(), 1u);
 }
 
+TEST_F(Tolerance, EveryLaterFailureOfAFlaggedPhoneCountsOnItsFlag) {
+  std::vector<Decision> ds;
+  for (int i = 0; i < 90; ++i) {
+    append(ds, register_cycle(kPhone, "101", 401));
+    advance(20s);
+  }
+  EXPECT_EQ(count(ds, Action::block), 0);
+  ASSERT_EQ(count(ds, Action::flag), 1);  // 30 minutes: reported once
+  EXPECT_EQ(find(ds, Action::flag)->failures, 3u);
+  EXPECT_EQ(count(ds, Action::failed_again), 87);
+  std::uint32_t failures = 0;
+  for (const auto& d : ds)
+    if (d.action == Action::flag || d.action == Action::failed_again) {
+      EXPECT_EQ(d.user, "101");
+      failures += d.failures;
+    }
+  EXPECT_EQ(failures, 90u);
+  const Decision& last = ds.back();
+  EXPECT_EQ(last.action, Action::failed_again);
+  EXPECT_THAT(last.reason, HasSubstr("user 101 failed to authenticate 90 times"));
+}
+
 TEST_F(Tolerance, TheSamePhoneEvery2SecondsIsBlocked) {
   std::vector<Decision> ds;
   for (int i = 0; i < 10 && count(ds, Action::block) == 0; ++i) {

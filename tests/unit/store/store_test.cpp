@@ -128,6 +128,16 @@ TEST(StateStore, FlagsKeyedByAddressAndUserNewestFirst) {
   EXPECT_EQ(*s->flags(), (std::vector<FlagRecord>{b}));
 }
 
+TEST(StateStore, CountFlagAddsToTheCountAndKeepsTheFirstSeen) {
+  auto s = open_memory();
+  ASSERT_TRUE(s->count_flag({"203.0.113.5", "301", "failed 3 times", t0, t0, 3}).ok());
+  ASSERT_TRUE(s->count_flag({"203.0.113.5", "301", "failed 4 times", t0 + seconds(20), t0 + seconds(20), 1}).ok());
+  ASSERT_TRUE(s->count_flag({"203.0.113.5", "333", "failed 3 times", t0 + seconds(30), t0 + seconds(30), 3}).ok());
+  EXPECT_EQ(*s->flags(), (std::vector<FlagRecord>{{"203.0.113.5", "333", "failed 3 times", t0 + seconds(30), t0 + seconds(30), 3},
+                                                  {"203.0.113.5", "301", "failed 4 times", t0, t0 + seconds(20), 4}}));
+  EXPECT_FALSE(s->count_flag({"nope", "301", "x", t0, t0, 1}).ok());
+}
+
 TEST(StateStore, EventsSinceAndAfterIdInOrder) {
   auto s = open_memory();
   std::vector<std::int64_t> ids;
