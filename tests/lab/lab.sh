@@ -26,6 +26,8 @@ LAB_PBX=${LAB_PBX:-kamailio}
 LAB_PREFIX=${LAB_PREFIX:-pbxlab$$}
 LAB_DIR=${LAB_DIR:-}
 LAB_KEEP_DIR=${LAB_KEEP_DIR:-0}
+# More Kamailio command-line arguments, e.g. (-A NONCE_EXPIRE=5) for nonces that go stale.
+LAB_KAMAILIO_ARGS=("${LAB_KAMAILIO_ARGS[@]}")
 LAB_NAMESPACES=()
 LAB_PIDS=()
 LAB_KAMAILIO_PID=
@@ -206,7 +208,7 @@ lab_start_kamailio() {
   mkdir -p "$LAB_DIR/kamailio"
   lab_spawn pbx "$seconds" "$LAB_DIR/kamailio.log" \
     kamailio -DD -E -f "$LAB_HERE/kamailio.cfg" -Y "$LAB_DIR/kamailio" \
-    -P "$LAB_DIR/kamailio/kamailio.pid" -m 64 -M 8 \
+    -P "$LAB_DIR/kamailio/kamailio.pid" -m 64 -M 8 "${LAB_KAMAILIO_ARGS[@]}" \
     -l "udp:$LAB_PBX4:5060" -l "tcp:$LAB_PBX4:5060" \
     -l "udp:[$LAB_PBX6]:5060" -l "tcp:[$LAB_PBX6]:5060"
   LAB_KAMAILIO_PID=$LAB_LAST_PID
@@ -435,3 +437,21 @@ lab_crack() {
 
 # Succeeds when the sipp cracker NAME got a 200 (it found the password).
 lab_crack_found() { grep -q '^SIP/2.0 200 ' "$LAB_DIR/$1.messages" 2>/dev/null; }
+
+# A toll-fraud prober with a phone's User-Agent (sipp/call-probe.xml): one INVITE without
+# credentials per international number, From extension 300, at RATE per second:
+# lab_probe_calls HOST SECONDS NAME RATE  (20 numbers: ten 00 44..., ten 011 1...)
+lab_probe_calls() {
+  local host=$1 seconds=$2 name=$3 rate=$4 csv="$LAB_DIR/$3.csv" i
+  {
+    echo SEQUENTIAL
+    for ((i = 0; i < 10; i++)); do
+      printf '004420794600%02d;%s\n' "$i" "$LAB_USER_A"
+      printf '01112025550%03d;%s\n' "$((100 + i))" "$LAB_USER_A"
+    done
+  } >"$csv"
+  lab_log "attack $name from $host: INVITE to 20 international numbers without credentials (sipp, ${rate}/s)"
+  lab_sipp "$host" "$seconds" "$name" call-probe.xml "$csv" -r "$rate" -l 5 -m 20 \
+    -timeout "$((seconds - 2))s" -mi "$(lab_host_addr4 "$host")" -mp 16000
+  lab_log "attack $name ended"
+}

@@ -14,6 +14,11 @@ for a variant such as "svcrack:no-fingerprints") to:
   "validated":  {addr: user}          each must get a validate decision for that user
   "flagged":    {addr: user}          each must get a flag decision for that user
   "never_blocked": [addr, ...]        no block decision may name these
+  "alarm": {"network": cidr,          many sources attacking one extension, from this network:
+            "max_requests": n,        the first block among them is the alarm; every source
+            "max_before": m}          that starts after it must be blocked after at most n
+                                      requests, and at most m sources may send requests before
+                                      the alarm (those raise it and need not be blocked)
 Any address blocked that is not an expected attacker fails the check too, so a replay that
 blocks everything cannot pass; so does a summary whose answered_before_block, packets (SIP
 messages) or PBX addresses differ from the capture, or that reports malformed messages or
@@ -101,6 +106,40 @@ def check(name, expect, decisions, summary, messages):
             failures.append(f"attacker {addr} sent {sent} requests up to its block "
                             f"(at most {max_requests} allowed)")
 
+    alarm = expect.get("alarm")
+    alarm_sources = set()
+    if alarm:
+        network = ipaddress.ip_network(alarm["network"])
+        firsts = {}
+        for m in messages:
+            if m.is_request and m.src not in PBX and ipaddress.ip_address(m.src) in network:
+                firsts.setdefault(m.src, m.t)
+        alarm_sources = set(firsts)
+        alarm_blocks = [float(d["t"]) for a, d in blocks.items() if a in alarm_sources]
+        if not alarm_blocks:
+            failures.append(f"none of the {len(firsts)} sources in {network} was blocked")
+        else:
+            alarm_t = min(alarm_blocks)
+            before = [a for a, t in firsts.items() if t <= alarm_t + 1e-6]
+            after = [a for a, t in firsts.items() if t > alarm_t + 1e-6]
+            if len(before) > alarm["max_before"]:
+                failures.append(f"{len(before)} sources in {network} sent requests before the "
+                                f"first block (at most {alarm['max_before']} allowed)")
+            worst = 0
+            for addr in after:
+                block = blocks.get(addr)
+                if block is None:
+                    failures.append(f"{addr} started after the alarm and was never blocked")
+                    continue
+                sent = sum(1 for m in messages if m.is_request and m.src == addr
+                           and m.t <= float(block["t"]) + 1e-6)
+                worst = max(worst, sent)
+                if sent > alarm["max_requests"]:
+                    failures.append(f"{addr} started after the alarm and sent {sent} requests "
+                                    f"up to its block (at most {alarm['max_requests']} allowed)")
+            print(f"  {network}: {len(before)} sources before the alarm, {len(after)} after it, "
+                  f"each blocked after at most {worst} requests")
+
     for kind, action in (("validated", "validate"), ("flagged", "flag")):
         for addr, user in expect.get(kind, {}).items():
             found = [d for d in decisions
@@ -134,7 +173,7 @@ def check(name, expect, decisions, summary, messages):
             d = blocks[addr]
             failures.append(f"{addr} must never be blocked but was, by rule {d['rule']}: "
                             f"{d['reason']}")
-    unexpected = set(blocks) - set(expect.get("attackers", {})) - protected
+    unexpected = set(blocks) - set(expect.get("attackers", {})) - protected - alarm_sources
     for addr in sorted(unexpected):
         failures.append(f"{addr} was blocked but is no attacker in {name}")
     return failures
