@@ -67,7 +67,13 @@ bool Engine::Impl::check_fingerprint(Step& s, const SipRequest& r) {
   } else {
     return false;
   }
-  return take_block(s, Rule::fingerprint, detail::printable(r.target_user(), kMaxUserText), std::move(reason), true);
+  std::string user = detail::printable(r.target_user(), kMaxUserText);
+  // svwar's first request names no extension it is after: the block names no user.
+  if (rec.requests == 0 && detail::looks_like_random_probe(user) && !(known_user && known_user(user).value_or(false))) {
+    reason += "; its first request was for " + detail::random_probe_text(user);
+    user.clear();
+  }
+  return take_block(s, Rule::fingerprint, std::move(user), std::move(reason), true);
 }
 
 bool Engine::Impl::rate_request(Step& s) {
@@ -129,7 +135,7 @@ void Engine::Impl::probe_call(Step& s, std::string_view destination) {
     const std::size_t shown = std::min<std::size_t>(rec.probe_count, detail::kProbeSlots);
     take_block(s, Rule::call_probing, {},
                "unauthenticated calls to " + std::to_string(rec.probe_count) + " numbers: " +
-                   detail::name_list(names, rec.probe_dest, shown, rec.probe_count),
+                   detail::name_list(names, rec.probe_dest, shown, rec.probe_count, (rec.flags & record_flag::random_probe_first) != 0),
                false);
   }
 }
@@ -146,7 +152,7 @@ bool Engine::Impl::count_username(Step& s, std::uint32_t user, std::int64_t weig
   return take_block(s, Rule::user_enumeration, {},
                     std::to_string(rec.enum_names) + " usernames tried " + in_seconds(rec.enum_start_s, s.now_s) + ": " +
                         detail::name_list(names, rec.first_names, std::min<std::size_t>(rec.enum_names, detail::kFirstNames),
-                                          rec.enum_names),
+                                          rec.enum_names, (rec.flags & record_flag::random_probe_first) != 0),
                     false);
 }
 
@@ -220,7 +226,7 @@ bool Engine::Impl::ignored_challenge(Step& s, std::uint32_t user, std::uint16_t 
                         " from port " + std::to_string(port) +
                         " (each time a new Call-ID came instead of the answer a phone sends): usernames " +
                         detail::name_list(names, rec.first_names, std::min<std::size_t>(rec.enum_names, detail::kFirstNames),
-                                          rec.enum_names),
+                                          rec.enum_names, (rec.flags & record_flag::random_probe_first) != 0),
                     false);
 }
 
@@ -571,6 +577,9 @@ void Engine::Impl::judge_sip_request(Step& s, const SipRequest& r) {
     s.proved = true;
   // ... and only the receiver of the PBX's answer knows the To tag in it.
   if (continues_answered(s, r)) return;
+  if (s.rec.requests == 0 && detail::looks_like_random_probe(r.target_user()) &&
+      !(known_user && known_user(r.target_user()).value_or(false)))
+    s.rec.flags |= record_flag::random_probe_first;
   if (check_fingerprint(s, r) || rate_request(s)) return;
   if (r.method == SipMethod::ack || r.method == SipMethod::cancel) return;  // never challenged
   if (r.evasions) ++counters.evasive_requests;

@@ -41,12 +41,28 @@ std::string NameCache::lookup(std::uint32_t hash) const {
   return s;
 }
 
-std::string name_list(const NameCache& cache, const std::uint32_t* hashes, std::size_t n, std::size_t total) {
+bool looks_like_random_probe(std::string_view user) {
+  if (user.size() < 9 || user.size() > 10 || user.front() == '0') return false;
+  std::uint64_t v = 0;
+  for (char c : user) {
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + static_cast<std::uint64_t>(c - '0');
+  }
+  return v <= 0xffffffffu;
+}
+
+std::string random_probe_text(std::string_view user) {
+  return std::string(user) + " (svwar's random check, not an extension it targets)";
+}
+
+std::string name_list(const NameCache& cache, const std::uint32_t* hashes, std::size_t n, std::size_t total,
+                      bool first_is_probe) {
   std::string s;
   for (std::size_t i = 0; i < n; ++i) {
     if (hashes[i] == 0) continue;
     if (!s.empty()) s += ", ";
-    s += cache.lookup(hashes[i]);
+    const std::string name = cache.lookup(hashes[i]);
+    s += i == 0 && first_is_probe && looks_like_random_probe(name) ? random_probe_text(name) : name;
   }
   if (total > n) s += ", \u2026";
   return s;

@@ -45,7 +45,15 @@ class NameCache {
 };
 
 // "100, 101, 102, …": the names of `hashes` (first `n`), with "…" when `total` is larger.
-std::string name_list(const NameCache& cache, const std::uint32_t* hashes, std::size_t n, std::size_t total);
+// With `first_is_probe`, a first name that looks_like_random_probe() is marked as svwar's check.
+std::string name_list(const NameCache& cache, const std::uint32_t* hashes, std::size_t n, std::size_t total,
+                      bool first_is_probe = false);
+
+// SIPVicious svwar opens every scan with a request for a random extension (a random 32-bit
+// number in decimal, 9 or 10 digits for 97% of them) to learn how the PBX answers unknown users.
+bool looks_like_random_probe(std::string_view user);
+// How a reason names that request's user: "3514970746 (svwar's random check, not an extension it targets)".
+std::string random_probe_text(std::string_view user);
 
 // Seconds as people read them: "40 s", "15 min", "24 h", "7 days", "1.5 s".
 std::string human_duration(std::int64_t microseconds);

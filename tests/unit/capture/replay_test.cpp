@@ -70,12 +70,14 @@ Outcome replay(const Capture& c, std::vector<IpAddress> pbx = {kPbx}, ReplayOpti
 }
 
 // svwar-like: REGISTER to extensions 100.. with 404 answers, `per_second` requests a second.
-Capture scan(int extensions, const std::string& user_agent, int per_second = 100) {
+// With `probe`, the first request is for it, as svwar's random-extension check is.
+Capture scan(int extensions, const std::string& user_agent, int per_second = 100, const std::string& probe = {}) {
   Capture c;
-  for (int i = 0; i < extensions; ++i) {
-    const TimePoint t = kT0 + Duration(i * 1'000'000 / per_second);
+  const int first = probe.empty() ? 0 : -1;
+  for (int i = first; i < extensions; ++i) {
+    const TimePoint t = kT0 + Duration((i - first) * 1'000'000 / per_second);
     Request r;
-    r.user = std::to_string(100 + i);
+    r.user = i < 0 ? probe : std::to_string(100 + i);
     r.from_host = "192.0.2.66";
     r.via_host = "127.0.0.1";
     r.user_agent = user_agent;
@@ -140,6 +142,32 @@ TEST(Replay, ScannerWithAnOrdinaryUserAgentIsBlockedForEnumeration) {
   EXPECT_EQ(s->answered_before_block, options.settings.enumeration.count);
   EXPECT_EQ(s->requests, 200u);
   EXPECT_EQ(s->state, FinalState::blocked);
+}
+
+TEST(Replay, SvwarsRandomFirstExtensionIsNotTheUserOfItsFingerprintBlock) {
+  auto o = replay(scan(20, "friendly-scanner", 100, "3514970746"));
+  const auto blocks = o.for_addr(kScanner, Action::block);
+  ASSERT_EQ(blocks.size(), 1u);
+  EXPECT_EQ(blocks[0].rule, Rule::fingerprint);
+  EXPECT_EQ(blocks[0].user, "");
+  EXPECT_NE(blocks[0].reason.find("its first request was for 3514970746 (svwar's random check"), std::string::npos)
+      << blocks[0].reason;
+  // A scan starting at a real extension keeps it as the block's user.
+  auto plain = replay(scan(20, "friendly-scanner"));
+  ASSERT_EQ(plain.for_addr(kScanner, Action::block).size(), 1u);
+  EXPECT_EQ(plain.for_addr(kScanner, Action::block)[0].user, "100");
+}
+
+TEST(Replay, SvwarsRandomFirstExtensionIsNamedAsSuchInAnEnumerationBlock) {
+  ReplayOptions options;
+  options.settings.fingerprints.clear();
+  options.settings.fingerprint_loopback_via = false;
+  auto o = replay(scan(20, "Zoiper rv2.10", 100, "1834140718"), {kPbx}, options);
+  const auto blocks = o.for_addr(kScanner, Action::block);
+  ASSERT_EQ(blocks.size(), 1u);
+  EXPECT_EQ(blocks[0].rule, Rule::user_enumeration);
+  EXPECT_NE(blocks[0].reason.find(": 1834140718 (svwar's random check, not an extension it targets), 100, 101"), std::string::npos)
+      << blocks[0].reason;
 }
 
 TEST(Replay, PhoneWithTheRightPasswordIsValidatedAndNeverBlocked) {

@@ -3,9 +3,22 @@
 
 #include "engine_fixture.h"
 #include "responsive/source_table.h"
+#include "responsive/text.h"
 
 namespace pbxwall::responsive::testing {
 namespace {
+
+TEST(RandomProbe, NineOrTenDigitsWithinThirtyTwoBits) {
+  EXPECT_TRUE(detail::looks_like_random_probe("3514970746"));
+  EXPECT_TRUE(detail::looks_like_random_probe("4294967295"));
+  EXPECT_TRUE(detail::looks_like_random_probe("183414071"));
+  EXPECT_FALSE(detail::looks_like_random_probe("4294967296"));  // beyond 32 bits
+  EXPECT_FALSE(detail::looks_like_random_probe("100"));
+  EXPECT_FALSE(detail::looks_like_random_probe("12345678"));
+  EXPECT_FALSE(detail::looks_like_random_probe("0123456789"));
+  EXPECT_FALSE(detail::looks_like_random_probe("35149707a6"));
+  EXPECT_FALSE(detail::looks_like_random_probe(""));
+}
 
 IpAddress nth(std::uint32_t i) { return IpAddress::v4(0xcb000000u + i); }  // 203.x.y.z
 
