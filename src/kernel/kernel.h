@@ -29,6 +29,11 @@ struct NamedCounter {
 // The named counters in `nft list` output of the table, in the listing's order.
 std::vector<NamedCounter> named_counters_of(std::string_view listing);
 
+// The script with each empty counter declaration (`counter NAME {\n\t}`) of a counter in `now`
+// given that counter's packets and bytes, so that replacing the table keeps what the kernel
+// counted. Declarations that already hold values and counters not in `now` are left as written.
+std::string with_counter_values(std::string_view script, const std::vector<NamedCounter>& now);
+
 class RulesetApplier {
  public:
   virtual ~RulesetApplier() = default;
@@ -56,6 +61,8 @@ class NftApplier final : public RulesetApplier {
   NftApplier(const NftApplier&) = delete;
   NftApplier& operator=(const NftApplier&) = delete;
 
+  // A script that replaces the table carries the table's named counters over (read just
+  // before the transaction; what is counted between that read and the commit is lost).
   Status<std::string> apply(std::string_view script) override;
   Status<std::string> check(std::string_view script) override;
   Result<std::string> list_table() override;

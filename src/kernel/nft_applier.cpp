@@ -75,6 +75,16 @@ std::string NftApplier::locate_error(std::string_view script, std::string error)
 }
 
 Status<std::string> NftApplier::apply(std::string_view script) {
+  // The replace deletes the table with its counters: declare them again with what they hold.
+  if (script_defines_table(script)) {
+    auto counters = named_counters();
+    if (counters && *counters && !(*counters)->empty()) {
+      const std::string carried = with_counter_values(script, **counters);
+      auto r = run(carried, false);
+      if (!r) return fail(locate_error(carried, r.error()));
+      return {};
+    }
+  }
   auto r = run(script, false);
   if (!r) return fail(locate_error(script, r.error()));
   return {};

@@ -135,6 +135,52 @@ TEST_F(NftApplierTest, NamedCountersComeFromTheKernelAsNftListsThem) {
   EXPECT_EQ(named_counters_of(*listed), expected);
 }
 
+// Every trust, untrust and UI edit replaces the table: its counters must not start over.
+TEST_F(NftApplierTest, NamedCountersKeepTheirValuesWhenTheTableIsReplaced) {
+  ASSERT_TRUE(applier_
+                  .apply(std::string(kReplaceHeader) +
+                         "table inet pbxwall {\n"
+                         "  counter blocked { packets 5 bytes 300 }\n"
+                         "  counter refused { packets 2 bytes 120 }\n"
+                         "}\n")
+                  .ok());
+  const std::string rendered = std::string(kReplaceHeader) +
+                               "table inet pbxwall {\n"
+                               "\tcounter blocked {\n\t}\n\n"
+                               "\tcounter refused {\n\t}\n\n"
+                               "\tcounter flood {\n\t}\n\n"
+                               "  chain input { type filter hook input priority filter; policy accept;\n"
+                               "    ip saddr 192.0.2.9 counter name \"blocked\" drop\n"
+                               "  }\n"
+                               "}\n";
+  ASSERT_TRUE(applier_.apply(rendered).ok());
+  ASSERT_TRUE(applier_.apply(rendered).ok());
+  auto counters = applier_.named_counters();
+  ASSERT_TRUE(counters.ok()) << counters.error();
+  ASSERT_TRUE(counters->has_value());
+  const std::vector<NamedCounter> expected = {{"blocked", 5, 300}, {"refused", 2, 120}, {"flood", 0, 0}};
+  EXPECT_EQ(**counters, expected);
+  // Removing the table removes its counters: a table made afresh starts at zero.
+  ASSERT_TRUE(applier_.apply(kReplaceHeader).ok());
+  ASSERT_TRUE(applier_.apply(rendered).ok());
+  counters = applier_.named_counters();
+  ASSERT_TRUE(counters.ok() && counters->has_value());
+  EXPECT_EQ((**counters)[0], (NamedCounter{"blocked", 0, 0}));
+}
+
+TEST(WithCounterValues, FillsEmptyDeclarationsOnly) {
+  const std::string script =
+      "table inet pbxwall {\n\tcounter blocked {\n\t}\n\n\tcounter refused { packets 1 bytes 2 }\n"
+      "\tcounter xblocked {\n\t}\n"
+      "\tchain c {\n\t\tcounter name \"blocked\" drop\n\t}\n}\n";
+  const std::string carried = with_counter_values(script, {{"blocked", 7, 420}, {"refused", 9, 9}, {"gone", 1, 1}});
+  EXPECT_EQ(carried,
+            "table inet pbxwall {\n\tcounter blocked { packets 7 bytes 420 }\n\n\tcounter refused { packets 1 bytes 2 }\n"
+            "\tcounter xblocked {\n\t}\n"
+            "\tchain c {\n\t\tcounter name \"blocked\" drop\n\t}\n}\n");
+  EXPECT_EQ(with_counter_values(script, {}), script);
+}
+
 TEST(NamedCountersOf, ReadsCountersWithValuesAndSkipsDeclarationsWithout) {
   const std::string listing =
       "table inet pbxwall {\n\tcounter responsive {\n\t\tpackets 12 bytes 960\n\t}\n\n"
