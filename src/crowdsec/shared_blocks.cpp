@@ -14,6 +14,11 @@ std::int64_t whole_seconds_up(Duration d) {
   return std::max<std::int64_t>(1, (d.count() + 999'999) / 1'000'000);
 }
 
+const char* set_name(Family family, bool hosts) {
+  if (hosts) return family == Family::v4 ? "crowdsec4" : "crowdsec6";
+  return family == Family::v4 ? "crowdsec_nets4" : "crowdsec_nets6";
+}
+
 }  // namespace
 
 void SharedBlocks::expire(TimePoint now) {
@@ -139,10 +144,17 @@ std::optional<SharedBlock> SharedBlocks::find(const Cidr& net, TimePoint now) co
   return out;
 }
 
+std::string flush_script() {
+  std::string script;
+  for (Family f : {Family::v4, Family::v6})
+    for (bool hosts : {true, false}) script += std::string("flush set inet pbxwall ") + set_name(f, hosts) + "\n";
+  return script;
+}
+
 std::string kernel_script(const KernelChange& change) {
   constexpr std::size_t kPerCommand = 4096;  // elements per add/delete command
   std::string script;
-  const auto emit = [&script](const char* verb, Family family, const auto& items, auto text_of) {
+  const auto emit = [&script](const char* verb, Family family, bool hosts, const auto& items, auto text_of) {
     std::size_t in_command = 0;
     for (const auto& item : items) {
       const Cidr& net = [&]() -> const Cidr& {
@@ -150,9 +162,12 @@ std::string kernel_script(const KernelChange& change) {
         else return item.first;
       }();
       if (net.family() != family) continue;
+      if (net.is_host() != hosts) continue;
       if (in_command == 0) {
         script += verb;
-        script += family == Family::v4 ? " element inet pbxwall crowdsec4 { " : " element inet pbxwall crowdsec6 { ";
+        script += " element inet pbxwall ";
+        script += set_name(family, hosts);
+        script += " { ";
       } else {
         script += ", ";
       }
@@ -164,12 +179,13 @@ std::string kernel_script(const KernelChange& change) {
     }
     if (in_command > 0) script += " }\n";
   };
-  for (Family f : {Family::v4, Family::v6}) {
-    emit("delete", f, change.remove, [](const Cidr& net) { return element_text(net); });
-    emit("add", f, change.add, [](const std::pair<Cidr, Duration>& e) {
-      return element_text(e.first) + " timeout " + std::to_string(whole_seconds_up(e.second)) + "s";
-    });
-  }
+  for (Family f : {Family::v4, Family::v6})
+    for (bool hosts : {true, false}) {
+      emit("delete", f, hosts, change.remove, [](const Cidr& net) { return element_text(net); });
+      emit("add", f, hosts, change.add, [](const std::pair<Cidr, Duration>& e) {
+        return element_text(e.first) + " timeout " + std::to_string(whole_seconds_up(e.second)) + "s";
+      });
+    }
   return script;
 }
 

@@ -3,8 +3,9 @@
 // change to the kernel (deltas, never a rewrite). Pure: the caller gives the time, and says
 // through callbacks which networks must stay open and which decisions it pushed itself.
 //
-// The kernel sets (crowdsec4/6) are interval sets, which refuse overlapping elements: of nested
-// networks only the outermost is in the kernel; an inner one goes in when the outer one ends.
+// The kernel sets of networks (crowdsec_nets4/6) are interval sets, which refuse overlapping
+// elements: of nested networks only the outermost is in the kernel (an address inside a banned
+// network too); an inner one goes in when the outer one ends.
 #pragma once
 
 #include <cstdint>
@@ -93,7 +94,11 @@ class SharedBlocks {
   void expire(TimePoint now);
 };
 
-// The nft commands of `change` for table inet pbxwall's crowdsec4/crowdsec6 sets.
+// The nft commands of `change` for table inet pbxwall's sets of shared bans: addresses in
+// crowdsec4/crowdsec6 (hash sets, where nft adds and deletes without reading the set back),
+// networks in crowdsec_nets4/crowdsec_nets6 (interval sets).
 std::string kernel_script(const KernelChange& change);
+// The nft commands that empty those four sets.
+std::string flush_script();
 
 }  // namespace pbxwall::crowdsec

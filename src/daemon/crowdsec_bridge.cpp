@@ -180,7 +180,7 @@ void CrowdsecBridge::on_pulled(Result<crowdsec::HttpAnswer> answer, bool startup
   std::string script;
   if (startup || kernel_dirty_) {
     shared_.kernel_reset();
-    script = "flush set inet pbxwall crowdsec4\nflush set inet pbxwall crowdsec6\n";
+    script = crowdsec::flush_script();
   }
   const auto change = shared_.kernel_change(now);
   script += crowdsec::kernel_script(change);

@@ -2,9 +2,10 @@
 // blocks. As a watcher it pushes every block this server takes (alerts with a ban decision)
 // and an operator's unblocks (deletes of those decisions), through a bounded queue kept in the
 // state database while the LAPI cannot be reached. As a bouncer it pulls the decision stream
-// every pull_interval and applies each pull to the kernel sets crowdsec4/6 in one transaction,
-// leaving trusted networks, trunks and validated sources open. HTTP runs on a thread of its
-// own; everything else on the daemon's loop.
+// every pull_interval and applies each pull to the kernel sets crowdsec4/6 (addresses) and
+// crowdsec_nets4/6 (networks) in one transaction, leaving trusted networks, trunks and
+// validated sources open. HTTP runs on a thread of its own; everything else on the daemon's
+// loop.
 #pragma once
 
 #include <cstdint>
@@ -66,7 +67,7 @@ class CrowdsecBridge {
   // Every decision the Firewall recorded: blocks go to the push queue, an operator's unblocks too.
   void on_event(const store::EventRecord& e);
 
-  // What the kernel sets crowdsec4/6 hold, for rendering the table anew.
+  // What the kernel sets crowdsec4/6 and crowdsec_nets4/6 hold, for rendering the table anew.
   std::vector<ruleset::BlockedNetEntry> kernel_content(TimePoint now) const;
   // Adds "crowdsec" to status, overview and metrics answers.
   void extend(const std::string& cmd, const nlohmann::json& request, nlohmann::json& answer) const;

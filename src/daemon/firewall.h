@@ -177,7 +177,7 @@ class Firewall {
   void set_status_listener(std::function<void(nlohmann::json&)> listener) { status_listener_ = std::move(listener); }
   // ---- Bans shared with other servers (crowdsec_bridge.cpp) ----
   // The bans pulled from other servers, as the kernel holds them: every table rendered anew
-  // carries them (sets crowdsec4/6).
+  // carries them (sets crowdsec4/6 and crowdsec_nets4/6).
   using SharedBlocksSource = std::function<std::vector<ruleset::BlockedNetEntry>(TimePoint now)>;
   void set_shared_blocks(SharedBlocksSource source) { shared_blocks_ = std::move(source); }
   // ---- Community blocklists (blocklist_feeds.cpp) ----

@@ -235,7 +235,8 @@ int run(const Options& o) {
     }
   }
   // The fleet: this server's blocks pushed to CrowdSec's Local API, the others' bans pulled
-  // into sets crowdsec4/6. A changed [crowdsec] (checked by Firewall::reload) restarts the bridge.
+  // into sets crowdsec4/6 and crowdsec_nets4/6. A changed [crowdsec] (checked by
+  // Firewall::reload) restarts the bridge.
   std::unique_ptr<daemon::CrowdsecBridge> crowdsec;
   std::optional<crowdsec::CrowdsecSettings> crowdsec_settings;
   auto configure_crowdsec = [&] {
@@ -248,7 +249,7 @@ int run(const Options& o) {
     crowdsec.reset();
     crowdsec_settings = *settings;
     if (!settings->enabled) {
-      (void)firewall.apply_set_script("flush set inet pbxwall crowdsec4\nflush set inet pbxwall crowdsec6\n");
+      (void)firewall.apply_set_script(crowdsec::flush_script());
       return;
     }
     crowdsec = std::make_unique<daemon::CrowdsecBridge>(io, firewall, *store, clock, *settings,

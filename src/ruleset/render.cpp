@@ -109,24 +109,28 @@ std::string counter_ref(std::string_view name) {
   return "counter name \"" + std::string(name) + "\"";
 }
 
-// Bans shared through CrowdSec, both families. In address order a network follows the one
-// holding it with nothing outside that one in between, so checking the last kept is enough.
+// Bans shared through CrowdSec, both families: single addresses in crowdsec4/6 (hash sets:
+// nft adds and deletes there without reading the set back, however large it is), networks in
+// crowdsec_nets4/6 (interval sets). In address order a network follows the one holding it
+// with nothing outside that one in between, so checking the last kept is enough; an address
+// inside a banned network is left to the network.
 void shared_sets(Script& s, const std::vector<BlockedNetEntry>& shared, const std::string& size) {
   std::map<Cidr, Duration> nets;
   for (const auto& b : shared)
     if (b.remaining.count() > 0) nets[b.net] = std::max(nets[b.net], b.remaining);
   for (Family f : {Family::v4, Family::v6}) {
-    std::vector<std::string> elements;
+    std::vector<std::string> hosts, networks;
     std::optional<Cidr> last;
     for (const auto& [net, left] : nets) {
       if (net.family() != f) continue;
       if (last && last->prefix() <= net.prefix() && last->contains(net.address())) continue;
       last = net;
-      elements.push_back((net.is_host() ? net.address().str() : net.address().str() + "/" + std::to_string(net.prefix())) +
-                         " timeout " + seconds(left));
+      if (net.is_host()) hosts.push_back(net.address().str() + " timeout " + seconds(left));
+      else networks.push_back(net.address().str() + "/" + std::to_string(net.prefix()) + " timeout " + seconds(left));
     }
-    s.set(f == Family::v4 ? "crowdsec4" : "crowdsec6", f == Family::v4 ? "ipv4_addr" : "ipv6_addr", "interval,timeout",
-          elements, size);
+    const char* type = f == Family::v4 ? "ipv4_addr" : "ipv6_addr";
+    s.set(f == Family::v4 ? "crowdsec4" : "crowdsec6", type, "timeout", hosts, size);
+    s.set(f == Family::v4 ? "crowdsec_nets4" : "crowdsec_nets6", type, "interval,timeout", networks, size);
   }
 }
 
@@ -390,6 +394,8 @@ std::string enabled_table(const RenderInput& in) {
   // over a trunk's other traffic either.
   s.line("\t\t", "ip saddr @crowdsec4 ip saddr != @trunks4 " + counter_ref(kCounterBlocked) + " drop");
   s.line("\t\t", "ip6 saddr @crowdsec6 ip6 saddr != @trunks6 " + counter_ref(kCounterBlocked) + " drop");
+  s.line("\t\t", "ip saddr @crowdsec_nets4 ip saddr != @trunks4 " + counter_ref(kCounterBlocked) + " drop");
+  s.line("\t\t", "ip6 saddr @crowdsec_nets6 ip6 saddr != @trunks6 " + counter_ref(kCounterBlocked) + " drop");
   // Community blocklists: the same place, the same exceptions.
   for (const auto& l : in.live.lists)
     for (bool nets : {false, true}) {

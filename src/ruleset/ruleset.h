@@ -74,8 +74,9 @@ struct LiveState {
   std::vector<ValidatedEntry> validated;
   std::vector<GrantEntry> grants;
   std::vector<BlockedNetEntry> blocked_nets{};
-  // Bans shared by other servers (CrowdSec's LAPI): sets crowdsec4/6, interval sets whose
-  // elements do not overlap (the caller keeps only outermost networks; overlaps are left out).
+  // Bans shared by other servers (CrowdSec's LAPI): addresses in sets crowdsec4/6, networks
+  // in the interval sets crowdsec_nets4/6, whose elements do not overlap (the caller keeps only
+  // outermost networks; overlaps and addresses inside a banned network are left out).
   // Never applied to trusted networks (accepted first) or trunks.
   std::vector<BlockedNetEntry> shared{};
   std::vector<ListContent> lists{};
@@ -103,7 +104,7 @@ struct RenderOptions {
   Duration flood_block = std::chrono::seconds(60);
   // Echo requests accepted per second from zones that are not trusted.
   std::uint32_t echo_rate_per_second = 10;
-  // `size` of blocked4, blocked6, blocked_nets4, blocked_nets6 and crowdsec4/6 ([responsive] max_blocked): without one nft
+  // `size` of blocked4, blocked6, blocked_nets4, blocked_nets6, crowdsec4/6 and crowdsec_nets4/6 ([responsive] max_blocked): without one nft
   // gives a set 65,535 elements and refuses the next (ENFILE).
   std::uint32_t max_blocked = 1'000'000;
 };

@@ -27,7 +27,8 @@ TEST(SharedBlocks, NewDecisionsBecomeOneKernelChange) {
   EXPECT_TRUE(change.remove.empty());
   ASSERT_EQ(change.add.size(), 3u);
   EXPECT_EQ(kernel_script(change),
-            "add element inet pbxwall crowdsec4 { 198.51.100.0/24 timeout 14400s, 203.0.113.9 timeout 3600s }\n"
+            "add element inet pbxwall crowdsec4 { 203.0.113.9 timeout 3600s }\n"
+            "add element inet pbxwall crowdsec_nets4 { 198.51.100.0/24 timeout 14400s }\n"
             "add element inet pbxwall crowdsec6 { 2001:db8::7 timeout 90s }\n");
   EXPECT_TRUE(blocks.kernel_change(t0 + seconds(1)).empty());  // nothing new: nothing to do
 }
@@ -43,6 +44,24 @@ TEST(SharedBlocks, DeletedDecisionsLeaveTheKernel) {
   EXPECT_EQ(change.remove[0], net("203.0.113.9"));
   EXPECT_EQ(kernel_script(change), "delete element inet pbxwall crowdsec4 { 203.0.113.9 }\n");
   EXPECT_EQ(blocks.size(), 1u);
+}
+
+// Networks are deleted from the interval sets, addresses from the hash sets; a flush empties
+// all four.
+TEST(SharedBlocks, NetworksAndAddressesLeaveTheirOwnSets) {
+  SharedBlocks blocks;
+  (void)blocks.apply({{ban(1, "198.51.100.0/24", hours(4), "Range"), ban(2, "2001:db8::9"), ban(3, "2001:db8:1::/48", hours(4), "Range")}, {}},
+                     true, t0, {}, {}, {});
+  (void)blocks.kernel_change(t0);
+  (void)blocks.apply({{}, {ban(1, "198.51.100.0/24", hours(4), "Range"), ban(2, "2001:db8::9"), ban(3, "2001:db8:1::/48", hours(4), "Range")}},
+                     false, t0 + seconds(5), {}, {}, {});
+  EXPECT_EQ(kernel_script(blocks.kernel_change(t0 + seconds(5))),
+            "delete element inet pbxwall crowdsec_nets4 { 198.51.100.0/24 }\n"
+            "delete element inet pbxwall crowdsec6 { 2001:db8::9 }\n"
+            "delete element inet pbxwall crowdsec_nets6 { 2001:db8:1::/48 }\n");
+  EXPECT_EQ(flush_script(),
+            "flush set inet pbxwall crowdsec4\nflush set inet pbxwall crowdsec_nets4\n"
+            "flush set inet pbxwall crowdsec6\nflush set inet pbxwall crowdsec_nets6\n");
 }
 
 TEST(SharedBlocks, AnotherDecisionOnTheSameAddressKeepsItBlocked) {
