@@ -193,6 +193,8 @@ async function responsive(root) {
   const keep = (x) => !f || JSON.stringify(x).toLowerCase().includes(f);
   const unblock = (addr) => h('button', { type: 'button', 'aria-label': `Unblock ${addr}`,
     onclick: async () => { if (await change('POST', '/api/unblock', { addr })) responsive(root); } }, 'Unblock');
+  // A source's history: its packets and the decisions on it. A blocked network has no packets of
+  // its own (they are its addresses'), so its row has none.
   const detail = (addr) => h('button', { type: 'button', 'aria-label': `History of ${addr}`,
     onclick: async () => { root.dataset.source = addr; await responsive(root); root.querySelector('#source-detail')?.focus(); } }, 'History');
   // The selection survives the page's live re-renders.
@@ -240,7 +242,7 @@ async function responsive(root) {
       table('Blocked sources', ['', 'Address', 'Origin', 'Reason', ['Until', 'time'], ''],
         shown.map((b) => b.rule === 'crowdsec'
           ? ['', b.addr, b.origin || b.rule, 'shared by the fleet', b.until ? when(b.until) : 'until unblocked', '']
-          : [pick(b.addr), b.addr, b.origin || b.rule, b.reason, b.until ? when(b.until) : 'until unblocked', h('span', { class: 'actions' }, detail(b.addr), unblock(b.addr))])),
+          : [pick(b.addr), b.addr, b.origin || b.rule, b.reason, b.until ? when(b.until) : 'until unblocked', h('span', { class: 'actions' }, b.addr.includes('/') ? null : detail(b.addr), unblock(b.addr))])),
       shown.length ? h('button', { type: 'button', id: 'unblock-selected', onclick: async () => {
         const addrs = shown.map((b) => b.addr).filter((a) => picked.has(a));
         if (addrs.length === 0) return notify('Select the sources to unblock first.', 'error');

@@ -539,8 +539,8 @@ void print_daemon_status(Context& ctx, const json& s) {
             << text_of(s, "max_blocked") << " blocks ([responsive] max_blocked); " << text_of(s, "blocks_held")
             << " held now\n";
   if (number("table_restores") + number("table_restore_failures") + number("elements_readded") + number("set_updates_owed") > 0) {
-    ctx.o() << "  healed: table restored " << text_of(s, "table_restores") << " times (refused "
-            << text_of(s, "table_restore_failures") << "), " << text_of(s, "elements_readded") << " elements re-added";
+    ctx.o() << "  healed: table restored " << counted_of(s, "table_restores", "time") << " (refused "
+            << text_of(s, "table_restore_failures") << "), " << counted_of(s, "elements_readded", "element") << " re-added";
     if (number("set_updates_owed") > 0)
       ctx.o() << "; " << text_of(s, "set_updates_owed") << " set changes refused by the kernel, retried every second ("
               << text_of(s, "set_update_error") << ")";

@@ -480,6 +480,11 @@ json Firewall::status_json() {
   json decisions = json::object();
   for (std::size_t r = 0; r < static_cast<std::size_t>(responsive::Rule::count_); ++r)
     decisions[responsive::rule_name(static_cast<responsive::Rule>(r))] = c.decisions[r];
+  // What the engine saw that no phone does, counted whether or not it led to a block.
+  const json evidence = {{"unknown_users", c.unknown_users},         {"ignored_challenges", c.ignored_challenges},
+                         {"fast_failures", c.fast_failures},         {"device_retries", c.device_retries},
+                         {"extension_alarms", c.extension_alarms},   {"evasive_requests", c.evasive_requests},
+                         {"spoof_guarded", c.spoof_guarded},         {"never_block_spared", c.never_block_spared}};
   json answer = {{"ok", true},
           {"enabled", loaded_ ? loaded_->config.policy.enabled : false},
           {"safe_mode", loaded_ ? loaded_->config.policy.safe_mode : true},
@@ -510,6 +515,7 @@ json Firewall::status_json() {
           {"stream_buffered_bytes", decoder_.stats().tcp_buffered_bytes + (tap_ ? tap_->stats().buffered_bytes : 0)},
           {"stream_buffer_evictions", decoder_.stats().tcp_buffer_evictions + (tap_ ? tap_->stats().buffer_evictions : 0)},
           {"decisions", decisions},
+          {"evidence", evidence},
           {"block_latency_seconds", block_latency_.json()}};
   answer.update(heal_json());
   add_state_status(answer);

@@ -174,6 +174,11 @@ std::string prometheus_text(const nlohmann::json& m, const WebCounters& web) {
   if (m.is_object() && m.contains("decisions") && m["decisions"].is_object())
     for (const auto& [rule, n] : m["decisions"].items())
       o << "pbxwall_decisions_total{rule=\"" << label(rule) << "\"} " << whole(n) << '\n';
+  header(o, "pbxwall_engine_evidence_total", "counter",
+         "What the responsive engine saw that no phone does (unknown users, ignored challenges, ...), by kind.");
+  if (m.is_object() && m.contains("evidence") && m["evidence"].is_object())
+    for (const auto& [kind, n] : m["evidence"].items())
+      o << "pbxwall_engine_evidence_total{kind=\"" << label(kind) << "\"} " << whole(n) << '\n';
   header(o, "pbxwall_sources", "gauge", "Sources blocked, validated and flagged now.");
   for (const char* state : {"blocked", "validated", "flagged"})
     o << "pbxwall_sources{state=\"" << state << "\"} " << count(m, state) << '\n';

@@ -361,6 +361,7 @@ try {
   const net = (await apiGet('/api/responsive/blocked')).items.find((b) => b.addr === '203.0.113.128/25');
   assert.ok(net && net.reason.includes('scanner range') && net.until > Date.now() / 1000 + 1700 && net.until < Date.now() / 1000 + 1900,
     `the network block: ${JSON.stringify(net)}`);
+  assert.equal(await page.getByRole('button', { name: 'History of 203.0.113.128/25' }).count(), 0, 'a blocked network has no packet history of its own');
   await page.getByRole('button', { name: 'Unblock 203.0.113.128/25' }).click();
   await page.getByText('Blocked sources: none.').waitFor();
   phase('operator blocks');

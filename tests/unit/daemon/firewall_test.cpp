@@ -219,6 +219,33 @@ TEST_F(FirewallTest, AFlaggedPhoneRetryingNinetyTimesShowsNinetyFailuresAndOneEv
   EXPECT_EQ(events().size(), 1u);
 }
 
+// What the engine saw that no phone does is counted in status (and so in /metrics) whether or not
+// it led to a block: here two challenges an enumerator let pass for a request for the next user.
+TEST_F(FirewallTest, StatusCountsTheEvidenceTheEngineSaw) {
+  auto& fw = make();
+  ASSERT_TRUE(fw.start().ok());
+  EXPECT_EQ(fw.handle({{"cmd", "status"}})["evidence"]["ignored_challenges"], 0);
+  const IpAddress enumerator = *IpAddress::parse("192.0.2.70");
+  auto as_user = [](std::string m, const std::string& user) {
+    for (auto [from, to] : {std::pair<std::string, std::string>{"300@", user + "@"}, {"phone-a-reg", "enum-" + user},
+                            {"198.51.100.10", "192.0.2.70"}})
+      for (std::size_t at = m.find(from); at != std::string::npos; at = m.find(from, at + to.size()))
+        m.replace(at, from.size(), to);
+    return m;
+  };
+  for (int n = 0; n < 3; ++n) {
+    const std::string user = std::to_string(100 + n);
+    inbound(enumerator, as_user(phone_register(1, false), user));
+    outbound(enumerator, as_user(pbx_answer(1, 401), user));
+    clock_.advance(std::chrono::milliseconds(100));
+  }
+  fw.flush();
+  const json status = fw.handle({{"cmd", "status"}});
+  EXPECT_EQ(status["evidence"]["ignored_challenges"], 2) << status.dump();
+  EXPECT_EQ(status["evidence"]["spoof_guarded"], 0) << status.dump();
+  EXPECT_FALSE(blocked(enumerator));
+}
+
 TEST_F(FirewallTest, MalformedControlRequestsGetErrors) {
   auto& fw = make();
   ASSERT_TRUE(fw.start().ok());

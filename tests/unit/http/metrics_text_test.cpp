@@ -19,6 +19,7 @@ json daemon_metrics() {
           {"packets_out", 800},  // signed: nlohmann keeps literals signed
           {"decode_errors", 2u},
           {"decisions", {{"fingerprint", 3u}, {"enumeration", 1}, {"guessing", 0u}}},
+          {"evidence", {{"ignored_challenges", 7u}, {"unknown_users", 0u}}},
           {"blocked", 4u},
           {"validated", 2u},
           {"flagged", 1u},
@@ -64,6 +65,9 @@ TEST(MetricsText, EveryListedMetricIsThereWithItsType) {
   EXPECT_EQ(m.value("pbxwall_decisions_total", {{"rule", "fingerprint"}}), 3);
   EXPECT_EQ(m.value("pbxwall_decisions_total", {{"rule", "enumeration"}}), 1);
   EXPECT_EQ(m.value("pbxwall_decisions_total", {{"rule", "guessing"}}), 0);
+  EXPECT_EQ(m.types.at("pbxwall_engine_evidence_total"), "counter");
+  EXPECT_EQ(m.value("pbxwall_engine_evidence_total", {{"kind", "ignored_challenges"}}), 7);
+  EXPECT_EQ(m.value("pbxwall_engine_evidence_total", {{"kind", "unknown_users"}}), 0);
   EXPECT_EQ(m.value("pbxwall_sources", {{"state", "blocked"}}), 4);
   EXPECT_EQ(m.value("pbxwall_sources", {{"state", "validated"}}), 2);
   EXPECT_EQ(m.value("pbxwall_sources", {{"state", "flagged"}}), 1);
