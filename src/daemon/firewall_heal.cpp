@@ -57,17 +57,32 @@ Result<std::size_t, std::string> Firewall::reconcile_sets(const HealCause& cause
   if (!loaded_ || kernel_reader_ == nullptr || table_removed_) return std::size_t{0};
   flush();  // this tick's changes first: they are part of what the kernel should hold
   if (sets.empty()) sets.assign(std::begin(packets::kResponsiveSets), std::end(packets::kResponsiveSets));
-  std::map<std::string, std::set<packets::SetKey>> kernel;
-  for (const auto& name : sets) {
-    auto keys = kernel_reader_->keys(name);
-    if (!keys.ok()) return fail(keys.error());
-    kernel[name] = std::set<packets::SetKey>(keys->begin(), keys->end());
-  }
-  ++heal_.reconciliations;
   const TimePoint now = edges_.clock.now();
   auto live = live_state(now);
   live.grants = grants_.live(now);
-  const auto missing = missing_elements(live, kernel, std::chrono::seconds(2));
+  // Per set, the keys the daemon holds; the kernel is asked about those only.
+  std::map<std::string, std::vector<packets::SetElement>> wanted;
+  for (const auto& name : sets) wanted[name];
+  for (auto& e : live_elements(live, std::chrono::seconds(2)))
+    if (auto it = wanted.find(e.key.set_name()); it != wanted.end()) it->second.push_back(std::move(e));
+  std::vector<packets::SetElement> missing;
+  std::set<std::string> emptied;  // sets that lack every element the daemon holds
+  for (const auto& [name, elements] : wanted) {
+    std::vector<packets::SetKey> keys;
+    keys.reserve(elements.size());
+    for (const auto& e : elements) keys.push_back(e.key);
+    auto absent = kernel_reader_->absent(name, keys);
+    if (!absent.ok()) return fail(absent.error());
+    if (!absent->empty() && absent->size() == keys.size()) emptied.insert(name);
+    // Both lists follow the order of the keys.
+    auto a = absent->begin();
+    for (const auto& e : elements)
+      if (a != absent->end() && *a == e.key) {
+        missing.push_back(e);
+        ++a;
+      }
+  }
+  ++heal_.reconciliations;
   if (missing.empty()) return std::size_t{0};
   std::map<std::string, std::size_t> per_set;
   for (const auto& e : missing) {
@@ -86,7 +101,7 @@ Result<std::size_t, std::string> Firewall::reconcile_sets(const HealCause& cause
     std::string part;
     if (cause.rule == "reconcile") {
       part = "set " + name + " lacked " + count_text(n, "element", "elements") + " pbxwalld holds";
-    } else if (kernel[name].empty()) {
+    } else if (emptied.count(name) > 0) {
       part = "set " + name + " flushed";
       described.rule = "set-flushed";
     } else {

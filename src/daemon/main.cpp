@@ -124,11 +124,13 @@ int run(const Options& o) {
   } else {
     firewall_options.kernel_queue_detail = "the probe failed: " + queue.error();
   }
-  daemon::Firewall firewall({applier, **sets, conntrack_worker, *store, clock}, firewall_options);
   // What other programs do to the table (`nft flush ruleset`, a deleted set) is put back; the
-  // watch is opened before the first apply, so no change after it goes unseen.
+  // watch is opened before the first apply, so no change after it goes unseen. The daemon's
+  // own applies run outside its group (see TableWatch::unheard).
   auto table_watch = packets::TableWatch::open();
   if (!table_watch.ok()) log(4, "changes to table inet pbxwall by other programs will be found by periodic checks only: " + table_watch.error());
+  packets::UnheardApplier unheard_applier(applier, table_watch.ok() ? table_watch->get() : nullptr);
+  daemon::Firewall firewall({unheard_applier, **sets, conntrack_worker, *store, clock}, firewall_options);
   auto kernel_reader = packets::NetlinkSetReader::open();
   if (kernel_reader.ok()) firewall.set_kernel_reader(kernel_reader->get());
   else log(4, "cannot read the kernel's sets: " + kernel_reader.error());

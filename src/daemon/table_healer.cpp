@@ -126,15 +126,11 @@ void merge(HealPlan& into, const HealPlan& other) {
   if (into.step == HealStep::none && !into.sets.empty()) into.step = HealStep::readd_elements;
 }
 
-std::vector<packets::SetElement> missing_elements(const ruleset::LiveState& live,
-                                                  const std::map<std::string, std::set<packets::SetKey>>& kernel,
-                                                  Duration min_remaining) {
-  std::map<packets::SetKey, packets::SetElement> missing;
+std::vector<packets::SetElement> live_elements(const ruleset::LiveState& live, Duration min_remaining) {
+  std::map<packets::SetKey, packets::SetElement> wanted;
   auto consider = [&](const packets::SetKey& key, Duration remaining, const std::string& comment) {
     if (remaining < min_remaining) return;
-    const auto set = kernel.find(key.set_name());
-    if (set == kernel.end() || set->second.count(key) > 0) return;
-    auto [it, fresh] = missing.try_emplace(key, packets::SetElement{key, remaining, comment});
+    auto [it, fresh] = wanted.try_emplace(key, packets::SetElement{key, remaining, comment});
     if (!fresh && it->second.timeout < remaining) it->second = packets::SetElement{key, remaining, comment};
   };
   for (const auto& b : live.blocked) consider(packets::SetKey::blocked(b.addr), b.remaining, b.comment);
@@ -144,8 +140,19 @@ std::vector<packets::SetElement> missing_elements(const ruleset::LiveState& live
       consider(packets::SetKey::grant(g.addr, g.proto == model::Proto::udp ? IPPROTO_UDP : IPPROTO_TCP, g.port),
                g.remaining, "");
   std::vector<packets::SetElement> out;
-  out.reserve(missing.size());
-  for (auto& [key, e] : missing) out.push_back(std::move(e));
+  out.reserve(wanted.size());
+  for (auto& [key, e] : wanted) out.push_back(std::move(e));
+  return out;
+}
+
+std::vector<packets::SetElement> missing_elements(const ruleset::LiveState& live,
+                                                  const std::map<std::string, std::set<packets::SetKey>>& kernel,
+                                                  Duration min_remaining) {
+  std::vector<packets::SetElement> out;
+  for (auto& e : live_elements(live, min_remaining)) {
+    const auto set = kernel.find(e.key.set_name());
+    if (set != kernel.end() && set->second.count(e.key) == 0) out.push_back(std::move(e));
+  }
   return out;
 }
 
@@ -265,6 +272,9 @@ void TableHealer::reconcile(const HealCause& cause, const std::vector<std::strin
 void TableHealer::tick() {
   ++ticks_;
   if (firewall_.table_stopped()) return;
+  // Another process's transaction may have gone unseen while the daemon applied its table.
+  if (watch_ != nullptr && watch_->take_unheard())
+    check({"notifications-lost", "nftables changes of other processes unseen during pbxwalld's own apply", "", ""});
   if (restore_pending_) {
     restore(*restore_pending_);
     if (restore_pending_) return;

@@ -62,9 +62,13 @@ void merge(HealPlan& into, const HealPlan& other);
 // "nft (pid 4242)", "netlink port 77" for the committing process.
 std::string committed_by(const packets::TableTransaction& t);
 
+// The elements the live state holds, one per key (the longest remaining time), ordered by
+// key, leaving out entries with less than `min_remaining` left: they expire in the kernel at
+// about the same time (pure).
+std::vector<packets::SetElement> live_elements(const ruleset::LiveState& live, Duration min_remaining);
+
 // Elements the live state holds and the kernel's sets lack, with their remaining time (pure).
-// Only the sets present in `kernel` are compared; entries with less than `min_remaining`
-// left are skipped (they expire in the kernel at about the same time).
+// Only the sets present in `kernel` are compared.
 std::vector<packets::SetElement> missing_elements(const ruleset::LiveState& live,
                                                   const std::map<std::string, std::set<packets::SetKey>>& kernel,
                                                   Duration min_remaining);

@@ -11,13 +11,26 @@
 #include <sys/time.h>
 
 #include <cstring>
+#include <algorithm>
 #include <functional>
+#include <memory>
 
 #include "kernel/netlink_exchange.h"
 #include "packets/netlink_receive.h"
-#include "packets/table_watch.h"
+#include "packets/netlink_set_writer.h"
 
 namespace pbxwall::packets {
+
+namespace {
+
+// Keys per GETSETELEM request: the kernel queues an answer of its own per present key on the
+// socket (a few hundred bytes each once trimmed, up to a page before) while handling the
+// request, so all of them must fit in the receive buffer (kReceiveBuffer, doubled by the kernel).
+constexpr std::size_t kKeysPerRequest = 1024;
+constexpr int kReceiveBuffer = 4 * 1024 * 1024;
+constexpr std::size_t kRequestBytesPerKey = 64;  // a key of up to 24 bytes in its nested attributes
+
+}  // namespace
 
 bool is_responsive_set(std::string_view name) {
   for (auto s : kResponsiveSets)
@@ -49,6 +62,8 @@ Result<std::unique_ptr<NetlinkSetReader>> NetlinkSetReader::open(std::string tab
     mnl_socket_close(socket);
     return fail(why);
   }
+  // Without CAP_NET_ADMIN the default size applies: requests then ask about fewer keys.
+  (void)setsockopt(mnl_socket_get_fd(socket), SOL_SOCKET, SO_RCVBUFFORCE, &kReceiveBuffer, sizeof kReceiveBuffer);
   return std::unique_ptr<NetlinkSetReader>(new NetlinkSetReader(socket, std::move(table)));
 }
 
@@ -67,20 +82,60 @@ Result<bool> NetlinkSetReader::table_exists() {
   return fail("reading table inet " + table_ + ": " + std::strerror(st.error()));
 }
 
-Result<std::vector<SetKey>> NetlinkSetReader::keys(const std::string& name) {
+Status<int> NetlinkSetReader::set_exists(const std::string& name) {
   std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
-  nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf.data(), NFT_MSG_GETSETELEM, NFPROTO_INET, NLM_F_DUMP | NLM_F_ACK, ++seq_);
-  mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, table_.c_str());
-  mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, name.c_str());
-  // The dump answers with NEWSETELEM messages, the shape of notifications.
-  std::vector<SetKey> keys;
+  nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf.data(), NFT_MSG_GETSET, NFPROTO_INET, NLM_F_ACK, ++seq_);
+  mnl_attr_put_strz(nlh, NFTA_SET_TABLE, table_.c_str());
+  mnl_attr_put_strz(nlh, NFTA_SET_NAME, name.c_str());
+  return kernel::netlink_exchange(socket_, nlh, buffer_, [](const nlmsghdr*) {});
+}
+
+Result<std::size_t, int> NetlinkSetReader::present_prefix(const std::string& name, std::span<const SetKey> keys) {
+  std::unique_ptr<nftnl_set, void (*)(const nftnl_set*)> set(nftnl_set_alloc(), nftnl_set_free);
+  if (!set) return fail(ENOMEM);
+  nftnl_set_set_str(set.get(), NFTNL_SET_TABLE, table_.c_str());
+  nftnl_set_set_str(set.get(), NFTNL_SET_NAME, name.c_str());
+  for (const auto& key : keys) {
+    nftnl_set_elem* elem = nftnl_set_elem_alloc();
+    if (elem == nullptr) return fail(ENOMEM);
+    const auto bytes = nft_key_bytes(key);
+    nftnl_set_elem_set(elem, NFTNL_SET_ELEM_KEY, bytes.data(), static_cast<std::uint32_t>(bytes.size()));
+    nftnl_set_elem_add(set.get(), elem);
+  }
+  std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE + keys.size() * kRequestBytesPerKey);
+  nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf.data(), NFT_MSG_GETSETELEM, NFPROTO_INET, NLM_F_ACK, ++seq_);
+  nftnl_set_elems_nlmsg_build_payload(nlh, set.get());
+  // One NEWSETELEM per present key, in the request's order, then the ACK or the first absent
+  // key's ENOENT.
+  std::size_t present = 0;
   auto st = kernel::netlink_exchange(socket_, nlh, buffer_, [&](const nlmsghdr* m) {
-    for (const auto& bytes : element_keys_of(m))
-      if (auto k = set_key_of(name, bytes)) keys.push_back(*k);
+    if ((m->nlmsg_type & 0xff) == NFT_MSG_NEWSETELEM) ++present;
   });
-  if (!st.ok())
-    return fail("reading set " + name + " of table inet " + table_ + ": " + std::strerror(st.error()));
-  return keys;
+  if (st.ok()) return keys.size();
+  if (st.error() == ENOENT) return present;
+  return fail(st.error());
+}
+
+Result<std::vector<SetKey>> NetlinkSetReader::absent(const std::string& name, std::span<const SetKey> keys) {
+  const std::string where = "reading set " + name + " of table inet " + table_ + ": ";
+  if (auto st = set_exists(name); !st.ok()) return fail(where + std::strerror(st.error()));
+  std::vector<SetKey> out;
+  std::size_t batch = kKeysPerRequest;
+  for (std::size_t at = 0; at < keys.size();) {
+    const std::size_t count = std::min(batch, keys.size() - at);
+    auto present = present_prefix(name, keys.subspan(at, count));
+    if (!present.ok()) {
+      // The answers did not fit in the socket's buffer: fewer keys per request.
+      if (present.error() == ENOBUFS && batch > 1) {
+        batch /= 2;
+        continue;
+      }
+      return fail(where + std::strerror(present.error()));
+    }
+    at += *present;
+    if (*present < count) out.push_back(keys[at++]);
+  }
+  return out;
 }
 
 }  // namespace pbxwall::packets

@@ -1,7 +1,7 @@
 // The boundary for reading what the kernel holds in our table: whether the table is there
-// and the keys of a responsive set. The daemon compares them with its own state and puts back
-// what is missing (see daemon/table_healer.h). NetlinkSetReader asks the kernel; tests use a
-// fake over RecordingSetUpdater.
+// and which of the daemon's keys a responsive set lacks. The daemon puts back what is missing
+// (see daemon/table_healer.h). NetlinkSetReader asks the kernel; tests use a fake over
+// RecordingSetUpdater.
 #pragma once
 
 #include <cstdint>
@@ -21,9 +21,10 @@ class SetReader {
   virtual ~SetReader() = default;
   // Whether table inet pbxwall exists.
   virtual Result<bool> table_exists() = 0;
-  // The keys of the elements of set `name` (blocked4, validated6, grants4, ...); an error when
-  // the table or the set is missing.
-  virtual Result<std::vector<SetKey>> keys(const std::string& name) = 0;
+  // Of `keys` (keys of set `name`: blocked4, validated6, grants4, ...), those the set lacks, in
+  // the order given; an error when the table or the set is missing. The kernel is asked about
+  // these keys only: a dump of a whole hash set costs time quadratic in its size.
+  virtual Result<std::vector<SetKey>> absent(const std::string& name, std::span<const SetKey> keys) = 0;
 };
 
 // The responsive sets whose elements the daemon decides, by name.

@@ -3,13 +3,18 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <libmnl/libmnl.h>
+#include <libnftnl/common.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 
 #include <cstring>
+#include <optional>
+#include <utility>
 
+#include "kernel/netlink_exchange.h"
 #include "packets/netlink_receive.h"
 
 namespace pbxwall::packets {
@@ -172,12 +177,25 @@ Result<std::unique_ptr<TableWatch>> TableWatch::open() {
     mnl_socket_close(socket);
     return fail(st.error());
   }
-  return std::unique_ptr<TableWatch>(new TableWatch(socket));
+  mnl_socket* query = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
+  const timeval answer_timeout{2, 0};
+  if (query == nullptr || mnl_socket_bind(query, 0, MNL_SOCKET_AUTOPID) != 0 ||
+      setsockopt(mnl_socket_get_fd(query), SOL_SOCKET, SO_RCVTIMEO, &answer_timeout, sizeof answer_timeout) != 0) {
+    const std::string why = errno_text("nftables notifications: generation socket");
+    if (query != nullptr) mnl_socket_close(query);
+    mnl_socket_close(socket);
+    return fail(why);
+  }
+  return std::unique_ptr<TableWatch>(new TableWatch(socket, query));
 }
 
-TableWatch::TableWatch(mnl_socket* socket) : socket_(socket), buffer_(MNL_SOCKET_BUFFER_SIZE * 4) {}
+TableWatch::TableWatch(mnl_socket* socket, mnl_socket* query)
+    : socket_(socket), query_(query), buffer_(MNL_SOCKET_BUFFER_SIZE * 4) {}
 
-TableWatch::~TableWatch() { mnl_socket_close(socket_); }
+TableWatch::~TableWatch() {
+  mnl_socket_close(query_);
+  mnl_socket_close(socket_);
+}
 
 int TableWatch::fd() const { return mnl_socket_get_fd(socket_); }
 
@@ -194,6 +212,55 @@ Status<std::string> TableWatch::drain(const TableNotificationParser::Done& done)
       [] { return false; }, ReceiveCounters{overruns_, malformed_}, "nftables notifications");
   if (overruns_ != overruns_before) parser_.lost(done);
   return st;
+}
+
+Result<std::uint32_t> TableWatch::generation() {
+  std::vector<char> request(MNL_SOCKET_BUFFER_SIZE);
+  nlmsghdr* nlh = nftnl_nlmsg_build_hdr(request.data(), NFT_MSG_GETGEN, NFPROTO_UNSPEC, NLM_F_ACK, ++seq_);
+  std::optional<std::uint32_t> id;
+  std::vector<char> answer(MNL_SOCKET_BUFFER_SIZE);
+  auto st = kernel::netlink_exchange(query_, nlh, answer, [&](const nlmsghdr* m) {
+    if ((m->nlmsg_type & 0xff) != NFT_MSG_NEWGEN) return;
+    const nlattr* a = attributes_of(m).by_type[NFTA_GEN_ID];
+    if (a != nullptr && mnl_attr_validate(a, MNL_TYPE_U32) == 0) id = ntohl(mnl_attr_get_u32(a));
+  });
+  if (!st.ok()) return fail(std::string("nftables generation: ") + std::strerror(st.error()));
+  if (!id) return fail(std::string("nftables generation: no NFTA_GEN_ID in the answer"));
+  return *id;
+}
+
+bool TableWatch::join(bool member) {
+  int group = NFNLGRP_NFTABLES;
+  const int option = member ? NETLINK_ADD_MEMBERSHIP : NETLINK_DROP_MEMBERSHIP;
+  if (mnl_socket_setsockopt(socket_, option, &group, sizeof group) != 0) return false;
+  member_ = member;
+  return true;
+}
+
+void TableWatch::unheard(const std::function<void()>& own_change) {
+  // Read before leaving: a transaction between the two is still heard, and counted.
+  const auto before = generation();
+  if (!before.ok() || !join(false)) {
+    own_change();  // heard as always
+    return;
+  }
+  own_change();
+  const bool joined = join(true);
+  const auto after = generation();
+  // One transaction (the daemon's) or none (refused): nothing else happened unheard.
+  if (!joined || !after.ok() || (*after != *before && *after != *before + 1)) unheard_ = true;
+}
+
+bool TableWatch::take_unheard() {
+  if (!member_ && !join(true)) return true;
+  return std::exchange(unheard_, false);
+}
+
+Status<std::string> UnheardApplier::apply(std::string_view script) {
+  if (watch_ == nullptr) return inner_.apply(script);
+  Status<std::string> applied;
+  watch_->unheard([&] { applied = inner_.apply(script); });
+  return applied;
 }
 
 }  // namespace pbxwall::packets

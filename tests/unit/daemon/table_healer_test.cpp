@@ -163,13 +163,17 @@ class FakeKernel final : public packets::SetReader {
  public:
   FakeKernel(kernel::DryRunApplier& applier, packets::RecordingSetUpdater& sets) : applier_(applier), sets_(sets) {}
   Result<bool> table_exists() override { return !applier_.table.empty(); }
-  Result<std::vector<SetKey>> keys(const std::string& name) override {
+  Result<std::vector<SetKey>> absent(const std::string& name, std::span<const SetKey> keys) override {
     if (applier_.table.empty()) return fail(std::string("No such file or directory"));
+    ++asked;
     std::vector<SetKey> out;
-    for (const auto& [key, element] : sets_.contents())
-      if (key.set_name() == name) out.push_back(key);
+    for (const auto& key : keys) {
+      EXPECT_EQ(key.set_name(), name);
+      if (sets_.contents().count(key) == 0) out.push_back(key);
+    }
     return out;
   }
+  int asked = 0;  // absent() calls
 
  private:
   kernel::DryRunApplier& applier_;
