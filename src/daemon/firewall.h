@@ -62,6 +62,9 @@ struct FirewallOptions {
   std::string pending_change_path;
   // The state database found damaged at open and moved aside (store::open_state_file).
   std::optional<store::SetAside> state_set_aside;
+  // The state database's schema version now and as the daemon found it (older: migrated at start).
+  int state_schema = 0;
+  int state_schema_at_open = 0;
 };
 
 // What start() read back from the kernel sets because the database did not have it.

@@ -99,6 +99,9 @@ void Firewall::add_state_status(json& status) const {
                 {"failing_since", time_json(h.failing_since)},
                 {"recovered_blocks", kernel_recovery_.blocks},
                 {"recovered_validated", kernel_recovery_.validated}};
+  state["schema"] = options_.state_schema;
+  if (options_.state_schema_at_open > 0 && options_.state_schema_at_open < options_.state_schema)
+    state["migrated_from"] = options_.state_schema_at_open;
   if (options_.state_set_aside)
     state["set_aside"] = {{"path", options_.state_set_aside->path}, {"why", options_.state_set_aside->why}};
   status["state"] = state;

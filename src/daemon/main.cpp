@@ -96,6 +96,11 @@ int run(const Options& o) {
     log(3, "the state database " + o.state + " was damaged (" + state_file->set_aside->why + "); moved it to " +
                state_file->set_aside->path + " and started a new one");
   auto store = std::move(state_file->store);
+  const int schema_at_open = store->schema_version_at_open();
+  const int schema = store->schema_version();
+  if (schema_at_open > 0 && schema_at_open < schema)
+    log(5, "the state database " + o.state + " was migrated from schema version " + std::to_string(schema_at_open) +
+               " to " + std::to_string(schema));
   kernel::NftApplier applier;
   // Set updates go straight to netlink: libnftables would read every zone network of the
   // table before each one (see packets/netlink_set_writer.h).
@@ -116,6 +121,8 @@ int run(const Options& o) {
   daemon::FirewallOptions firewall_options;
   firewall_options.config_path = o.config;
   firewall_options.state_set_aside = state_file->set_aside;
+  firewall_options.state_schema = schema;
+  firewall_options.state_schema_at_open = schema_at_open;
   firewall_options.pending_change_path =
       (std::filesystem::path(o.state).parent_path() / "pending-change.json").string();
   if (auto queue = packets::probe_queue_support(applier); queue.ok()) {

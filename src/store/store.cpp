@@ -90,8 +90,12 @@ Result<std::unique_ptr<StateStore>> StateStore::open(const std::string& path, Re
                             "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;");
       !st)
     return fail(path + ": " + st.error());
+  auto at_open = (*db)->query_int("PRAGMA user_version");
+  if (!at_open) return fail(path + ": reading schema version: " + at_open.error());
   if (auto st = migrate(**db); !st) return fail(path + ": " + st.error());
-  return std::unique_ptr<StateStore>(new StateStore(std::move(*db), retention));
+  auto store = std::unique_ptr<StateStore>(new StateStore(std::move(*db), retention));
+  store->schema_at_open_ = static_cast<int>(*at_open);
+  return store;
 }
 
 Status<> StateStore::refuse_writes(bool refuse) {
@@ -105,7 +109,9 @@ Result<std::unique_ptr<StateStore>> StateStore::open_read_only(const std::string
   auto version = (*db)->query_int("PRAGMA user_version");
   if (!version) return fail(path + ": " + version.error());
   if (*version == 0) return fail(path + ": not a pbxwall state database (no schema)");
-  return std::unique_ptr<StateStore>(new StateStore(std::move(*db), Retention{}));
+  auto store = std::unique_ptr<StateStore>(new StateStore(std::move(*db), Retention{}));
+  store->schema_at_open_ = static_cast<int>(*version);
+  return store;
 }
 
 int StateStore::schema_version() {

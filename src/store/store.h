@@ -171,6 +171,8 @@ class StateStore {
   Status<> transaction(const std::function<Status<>()>& body);
 
   int schema_version();
+  // The schema version the file had before open() migrated it (0: a new database).
+  int schema_version_at_open() const { return schema_at_open_; }
 
   // Makes every later write fail as on a read-only file system (PRAGMA query_only), or lets
   // them through again. Tests use it to inject failed writes.
@@ -181,6 +183,7 @@ class StateStore {
   std::unique_ptr<sql::Database> db_;
   Retention retention_;
   bool in_transaction_ = false;
+  int schema_at_open_ = 0;
 };
 
 }  // namespace pbxwall::store

@@ -3,9 +3,12 @@
 # PBXWALL_PREBUILT=BUILD_DIR: the programs of the build tree given, not a second compile),
 # installs it with apt-get into a clean Debian 12 root made by debootstrap, inside a network
 # namespace, and checks the files, the man pages, `pbxwall --version`, `pbxwall check` on the
-# shipped conffile and that nothing was started or firewalled; then upgrades to a rebuilt
-# package with a higher version (the conffile edit and the state kept), removes it (table
-# inet pbxwall gone, another table untouched) and purges it (configuration and state gone).
+# shipped conffile and that nothing was started or firewalled; then runs the installed pbxwalld
+# and blocks addresses through it, upgrades to a package with a higher version whose programs
+# know one more schema migration (the old package's programs are built without the newest:
+# target package_previous_programs), and checks that the conffile edit is kept and that the new
+# pbxwalld migrated the database and still lists the blocks; then removes it (table inet
+# pbxwall gone, another table untouched) and purges it (configuration and state gone).
 #
 # The debootstrap root is made once and kept as a tarball in PBXWALL_TEST_CACHE (default
 # /var/cache/pbxwall-test); every run unpacks a fresh copy of it. Needs root and a reachable
@@ -31,12 +34,11 @@ phase() { echo "== $* ($SECONDS s)"; }
 chrooted() {
   local ns=()
   if [[ $1 == --netns ]]; then ns=(ip netns exec "$2"); shift 2; fi
-  timeout $T "${ns[@]}" unshare --mount --propagation private sh -c '
-    root=$1; shift
-    mount --bind /proc "$root/proc" && mount --rbind /sys "$root/sys" && mount --rbind /dev "$root/dev" &&
-      exec chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8 "$@"' \
-    sh "$root" "$@"
+  timeout $T "${ns[@]}" unshare --mount --propagation private sh -c "$chroot_sh" sh "$root" "$@"
 }
+chroot_sh='root=$1; shift
+  mount --bind /proc "$root/proc" && mount --rbind /sys "$root/sys" && mount --rbind /dev "$root/dev" &&
+    exec chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8 "$@"'
 
 phase "the Debian 12 root"
 tarball="$cache/bookworm-minbase.tar"
@@ -61,10 +63,15 @@ mkdir -p "$root"
 tar -C "$root" -xf "$tarball"
 
 phase "packages from the build tree"
+# The first package holds the programs as the previous release was (every schema migration but
+# the newest), the second the build tree's own.
+cmake --build "$build" --target package_previous_programs >"$NETNS_TMP/previous.log" 2>&1 ||
+  { tail -30 "$NETNS_TMP/previous.log"; echo "FAIL: building package_previous_programs"; exit 1; }
 # The test installs the programs, not their debug symbols: no -dbgsym package to compress.
 export DEB_BUILD_OPTIONS="noautodbgsym nocheck"
 dist="$NETNS_TMP/dist"
-(cd "$src" && PBXWALL_PREBUILT="$build" PBXWALL_LINTIAN=0 PBXWALL_DIST="$dist" scripts/package) >"$NETNS_TMP/package.log" 2>&1 ||
+(cd "$src" && PBXWALL_PREBUILT="$build" PBXWALL_PREBUILT_PROGRAMS="$build/tests/package/previous" PBXWALL_LINTIAN=0 \
+  PBXWALL_DIST="$dist" scripts/package) >"$NETNS_TMP/package.log" 2>&1 ||
   { tail -30 "$NETNS_TMP/package.log"; echo "FAIL: scripts/package"; exit 1; }
 version=$(cd "$src" && dpkg-parsechangelog -S Version)
 (cd "$src" && PBXWALL_PREBUILT="$build" PBXWALL_LINTIAN=0 PBXWALL_DIST="$dist" PBXWALL_PACKAGE_VERSION="$version+1" \
@@ -114,20 +121,67 @@ check "pbxwall.service (the daemon-less alternative) is not enabled" \
 check "an upgrade restarts pbxwalld only if it runs (try-restart)" \
   grep -q 'deb-systemd-invoke try-restart pbxwalld.service' "$root/var/lib/dpkg/info/pbxwall.postinst"
 
+# daemon_up LOG: runs the installed pbxwalld in the root and the namespace, as pbxwalld.service
+# would (its ExecStart), until daemon_down; waits (bounded) until `pbxwall status` sees it.
+daemon_up() {
+  # Not through chrooted (a function: $! would be the subshell, not timeout, which passes a
+  # signal on to pbxwalld, as the exec chain makes it timeout's child).
+  timeout $T ip netns exec "$ns" unshare --mount --propagation private sh -c "$chroot_sh" sh "$root" \
+    pbxwalld --config /etc/pbxwall/pbxwall.toml --state /var/lib/pbxwall/state.db --run-dir /run/pbxwall >>"$1" 2>&1 &
+  daemon_pid=$!
+  wait_until 30 daemon_answers ||
+    { cat "$1"; echo "FAIL: the installed pbxwalld did not start"; exit 1; }
+}
+daemon_answers() {
+  kill -0 "$daemon_pid" 2>/dev/null && chrooted --netns "$ns" pbxwall status 2>/dev/null | grep -q 'pbxwalld: running'
+}
+daemon_down() {
+  kill "$daemon_pid"
+  wait_pid_exit "$daemon_pid" 20
+  check "pbxwalld stopped" bash -c "! pgrep -f '^pbxwalld --config /etc/pbxwall/pbxwall.toml' | xargs -r -n1 ip netns identify | grep -qx $ns"
+}
+# state_json KEY: .state.KEY of `pbxwall status --json`, as the running pbxwalld says.
+state_json() {
+  chrooted --netns "$ns" pbxwall status --json | python3 -c "import json,sys; print(json.load(sys.stdin)['daemon']['state'].get('$1'))"
+}
+blocked=(203.0.113.7 198.51.100.23 2001:db8::66)
+
+phase "state written by the installed pbxwalld ($version)"
+sed -i 's|^# "192.0.2.0/24" = "local".*|"192.0.2.0/24" = "local"  # edited|; s|^enabled = false |enabled = true  |' \
+  "$root/etc/pbxwall/pbxwall.toml"
+check "the edited conffile is valid and enabled" chrooted --netns "$ns" pbxwall check --require-enabled
+daemon_up "$NETNS_TMP/pbxwalld-old.log"
+for a in "${blocked[@]}"; do
+  check "pbxwall block $a" chrooted --netns "$ns" pbxwall block "$a" --reason "package upgrade test"
+done
+old_schema=$(state_json schema)
+check "the $version pbxwalld writes schema version $old_schema (one before the newest)" test "$old_schema" -ge 1
+daemon_down
+check "the state database exists" test -s "$root/var/lib/pbxwall/state.db"
+rc=0; chrooted --netns "$ns" pbxwall --no-session-guard stop >/dev/null 2>&1 || rc=$?
+check "pbxwall stop removes the table the daemon left (the upgrade runs without it)" test "$rc" == 0
+
 phase "upgrade to $version+1"
-sed -i 's|^# "192.0.2.0/24" = "local".*|"192.0.2.0/24" = "local"  # edited|' "$root/etc/pbxwall/pbxwall.toml"
-check "the edited conffile is valid" chrooted --netns "$ns" pbxwall check
-head -c 4096 /dev/urandom >"$root/var/lib/pbxwall/state.db"
-state_sum=$(sha256sum <"$root/var/lib/pbxwall/state.db")
 check "apt-get install ./$deb2" chrooted --netns "$ns" apt-get install -y -q "/tmp/dist/$deb2"
 check "the version is $version+1" test "$(chrooted dpkg-query -W -f='${Version}' pbxwall)" == "$version+1"
 check "the conffile edit is kept" grep -q '^"192.0.2.0/24" = "local"  # edited' "$root/etc/pbxwall/pbxwall.toml"
 check "no .dpkg-dist or .dpkg-old beside it" bash -c "! ls '$root'/etc/pbxwall/*.dpkg-* 2>/dev/null"
-check "the state is kept" test "$(sha256sum <"$root/var/lib/pbxwall/state.db")" == "$state_sum"
+daemon_up "$NETNS_TMP/pbxwalld-new.log"
+new_schema=$(state_json schema)
+check "the $version+1 pbxwalld has schema version $((old_schema + 1)) (was $old_schema, now $new_schema)" \
+  test "$new_schema" == $((old_schema + 1))
+check "it migrated the database it found (migrated_from $old_schema)" test "$(state_json migrated_from)" == "$old_schema"
+check "the migration is in pbxwalld's log" \
+  grep -q "was migrated from schema version $old_schema to $new_schema" "$NETNS_TMP/pbxwalld-new.log"
+listing=$(chrooted --netns "$ns" pbxwall list blocked)
+for a in "${blocked[@]}"; do
+  check "the block of $a is kept across the upgrade" grep -q -- "$a" <<<"$listing"
+done
+check "the blocks are in the new daemon's kernel set" bash -c "ip netns exec $ns nft list table inet pbxwall | grep -q 203.0.113.7"
+daemon_down
 
 phase "remove"
-check "the firewall can run in the root" chrooted --netns "$ns" pbxwall --no-session-guard start --no-safe-mode
-check "table inet pbxwall in the namespace" in_ns "$ns" nft list table inet pbxwall
+check "table inet pbxwall in the namespace (pbxwalld leaves it when it stops)" in_ns "$ns" nft list table inet pbxwall
 check "apt-get remove" chrooted --netns "$ns" apt-get remove -y -q pbxwall
 check "table inet pbxwall removed" bash -c "! ip netns exec $ns nft list table inet pbxwall >/dev/null 2>&1"
 check "table inet other untouched" test "$(in_ns "$ns" nft list table inet other)" == "$other_before"

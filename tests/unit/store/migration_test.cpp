@@ -35,6 +35,23 @@ TEST(Schema, MigrationsAreOrderedAndContiguous) {
   EXPECT_GE(latest_schema_version(), 2);
 }
 
+TEST(Schema, NewAndCurrentDatabasesNeedNoMigration) {
+  test::TempDir dir;
+  const std::string path = dir.path() / "new.db";
+  {
+    auto s = StateStore::open(path);
+    ASSERT_TRUE(s.ok()) << s.error();
+    EXPECT_EQ((*s)->schema_version_at_open(), 0);
+    EXPECT_EQ((*s)->schema_version(), latest_schema_version());
+  }
+  auto again = StateStore::open(path);
+  ASSERT_TRUE(again.ok()) << again.error();
+  EXPECT_EQ((*again)->schema_version_at_open(), latest_schema_version());
+  auto read_only = StateStore::open_read_only(path);
+  ASSERT_TRUE(read_only.ok()) << read_only.error();
+  EXPECT_EQ((*read_only)->schema_version_at_open(), latest_schema_version());
+}
+
 TEST(Schema, Version1DatabaseIsMigratedWithItsData) {
   test::TempDir dir;
   const std::string path = dir.path() / "v1.db";
@@ -46,6 +63,7 @@ TEST(Schema, Version1DatabaseIsMigratedWithItsData) {
   auto s = StateStore::open(path);
   ASSERT_TRUE(s.ok()) << s.error();
   EXPECT_EQ((*s)->schema_version(), latest_schema_version());
+  EXPECT_EQ((*s)->schema_version_at_open(), 1);
 
   auto blocks = (*s)->active_blocks(t0);
   ASSERT_TRUE(blocks.ok());
