@@ -2,6 +2,7 @@
 #include <filesystem>
 #include <set>
 
+#include "base/suggest.h"
 #include "blocklist/blocklist.h"
 #include "crowdsec/settings.h"
 #include "model/model.h"
@@ -74,7 +75,7 @@ Result<std::vector<Source>, Diagnostics> sources_from_toml(const toml::table& ro
     Source s;
     for (const auto& [k, v] : *t) {
       if (std::find(std::begin(kKeys), std::end(kKeys), k.str()) != std::end(kKeys)) continue;
-      error(v, at + "." + std::string(k.str()), "unknown key (known: name, file, url, key_file, format, refresh)");
+      error(v, at + "." + std::string(k.str()), unknown_name("key", k.str(), "name, file, url, key_file, format, refresh"));
     }
     const auto text = [&](std::string_view key) -> std::optional<std::string> {
       const auto* n = t->get(key);

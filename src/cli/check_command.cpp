@@ -1,12 +1,17 @@
 // `pbxwall check` and `pbxwall show ruleset`.
+#include <net/if.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <ostream>
+#include <tuple>
 
 #include "base/plural.h"
+#include "base/suggest.h"
 #include "cli/commands.h"
 #include "cli/firewall.h"
+#include "daemon/daemon_config.h"
 #include "kernel/kernel.h"
 #include "ruleset/ruleset.h"
 
@@ -24,20 +29,65 @@ std::string render_applied(Context& ctx, const model::LoadedConfig& config) {
   return ruleset::render(input);
 }
 
+std::vector<std::string> interfaces_here(Context& ctx) {
+  if (ctx.interface_names) return ctx.interface_names();
+  std::vector<std::string> names;
+  if (struct if_nameindex* list = if_nameindex(); list != nullptr) {
+    for (const struct if_nameindex* i = list; i->if_index != 0; ++i) names.emplace_back(i->if_name);
+    if_freenameindex(list);
+  }
+  return names;
+}
+
+// [interfaces] names this machine does not have: valid (a VPN or VLAN interface may come up
+// later), but a typo leaves the interface meant in the zone of its addresses.
+Diagnostics missing_interfaces(Context& ctx, const model::LoadedConfig& config) {
+  Diagnostics out;
+  const toml::table* section = config.table ? (*config.table)["interfaces"].as_table() : nullptr;
+  if (section == nullptr || config.policy.interfaces.empty()) return out;
+  const auto here = interfaces_here(ctx);
+  std::string list;
+  for (const auto& name : here) list += (list.empty() ? "" : ", ") + name;
+  for (const auto& [name, zone] : config.policy.interfaces) {
+    if (std::find(here.begin(), here.end(), name) != here.end()) continue;
+    const toml::node* at = section->get(name);
+    if (at == nullptr) continue;
+    std::string message = "no interface named " + name + " on this machine";
+    if (auto near = near_miss(name, here)) message += " (did you mean " + *near + "?)";
+    message += "; interfaces here: " + (list.empty() ? std::string("none") : list) + ". Its zone " +
+               std::string(model::zone_name(zone)) + " applies once it exists";
+    out.push_back(model::diagnostic_at(*at, config.source_name, "interfaces." + name, std::move(message),
+                                       Severity::warning));
+  }
+  return out;
+}
+
 // require_enabled: a valid configuration that says `[firewall] enabled = false` exits with
 // kExitFailure (the systemd units' ExecCondition: an unconfigured machine is never firewalled).
+// Every problem of the file is reported at once, in line order: the sections the model reads
+// and those only pbxwalld reads (checked by the function its reloads use) alike.
 void run_check(Context& ctx, bool require_enabled) {
-  auto config = load_config(ctx);
-  if (!config) {
-    ctx.e() << "pbxwall: " << ctx.config_path << " is invalid\n";
+  auto report = model::load_file_report(ctx.config_path);
+  Diagnostics all = std::move(report.errors);
+  const auto add = [&all](const Diagnostics& ds) { all.insert(all.end(), ds.begin(), ds.end()); };
+  add(report.config.warnings);
+  if (report.config.table) {
+    auto sections = daemon::daemon_sections_from(report.config);
+    add(sections.ok() ? sections->warnings : sections.error());
+    add(missing_interfaces(ctx, report.config));
+  }
+  std::stable_sort(all.begin(), all.end(), [](const Diagnostic& a, const Diagnostic& b) {
+    return std::tie(a.line, a.column) < std::tie(b.line, b.column);
+  });
+  print_diagnostics(ctx, all);
+  if (has_errors(all)) {
+    const auto errors = std::count_if(all.begin(), all.end(), [](const Diagnostic& d) { return d.severity == Severity::error; });
+    ctx.e() << "pbxwall: " << ctx.config_path << " is invalid (" << counted(errors, "error") << ")\n";
+    ctx.exit_status = kExitInvalid;
     return;
   }
-  // The sections only pbxwalld reads, checked by the function its reloads use: a mistake
-  // there would otherwise show only when the daemon refuses the next reload.
-  if (!validate_daemon_sections(ctx, *config)) {
-    ctx.e() << "pbxwall: " << ctx.config_path << " is invalid\n";
-    return;
-  }
+  const auto warnings = static_cast<std::size_t>(all.size());
+  const model::LoadedConfig* config = &report.config;
   const std::string script = render_applied(ctx, *config);
   // The kernel's own dry run catches what only nftables knows (it needs CAP_NET_ADMIN).
   if (ctx.applier != nullptr || geteuid() == 0) {
@@ -51,7 +101,7 @@ void run_check(Context& ctx, bool require_enabled) {
   auto count = [](std::size_t n, const char* what) { return counted(static_cast<std::int64_t>(n), what); };
   ctx.o() << ctx.config_path << ": OK (" << count(p.networks.size(), "network") << ", "
           << count(p.interfaces.size(), "interface") << ", " << count(p.services.size(), "service")
-          << (config->warnings.empty() ? "" : ", " + count(config->warnings.size(), "warning")) << ")\n";
+          << (warnings == 0 ? "" : ", " + count(warnings, "warning")) << ")\n";
   if (require_enabled && !p.enabled) {
     ctx.e() << "pbxwall: " << ctx.config_path
             << ": [firewall] enabled = false: the firewall stays off until it says enabled = true\n";

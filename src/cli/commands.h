@@ -69,6 +69,9 @@ struct Context {
   // The addresses of this machine's interfaces (`block` refuses them). Empty: getifaddrs.
   std::function<std::vector<IpAddress>()> local_addresses;
 
+  // The names of this machine's network interfaces (`check` warns about others). Empty: if_nameindex.
+  std::function<std::vector<std::string>()> interface_names;
+
   std::ostream& o() const { return *out; }
   std::ostream& e() const { return *err; }
 

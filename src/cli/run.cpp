@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/suggest.h"
 #include "base/version.h"
 #include "cli/commands.h"
 #include "kernel/kernel.h"
@@ -22,21 +23,6 @@ kernel::RulesetApplier& Context::kernel() {
 }
 
 namespace {
-
-// Edit distance of two short words: insertions, deletions, substitutions and swaps of two
-// neighbouring letters ("stauts" is one edit from "status") each count one.
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
-  for (std::size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
-  for (std::size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
-    }
-  }
-  return d[a.size()][b.size()];
-}
 
 // The command word of `args` (args[0] is the program name): the first word that is neither an
 // option nor the value of a global option that takes one. Empty when there is none.

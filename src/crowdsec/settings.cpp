@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <filesystem>
 #include "base/file_text.h"
+#include "base/suggest.h"
 #include "model/model.h"
 
 namespace pbxwall::crowdsec {
@@ -84,7 +85,7 @@ Result<CrowdsecSettings, Diagnostics> crowdsec_settings_from_toml(const toml::ta
     if (std::find(std::begin(kKeys), std::end(kKeys), k.str()) != std::end(kKeys)) continue;
     std::string known;
     for (auto key : kKeys) known += (known.empty() ? "" : ", ") + std::string(key);
-    r.error(v, k.str(), "unknown key (known: " + known + ")");
+    r.error(v, k.str(), unknown_name("key", k.str(), known));
   }
   if (auto url = r.string_at("url")) {
     if (url->starts_with("http://") || url->starts_with("https://")) {

@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "base/file_text.h"
+#include "base/suggest.h"
 #include "daemon/firewall.h"
 #include "model/model.h"
 
@@ -86,7 +87,7 @@ Result<AmiSettings, Diagnostics> ami_settings_from_toml(const toml::table& root,
     if (std::find(std::begin(kKeys), std::end(kKeys), k.str()) != std::end(kKeys)) continue;
     std::string known;
     for (auto key : kKeys) known += (known.empty() ? "" : ", ") + std::string(key);
-    r.error(v, std::string(k.str()), "unknown key (known: " + known + ")");
+    r.error(v, std::string(k.str()), unknown_name("key", k.str(), known));
   }
   if (const auto* n = t->get("enabled")) {
     if (const auto* b = n->as_boolean()) out.enabled = b->get();

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <set>
 
+#include "base/suggest.h"
+
 namespace pbxwall::daemon {
 
 const std::vector<std::string>& UserServices::of(std::string_view user) const {
@@ -33,7 +35,7 @@ class Reader {
       if (ok) continue;
       std::string list;
       for (auto name : known) list += (list.empty() ? "" : ", ") + std::string(name);
-      error(v, section + "." + std::string(k.str()), "unknown key (known: " + list + ")");
+      error(v, section + "." + std::string(k.str()), unknown_name("key", k.str(), list));
     }
   }
 

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "base/address.h"
+#include "base/suggest.h"
 #include "model/model.h"
 
 namespace pbxwall::http {
@@ -32,7 +33,7 @@ Result<WebSettings, Diagnostics> web_settings_from_toml(const toml::table* web, 
     static const std::set<std::string_view> known = {"enabled",       "listen", "port",          "tls_cert",
                                                       "tls_key",       "root",   "password_file", "session_minutes",
                                                       "login_attempts_per_minute"};
-    if (!known.contains(key.str())) error(node, std::string(key.str()), "unknown key (known: enabled, listen, port, tls_cert, tls_key, root, password_file, session_minutes, login_attempts_per_minute)");
+    if (!known.contains(key.str())) error(node, std::string(key.str()), unknown_name("key", key.str(), "enabled, listen, port, tls_cert, tls_key, root, password_file, session_minutes, login_attempts_per_minute"));
   }
   if (const toml::node* n = web->get("enabled")) {
     if (const auto v = n->value<bool>()) s.enabled = *v; else error(*n, "enabled", "expected true or false");

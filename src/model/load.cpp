@@ -9,6 +9,7 @@
 #include <sstream>
 #include <unordered_map>
 
+#include "base/suggest.h"
 #include "model/model.h"
 
 namespace pbxwall::model {
@@ -68,7 +69,7 @@ class Loader {
  public:
   explicit Loader(std::string source) : source_(std::move(source)) {}
 
-  Result<LoadedConfig, Diagnostics> run(std::string_view text);
+  LoadReport run(std::string_view text);
 
  private:
   void error(const toml::node& n, std::string key, std::string message) {
@@ -121,7 +122,10 @@ std::optional<Zone> Loader::zone(const toml::node& n, const std::string& key) {
     return std::nullopt;
   }
   if (auto z = parse_zone(s->get())) return z;
-  error(n, key, "unknown zone '" + s->get() + "' (zones: trusted, local, other, internet, reject)");
+  std::string message = "unknown zone '" + s->get() + "'";
+  if (auto near = near_miss(s->get(), {"trusted", "local", "other", "internet", "reject"}))
+    message += "; did you mean '" + *near + "'?";
+  error(n, key, message + " (zones: trusted, local, other, internet, reject)");
   return std::nullopt;
 }
 
@@ -202,7 +206,7 @@ void Loader::firewall(const toml::table& t) {
         policy_.safe_mode_seconds = static_cast<int>(*i);
       }
     } else {
-      error(k, key, "unknown key (known: enabled, reject, safe_mode, safe_mode_seconds)");
+      error(k, key, unknown_name("key", k.str(), "enabled, reject, safe_mode, safe_mode_seconds"));
     }
   }
 }
@@ -330,7 +334,7 @@ void Loader::services(const toml::table& t) {
           it->ports_configured = true;
         }
       } else {
-        error(field, fkey, "unknown key (known: zones, ports)");
+        error(field, fkey, unknown_name("key", field.str(), "zones, ports"));
       }
     }
   }
@@ -397,7 +401,7 @@ void Loader::custom_services(const toml::array& a) {
         if (auto z = service_zones(value, fkey)) s.zones = *z;
         else ok = false;
       } else {
-        error(field, fkey, "unknown key (known: name, description, ports, zones)");
+        error(field, fkey, unknown_name("key", field.str(), "name, description, ports, zones"));
       }
     }
     if (!has_name) error(*t, key, "missing 'name'");
@@ -469,19 +473,21 @@ void Loader::risky_settings() {
   }
 }
 
-Result<LoadedConfig, Diagnostics> Loader::run(std::string_view text) {
+LoadReport Loader::run(std::string_view text) {
   toml::table doc;
+  LoadReport report;
+  report.config.source_name = source_;
   try {
     doc = toml::parse(text, source_);
   } catch (const toml::parse_error& e) {
-    return fail(Diagnostics{
-        at_region(e.source(), source_, "", std::string(e.description()), Severity::error)});
+    report.errors.push_back(at_region(e.source(), source_, "", std::string(e.description()), Severity::error));
+    return report;
   }
   policy_.services = builtin_services();
   for (const auto& [k, v] : doc) {
     const auto key = join("", k.str());
     if (std::find(kKnownSections.begin(), kKnownSections.end(), k.str()) == kKnownSections.end()) {
-      error(k, key, "unknown section (known: " + known_sections_list() + ")");
+      error(k, key, unknown_name("section", k.str(), known_sections_list()));
       continue;
     }
     if (k == "custom_services") {
@@ -509,17 +515,18 @@ Result<LoadedConfig, Diagnostics> Loader::run(std::string_view text) {
   auto by_place = [](const Diagnostic& a, const Diagnostic& b) {
     return std::tie(a.line, a.column, a.key) < std::tie(b.line, b.column, b.key);
   };
-  if (!errors_.empty()) {
-    std::stable_sort(errors_.begin(), errors_.end(), by_place);
-    return fail(std::move(errors_));
-  }
+  std::stable_sort(errors_.begin(), errors_.end(), by_place);
   std::stable_sort(warnings_.begin(), warnings_.end(), by_place);
-  LoadedConfig out;
-  out.policy = std::move(policy_);
-  out.warnings = std::move(warnings_);
-  out.table = std::make_shared<const toml::table>(std::move(doc));
-  out.source_name = source_;
-  return out;
+  report.errors = std::move(errors_);
+  report.config.policy = std::move(policy_);
+  report.config.warnings = std::move(warnings_);
+  report.config.table = std::make_shared<const toml::table>(std::move(doc));
+  return report;
+}
+
+Result<LoadedConfig, Diagnostics> checked(LoadReport report) {
+  if (!report.errors.empty()) return fail(std::move(report.errors));
+  return std::move(report.config);
 }
 
 }  // namespace
@@ -529,29 +536,37 @@ Diagnostic diagnostic_at(const toml::node& node, const std::string& source_name,
   return at_region(node.source(), source_name, std::move(key), std::move(message), severity);
 }
 
-Result<LoadedConfig, Diagnostics> load_string(std::string_view text, std::string source_name) {
+LoadReport load_string_report(std::string_view text, std::string source_name) {
   return Loader(std::move(source_name)).run(text);
 }
 
-Result<LoadedConfig, Diagnostics> load_file(const std::string& path) {
+Result<LoadedConfig, Diagnostics> load_string(std::string_view text, std::string source_name) {
+  return checked(load_string_report(text, std::move(source_name)));
+}
+
+LoadReport load_file_report(const std::string& path) {
+  LoadReport report;
+  report.config.source_name = path;
+  const auto unreadable = [&](std::string message) {
+    report.errors.push_back(Diagnostic{Severity::error, path, 0, 0, "", std::move(message)});
+    return report;
+  };
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) {
-    return fail(Diagnostics{Diagnostic{Severity::error, path, 0, 0, "",
-                                       "is a directory, not a configuration file (give the file, e.g. " +
-                                           path + (path.ends_with("/") ? "" : "/") + "pbxwall.toml)"}});
+    return unreadable("is a directory, not a configuration file (give the file, e.g. " + path +
+                      (path.ends_with("/") ? "" : "/") + "pbxwall.toml)");
   }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     const int err = errno;
-    return fail(Diagnostics{Diagnostic{Severity::error, path, 0, 0, "",
-                                       std::string("cannot read: ") + std::strerror(err)}});
+    return unreadable(std::string("cannot read: ") + std::strerror(err));
   }
   std::ostringstream buf;
   buf << in.rdbuf();
-  if (in.bad()) {
-    return fail(Diagnostics{Diagnostic{Severity::error, path, 0, 0, "", "read error"}});
-  }
-  return load_string(buf.str(), path);
+  if (in.bad()) return unreadable("read error");
+  return load_string_report(buf.str(), path);
 }
+
+Result<LoadedConfig, Diagnostics> load_file(const std::string& path) { return checked(load_file_report(path)); }
 
 }  // namespace pbxwall::model

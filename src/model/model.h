@@ -164,6 +164,16 @@ struct LoadedConfig {
 Result<LoadedConfig, Diagnostics> load_file(const std::string& path);
 Result<LoadedConfig, Diagnostics> load_string(std::string_view text, std::string source_name);
 
+// What `pbxwall check` needs: the file read as far as it goes even when it has errors, so the
+// sections other modules read can be checked too. `config.table` is null when the file is not
+// TOML (or cannot be read); `config.policy` then holds defaults, else what the valid parts say.
+struct LoadReport {
+  LoadedConfig config;
+  Diagnostics errors;  // in line order
+};
+LoadReport load_file_report(const std::string& path);
+LoadReport load_string_report(std::string_view text, std::string source_name);
+
 // A Diagnostic positioned at `node` (for modules validating their own sections).
 Diagnostic diagnostic_at(const toml::node& node, const std::string& source_name,
                          std::string key, std::string message,

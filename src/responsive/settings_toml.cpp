@@ -6,6 +6,8 @@
 #include <functional>
 #include <map>
 
+#include "base/suggest.h"
+
 namespace pbxwall::responsive {
 namespace {
 
@@ -262,7 +264,7 @@ Result<Settings, Diagnostics> settings_from_toml(const toml::table& section, con
     if (it == table.end()) {
       std::string known;
       for (const auto& [name, setter] : table) known += (known.empty() ? "" : ", ") + name;
-      r.error(k.source(), key, "unknown key (known: enabled, protocols, packet_path, queue_num, " + known + ")");
+      r.error(k.source(), key, unknown_name("key", k.str(), "enabled, protocols, packet_path, queue_num, " + known));
       continue;
     }
     it->second(r, v, key, s);

@@ -68,6 +68,7 @@ class CliTest : public ::testing::Test {
       auto it = env_.find(name);
       return it == env_.end() ? nullptr : it->second.c_str();
     };
+    ctx.interface_names = [] { return std::vector<std::string>{"lo", "eth0", "wg0"}; };
     ctx.start_guard = [this](const std::string& token, int seconds) -> Result<int> {
       guard_token_ = token;
       guard_seconds_ = seconds;
@@ -115,6 +116,43 @@ TEST_F(CliTest, CheckReportsTheSectionsOnlyTheDaemonReads) {
   EXPECT_THAT(err_.str(), HasSubstr("web.port"));
   EXPECT_THAT(err_.str(), HasSubstr("is invalid"));
   EXPECT_TRUE(kernel_.checked.empty());
+}
+
+// One run shows every mistake of the file, in line order: a bad zone in [services.ssh] does
+// not hide the sections only pbxwalld reads, and a near-miss key gets its suggestion.
+TEST_F(CliTest, CheckReportsEveryErrorOfTheFileInLineOrder) {
+  write_config("[firewall]\nenabled = true\n"
+               "\n[interfaces]\neth1 = \"internet\"\n"
+               "\n[services.ssh]\nzones = [\"locl\"]\n"
+               "\n[responsive]\nenabled = true\nenumeration_user = 5\n"
+               "\n[users]\nalice = 3\n"
+               "\n[web]\nenabled = true\nprot = 8080\n");
+  EXPECT_EQ(run({"check"}), kExitInvalid);
+  const std::string err = err_.str();
+  const std::vector<std::string> in_order = {
+      config_ + ":5:8: warning: interfaces.eth1: no interface named eth1 on this machine (did you mean eth0?)",
+      config_ + ":8:10: error: services.ssh.zones[0]: unknown zone 'locl'; did you mean 'local'?",
+      config_ + ":12:1: error: responsive.enumeration_user: unknown key; did you mean 'enumeration_users'?",
+      config_ + ":15:9: error: users.alice:",
+      config_ + ":19:8: error: web.prot: unknown key; did you mean 'port'?",
+      "pbxwall: " + config_ + " is invalid (4 errors)"};
+  std::size_t at = 0;
+  for (const auto& line : in_order) {
+    const auto found = err.find(line, at);
+    ASSERT_NE(found, std::string::npos) << "missing or out of order: " << line << "\n" << err;
+    at = found + line.size();
+  }
+  EXPECT_TRUE(kernel_.checked.empty());
+}
+
+TEST_F(CliTest, CheckWarnsAboutAnInterfaceThisMachineHasNot) {
+  write_config("[interfaces]\neth0 = \"internet\"\nwg9 = \"local\"\n");
+  EXPECT_EQ(run({"check"}), kExitOk) << err_.str();
+  EXPECT_THAT(err_.str(), HasSubstr(config_ + ":3:7: warning: interfaces.wg9: no interface named wg9 on this machine"));
+  EXPECT_THAT(err_.str(), HasSubstr("interfaces here: lo, eth0, wg0. Its zone local applies once it exists"));
+  EXPECT_THAT(err_.str(), Not(HasSubstr("eth0 on this machine")));
+  EXPECT_THAT(out_.str(), HasSubstr("OK (0 networks, 2 interfaces, "));
+  EXPECT_THAT(out_.str(), HasSubstr(", 1 warning)"));
 }
 
 TEST_F(CliTest, CheckShowsWarningsButSucceeds) {

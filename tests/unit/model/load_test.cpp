@@ -121,7 +121,7 @@ TEST(Load, SyntaxErrorHasPosition) {
 
 TEST(Errors, UnknownZone) {
   EXPECT_EQ(only_error("[networks]\n\"192.0.2.0/24\" = \"trustd\"\n"),
-            "t.toml:2:18: error: networks.\"192.0.2.0/24\": unknown zone 'trustd' "
+            "t.toml:2:18: error: networks.\"192.0.2.0/24\": unknown zone 'trustd'; did you mean 'trusted'? "
             "(zones: trusted, local, other, internet, reject)");
   EXPECT_THAT(only_error("[interfaces]\neth0 = \"lan\"\n"),
               StartsWith("t.toml:2:8: error: interfaces.eth0: unknown zone 'lan'"));
@@ -214,12 +214,15 @@ TEST(Errors, WrongValueType) {
 
 TEST(Errors, UnknownKeysAndSections) {
   EXPECT_EQ(only_error("[firewall]\nenabeld = true\n"),
-            "t.toml:2:1: error: firewall.enabeld: unknown key (known: enabled, reject, safe_mode, "
+            "t.toml:2:1: error: firewall.enabeld: unknown key; did you mean 'enabled'? (known: enabled, reject, safe_mode, "
             "safe_mode_seconds)");
   EXPECT_THAT(only_error("[firewal]\nenabled = true\n"),
-              StartsWith("t.toml:1:2: error: firewal: unknown section (known: firewall, interfaces"));
+              StartsWith("t.toml:1:2: error: firewal: unknown section; did you mean 'firewall'? (known: firewall, interfaces"));
   EXPECT_THAT(only_error("[services.ssh]\nzone = [\"local\"]\n"),
-              StartsWith("t.toml:2:1: error: services.ssh.zone: unknown key (known: zones, ports)"));
+              StartsWith("t.toml:2:1: error: services.ssh.zone: unknown key; did you mean 'zones'? (known: zones, ports)"));
+  // Nothing near: no suggestion.
+  EXPECT_THAT(only_error("[firewall]\ncolour = true\n"),
+              StartsWith("t.toml:2:1: error: firewall.colour: unknown key (known: enabled,"));
   EXPECT_THAT(only_error("[[custom_services]]\nname = \"a\"\nports = [\"udp/1\"]\nport = 3\n"),
               StartsWith("t.toml:4:1: error: custom_services[0].port: unknown key"));
 }
