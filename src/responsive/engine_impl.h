@@ -60,7 +60,7 @@ struct Engine::Impl {
   void wrong_password(Step& s, std::uint32_t user, std::uint32_t call, std::uint32_t cseq, std::uint16_t port);
   // Rule 3's view of a failure's conversation: true when it is a device retrying a
   // registration that failed before, at a phone's pace, from a port no other one uses.
-  bool device_retry(Step& s, int slot, std::uint32_t call, std::uint16_t port);
+  bool device_retry(Step& s, int slot, std::uint32_t call, std::uint16_t port, detail::Conversation*& mine);
   // Rule 3: the run of quick failures from one port; true if it blocked the source. `loop` is
   // set when the failure continues one registration's quick loop (same Call-ID, higher CSeq).
   bool fast_failure(Step& s, int slot, std::uint32_t user, std::uint32_t call, std::uint32_t cseq, std::uint16_t port,

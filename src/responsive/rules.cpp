@@ -230,10 +230,11 @@ bool Engine::Impl::ignored_challenge(Step& s, std::uint32_t user, std::uint16_t 
                     false);
 }
 
-bool Engine::Impl::device_retry(Step& s, int slot, std::uint32_t call, std::uint16_t port) {
+bool Engine::Impl::device_retry(Step& s, int slot, std::uint32_t call, std::uint16_t port,
+                                detail::Conversation*& mine) {
   SourceRecord& rec = s.rec;
+  mine = nullptr;
   if (call == 0) return false;
-  detail::Conversation* mine = nullptr;
   bool port_shared = false;  // another Call-ID failing from the same port: not one device
   for (auto& c : rec.conversations) {
     if (c.call == 0) continue;
@@ -352,14 +353,23 @@ void Engine::Impl::wrong_password(Step& s, std::uint32_t user, std::uint32_t cal
   // A device retrying its own registration at a phone's pace weighs a quarter: three devices
   // sharing an extension behind one NAT address, each retrying every 20 s, stay below the
   // bucket's drain rate, as one phone does.
-  // ... and a phone's quick loop within one registration weighs 1/16 (one loop, one failure).
-  const bool retry = device_retry(s, i, call, port);
+  // ... and a phone's quick loop within one registration is one attempt: the failure that
+  // opened it is weighed again as a retry (a quarter) and each one of the loop weighs 1/32,
+  // so three baresip devices looping through an old password behind one NAT address (15
+  // failures each, starting within seconds) stay below the bucket's capacity.
+  detail::Conversation* mine = nullptr;
+  const bool retry = device_retry(s, i, call, port, mine);
   bool loop = false;
   if (fast_failure(s, i, user, call, cseq, port, loop)) return;
   if (retry || loop) ++counters.device_retries;
-  const std::int64_t weight = loop    ? std::max<std::int64_t>(1, guess_shape.weight_us / 16)
-                              : retry ? std::max<std::int64_t>(1, guess_shape.weight_us / 4)
+  const std::int64_t quarter = std::max<std::int64_t>(1, guess_shape.weight_us / 4);
+  if (loop && mine && mine->charged_full) {
+    rec.fail_tat[i] = std::max(s.now_us, rec.fail_tat[i] - (guess_shape.weight_us - quarter));
+  }
+  const std::int64_t weight = loop    ? std::max<std::int64_t>(1, guess_shape.weight_us / 32)
+                              : retry ? quarter
                                       : guess_shape.weight_us;
+  if (mine) mine->charged_full = !loop && !retry;
   const bool overflow = detail::pour(rec.fail_tat[i], s.now_us, weight, guess_shape.capacity_us);
   if (rated(rec)) {
     if (first && count_username(s, user, enum_fail_weight)) return;

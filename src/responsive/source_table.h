@@ -85,6 +85,9 @@ struct Conversation {
   std::uint32_t last_s = 0;  // its latest failure
   std::uint16_t port = 0;    // remote port
   std::uint8_t slot = 0;     // user slot
+  // Its latest failure weighed in full in the user's bucket: a loop that follows refunds most
+  // of it (rule 3).
+  std::uint8_t charged_full = 0;
 };
 
 // Times are microseconds since the epoch (int64) where rules need precision, and whole

@@ -46,11 +46,13 @@ class Behaviour : public EngineFixture {
   // What Debian's baresip 1.0 does with a wrong password (tests/data/captures/
   // baresip-wrong-password.pcap): REGISTER, 401, then 15 REGISTERs with credentials in 70 ms on
   // one Call-ID with rising CSeq numbers, each refused; again 45-60 s later.
-  std::vector<Decision> baresip_round(const IpAddress& phone, std::uint32_t& cseq, int guesses) {
+  std::vector<Decision> baresip_round(const IpAddress& phone, std::uint32_t& cseq, int guesses,
+                                      std::uint16_t port = 5060, const std::string& call_id = "642ed3b2140993f7") {
     std::vector<Decision> out;
     Request r;
     r.user = "333";
-    r.call_id = "642ed3b2140993f7";
+    r.port = port;
+    r.call_id = call_id;
     r.cseq = cseq++;
     append(out, request(phone, r));
     append(out, response(phone, r, 401));
@@ -222,6 +224,62 @@ TEST_F(Behaviour, ALoopLongerThanAnyPhonesIsGuessing) {
   auto ds = baresip_round(kScanner, cseq, 40);
   ASSERT_EQ(count(ds, Action::block), 1);
   EXPECT_THAT(find(ds, Action::block)->reason, HasSubstr("21 wrong passwords for user 333 in one registration"));
+}
+
+TEST_F(Behaviour, ThreeBaresipsLoopingThroughAnOldPasswordBehindOneNatAreFlaggedNeverBlocked) {
+  // tests/data/captures/shared-extension.pcap: three baresip 1.0 on one NAT address, started
+  // 0, 3 and 7 s in (then, after a power cut, within one second), each looping 15 times
+  // through the old password and retrying its registration every 30-60 s, for an hour.
+  for (const std::int64_t stagger_ms : {3000, 300}) {
+    reset(no_fingerprints());
+    const std::uint16_t ports[] = {5060, 5062, 5064};
+    std::uint32_t cseq[] = {6207, 41959, 14117};
+    std::int64_t next_ms[] = {0, stagger_ms, 7 * stagger_ms / 3};
+    const std::int64_t every_ms[] = {33'000, 41'000, 57'000};
+    std::vector<Decision> ds;
+    for (std::int64_t t = 0; t < 3600 * 1000; t += 100) {
+      for (int d = 0; d < 3; ++d) {
+        if (t < next_ms[d]) continue;
+        append(ds, baresip_round(kOffice, cseq[d], 15, ports[d], "shared-" + std::to_string(d)));
+        next_ms[d] += every_ms[d];
+      }
+      advance(100ms);
+    }
+    EXPECT_EQ(count(ds, Action::block), 0) << "devices started " << stagger_ms << " ms apart";
+    EXPECT_GE(count(ds, Action::flag), 1);
+  }
+}
+
+TEST_F(Behaviour, AToolImitatingRegistrationLoopsOnNewCallIdsIsBlockedWithinThreeLoops) {
+  // Loops as long as a phone's (20 failures on one Call-ID, rising CSeq), each on a fresh
+  // Call-ID and port, one after the other: rule 3 takes each loop as one attempt, rule 5 the
+  // requests' rate.
+  std::vector<Decision> ds;
+  int loops = 0;
+  for (std::uint32_t cseq = 1; loops < 20 && count(ds, Action::block) == 0; ++loops) {
+    append(ds, baresip_round(kScanner, cseq, 20, static_cast<std::uint16_t>(40000 + loops), "loop-" + std::to_string(loops)));
+    advance(50ms);
+  }
+  EXPECT_LE(loops, 3);
+}
+
+TEST_F(Behaviour, AToolImitatingLoopsAndRetriesOnThreePortsIsBlockedByTheGuessingBucket) {
+  // The same tool pacing three conversations like devices, below rule 5's rate (a loop of 20
+  // every 15 s on each, 5 s apart): the loops' weight fills rule 3's bucket within minutes,
+  // where three phones retrying every 30-60 s stay below it.
+  std::vector<Decision> ds;
+  std::uint32_t cseq[] = {1, 1, 1};
+  int guesses = 0;
+  for (int round = 0; round < 40 && count(ds, Action::block) == 0; ++round) {
+    for (int d = 0; d < 3 && count(ds, Action::block) == 0; ++d) {
+      append(ds, baresip_round(kScanner, cseq[d], 20, static_cast<std::uint16_t>(41000 + d), "paced-" + std::to_string(d)));
+      guesses += 20;
+      advance(5s);
+    }
+  }
+  ASSERT_EQ(count(ds, Action::block), 1) << guesses << " guesses in 10 minutes were never blocked";
+  EXPECT_EQ(find(ds, Action::block)->rule, Rule::password_guessing) << find(ds, Action::block)->reason;
+  EXPECT_LE(guesses, 120);
 }
 
 TEST_F(Behaviour, GuessesReusingTheCseqNumberOfTheLastBlockAtTheThird) {
