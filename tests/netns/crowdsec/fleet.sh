@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # A fleet on one CrowdSec Local API: a private LAPI (own config and SQLite database) in its
 # namespace, two pbxwalld (PBX A and PBX B) in theirs, and a stock cs-firewall-bouncer in a
-# third. A block on A reaches B and the stock bouncer; cscli's decisions reach both PBXs and
-# their deletion lifts them; a trusted address stays open; an operator's unblock lifts the
-# fleet's ban; with the LAPI down A queues its blocks (across a restart of pbxwalld) and B gets
-# them all once the LAPI is back.
+# third. Behind pbxwalld A runs the lab's Kamailio registrar, with an attacker and a phone in
+# namespaces of their own. svwar's scan of A is blocked on A and reaches B (within
+# pull_interval + 1 s; bounded here at 10 s, the time printed) and the stock bouncer;
+# cscli's decisions reach both PBXs and their deletion lifts them; bans on A's trusted office,
+# on the trunk host of A's Asterisk configuration and on the phone registered through A right
+# now stay open on A (spared, counted by reason, each with its event); an operator's unblock
+# lifts the fleet's ban; with the LAPI down A queues its blocks (across a restart of pbxwalld)
+# and B gets them all once the LAPI is back.
 # Usage: fleet.sh PATH_TO_pbxwall PATH_TO_pbxwalld
 FLEET_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$FLEET_DIR/../lib.sh"
@@ -12,6 +16,11 @@ netns_init "$1"
 PBXWALLD=$(realpath "${2:?usage: $0 PATH_TO_pbxwall PATH_TO_pbxwalld}")
 source "$FLEET_DIR/lapi.sh"
 lapi_require
+for tool in kamailio svwar; do
+  command -v "$tool" >/dev/null || { echo "SKIP: $tool not installed (scripts/setup installs it)"; exit 77; }
+done
+LAB_DIR_SRC=$(cd "$FLEET_DIR/../../lab" && pwd)
+PEER="$PY $FLEET_DIR/../hostile/spoof_peer.py"
 
 lapi_ns=$(make_ns lapi)
 a_ns=$(make_ns a)
@@ -20,6 +29,26 @@ c_ns=$(make_ns c)
 link_ns "$lapi_ns" va "$a_ns" 198.51.100.2/30 198.51.100.1 2001:db8:a::2/64 2001:db8:a::1
 link_ns "$lapi_ns" vb "$b_ns" 198.51.100.6/30 198.51.100.5 2001:db8:b::2/64 2001:db8:b::1
 link_ns "$lapi_ns" vc "$c_ns" 198.51.100.10/30 198.51.100.9 2001:db8:c::2/64 2001:db8:c::1
+# PBX A's SIP side: an attacker and a phone, each on a link of its own, in A's internet zone.
+ATTACKER=192.0.2.66 PBX_ATK=192.0.2.65
+PHONE=192.0.2.130 PBX_PHONE=192.0.2.129
+TRUNK=192.0.2.200
+atk_ns=$(make_ns atk)
+phone_ns=$(make_ns phone)
+link_ns "$a_ns" vatk "$atk_ns" "$ATTACKER/26" "$PBX_ATK" 2001:db8:e::66/64 2001:db8:e::1
+link_ns "$a_ns" vphone "$phone_ns" "$PHONE/26" "$PBX_PHONE" 2001:db8:f::130/64 2001:db8:f::1
+
+# The lab's registrar (users 300 and 301 ...) behind pbxwalld A, on both of A's SIP links.
+mkdir -p "$NETNS_TMP/kamailio"
+timeout 200 ip netns exec "$a_ns" kamailio -DD -E -f "$LAB_DIR_SRC/kamailio.cfg" -Y "$NETNS_TMP/kamailio" \
+  -P "$NETNS_TMP/kamailio/kamailio.pid" -m 64 -M 8 -l "udp:$PBX_ATK:5060" -l "udp:$PBX_PHONE:5060" \
+  >"$NETNS_TMP/kamailio.log" 2>&1 &
+kamailio_listening() { in_ns "$a_ns" ss -lun | grep -q "$PBX_PHONE:5060"; }
+if ! wait_until 15 kamailio_listening; then
+  cat "$NETNS_TMP/kamailio.log"
+  echo "FAIL Kamailio did not start"
+  exit 1
+fi
 
 lapi="$NETNS_TMP/lapi"
 lapi_configure "$lapi" 0.0.0.0:8080
@@ -35,7 +64,7 @@ for pbx in a b; do
   (umask 077 && cs "$lapi_ns" "$lapi" bouncers add "pbxwall-$pbx" -o raw >"$dir/bouncer.key")
 done
 
-write_config() {  # write_config PBX LAPI_ADDR EXTRA_NETWORKS WEB_SECTION
+write_config() {  # write_config PBX LAPI_ADDR EXTRA_NETWORKS WEB_SECTION PBX_SECTION
   cat >"$NETNS_TMP/$1/pbxwall.toml" <<TOML
 [firewall]
 safe_mode = false
@@ -45,6 +74,8 @@ $3
 
 $4
 
+$5
+
 [crowdsec]
 url = "http://$2:8080"
 bouncer_key_file = "bouncer.key"
@@ -53,9 +84,50 @@ password_file = "machine.secret"
 pull_interval = "1s"
 TOML
 }
-# A trusts 192.0.2.0/28 (its office) and serves /metrics on its loopback; B trusts nothing.
-write_config a 198.51.100.1 '"192.0.2.0/28" = "trusted"' $'[web]\nlisten = "127.0.0.1"\nport = 8485'
-write_config b 198.51.100.5 '' $'[web]\nenabled = false'
+# A's Asterisk-style configuration: the SIP port, phone 300 and a trunk whose identify names
+# its host by address (pbxwalld puts it in trunks4).
+mkdir -p "$NETNS_TMP/a/asterisk"
+cat >"$NETNS_TMP/a/asterisk/pjsip.conf" <<CONF
+[transport-udp]
+type=transport
+protocol=udp
+bind=0.0.0.0:5060
+
+[300]
+type=endpoint
+aors=300
+auth=300
+
+[300]
+type=auth
+auth_type=userpass
+username=300
+password=phone-300-secret
+
+[300]
+type=aor
+max_contacts=1
+
+[carrier]
+type=endpoint
+aors=carrier
+
+[carrier]
+type=aor
+contact=sip:$TRUNK:5060
+
+[carrier]
+type=identify
+endpoint=carrier
+match=$TRUNK
+CONF
+# Without rtp.conf Asterisk's media range is 5000-31000, which holds the SIP port.
+printf '[general]\nrtpstart=10000\nrtpend=20000\n' >"$NETNS_TMP/a/asterisk/rtp.conf"
+# A trusts 192.0.2.0/28 (its office), reads its PBX's configuration and serves /metrics on its
+# loopback; B trusts nothing.
+write_config a 198.51.100.1 '"192.0.2.0/28" = "trusted"' $'[web]\nlisten = "127.0.0.1"\nport = 8485' \
+  $'[pbx]\nasterisk_root = "'"$NETNS_TMP"'/a/asterisk"'
+write_config b 198.51.100.5 '' $'[web]\nenabled = false' ''
 
 declare -A daemon_pid
 start_pbx() {  # start_pbx PBX
@@ -90,25 +162,39 @@ start_pbx a
 start_pbx b
 check "A's status shows the CrowdSec link up" wait_until 10 bash -c "ip netns exec $a_ns $PBXWALL --run-dir $NETNS_TMP/run-$a_ns status | grep -q 'link up'"
 
-# 1. A block on A reaches B within pull_interval + 1 s (bounded here at 10 s; the time is printed).
-t0=$(now_ms)
-ctl a block 203.0.113.77 --for 1h --reason "svwar seen" >/dev/null
-if wait_until 10 shared_has b 203.0.113.77; then
-  echo "ok   A's block is in B's crowdsec4 after $(($(now_ms) - t0)) ms"
+# 1. svwar scans A's PBX: A blocks the attacker, B blocks it within pull_interval + 1 s
+# (bounded here at 10 s; the time from A's block to B's is printed).
+a_blocks() { local set; set=$(in_ns "$a_ns" nft list set inet pbxwall blocked4) && grep -qw -- "$1" <<<"$set"; }
+timeout 30 ip netns exec "$atk_ns" svwar -e100-999 "$PBX_ATK" >"$NETNS_TMP/svwar.out" 2>&1 &
+svwar_pid=$!
+if wait_until 10 a_blocks "$ATTACKER"; then
+  t0=$(now_ms)
+  echo "ok   A blocks svwar's $ATTACKER"
+  if wait_until 10 shared_has b "$ATTACKER"; then
+    echo "ok   A's block of $ATTACKER is in B's crowdsec4 $(($(now_ms) - t0)) ms after A's (pull_interval + 1 s: 2000 ms)"
+  else
+    echo "FAIL A's block of svwar's $ATTACKER did not reach B"
+    NETNS_FAILURES=$((NETNS_FAILURES + 1))
+  fi
 else
-  echo "FAIL A's block did not reach B"
+  cat "$NETNS_TMP/svwar.out"
+  echo "FAIL A did not block svwar's $ATTACKER"
   NETNS_FAILURES=$((NETNS_FAILURES + 1))
 fi
-check "B lists it with its origin crowdsec:pbxwall/pbxwall/manual" \
-  bash -c "ip netns exec $b_ns $PBXWALL --run-dir $NETNS_TMP/run-$b_ns list blocked | grep 203.0.113.77 | grep -q 'crowdsec:pbxwall/pbxwall/manual'"
+kill "$svwar_pid" 2>/dev/null || true
+wait_pid_exit "$svwar_pid" 10 || true
+rule=$(pbx "$a_ns" --config "$NETNS_TMP/a/pbxwall.toml" list blocked --json |
+  "$PY" -c 'import json, sys; print(next((b.get("origin", "") + " " + b.get("rule", "") for b in json.load(sys.stdin) if b.get("addr") == sys.argv[1]), ""))' "$ATTACKER" || true)
+check "A lists its own block as its engine's, with the rule ($rule)" grep -Eq '^engine (fingerprint|user-enumeration)$' <<<"$rule"
+rule=${rule#engine }
+check "B lists it with its origin crowdsec:pbxwall/pbxwall/$rule" \
+  bash -c "ip netns exec $b_ns $PBXWALL --run-dir $NETNS_TMP/run-$b_ns list blocked | grep -w $ATTACKER | grep -q 'crowdsec:pbxwall/pbxwall/$rule'"
 check "B's --origin crowdsec:pbxwall lists it, --origin local does not" \
-  bash -c "ip netns exec $b_ns $PBXWALL --run-dir $NETNS_TMP/run-$b_ns list blocked --origin crowdsec:pbxwall --limit 10 | grep -q 203.0.113.77 &&
-    ! ip netns exec $b_ns $PBXWALL --run-dir $NETNS_TMP/run-$b_ns list blocked --origin local | grep -q 203.0.113.77"
-check "A recognises its own decision: not in A's crowdsec4" shared_lacks a 203.0.113.77
-check "A lists its own block with its rule as origin" \
-  bash -c "ip netns exec $a_ns $PBXWALL --run-dir $NETNS_TMP/run-$a_ns list blocked --json | grep -q '\"origin\": \"manual\"'"
+  bash -c "ip netns exec $b_ns $PBXWALL --run-dir $NETNS_TMP/run-$b_ns list blocked --origin crowdsec:pbxwall --limit 10 | grep -qw $ATTACKER &&
+    ! ip netns exec $b_ns $PBXWALL --run-dir $NETNS_TMP/run-$b_ns list blocked --origin local | grep -qw $ATTACKER"
+check "A recognises its own decision: not in A's crowdsec4" shared_lacks a "$ATTACKER"
 check "cscli decisions list -a shows the pbxwall decision" \
-  bash -c "ip netns exec $lapi_ns cscli -c $lapi/config.yaml decisions list -a -o raw 2>/dev/null | grep 203.0.113.77 | grep -q pbxwall/manual"
+  bash -c "ip netns exec $lapi_ns cscli -c $lapi/config.yaml decisions list -a -o raw 2>/dev/null | grep -w $ATTACKER | grep -q pbxwall/$rule"
 
 # 2. cscli bans reach both; deleting them lifts them.
 cs "$lapi_ns" "$lapi" decisions add --ip 203.0.113.88 --duration 1h >/dev/null 2>&1
@@ -120,15 +206,46 @@ cs "$lapi_ns" "$lapi" decisions delete --ip 203.0.113.88 >/dev/null 2>&1
 check "cscli decisions delete lifts it on A" wait_until 10 shared_lacks a 203.0.113.88
 check "cscli decisions delete lifts it on B" wait_until 10 shared_lacks b 203.0.113.88
 
-# 3. A trusted address banned in CrowdSec stays open on A (and is applied on B, which does
-# not trust it); A's event log says why.
+# 3. Bans on a trusted address, a trunk and a validated phone stay open on A (and are applied
+# on B, which knows none of them); A counts them by reason and its event log says why.
 cs "$lapi_ns" "$lapi" decisions add --ip 192.0.2.5 --duration 1h >/dev/null 2>&1
 check "B applies the ban on 192.0.2.5" wait_until 10 shared_has b 192.0.2.5
 check "A records the ban on 192.0.2.5 as spared (trusted network)" \
   wait_until 10 bash -c "ip netns exec $a_ns $PBXWALL --run-dir $NETNS_TMP/run-$a_ns events | grep 192.0.2.5 | grep -q 'trusted network'"
 check "A's crowdsec4 does not hold the trusted address" shared_lacks a 192.0.2.5
 check "A's /metrics counts it spared for a trusted network" metric_is 'pbxwall_crowdsec_spared_total{reason="trusted network"}' 1
-check "A's /metrics counts no spared ban for a trunk" metric_is 'pbxwall_crowdsec_spared_total{reason="trunk"}' 0
+check "A's /metrics counts no spared ban for a trunk yet" metric_is 'pbxwall_crowdsec_spared_total{reason="trunk"}' 0
+events_say() {  # events_say PBX ADDRESS TEXT: PBX's event log has a spared event of ADDRESS with TEXT
+  local log
+  log=$(pbx "$(ns_of "$1")" --config "$NETNS_TMP/$1/pbxwall.toml" events) &&
+    grep -w -- "$2" <<<"$log" | grep -w spared | grep -qF -- "$3"
+}
+
+# The trunk host of A's PBX configuration: banned in CrowdSec, applied on B, open on A.
+check "A's trunks4 holds the trunk host $TRUNK of its Asterisk configuration" \
+  wait_until 10 bash -c "ip netns exec $a_ns nft list set inet pbxwall trunks4 | grep -qw $TRUNK"
+cs "$lapi_ns" "$lapi" decisions add --ip "$TRUNK" --duration 1h >/dev/null 2>&1
+check "B applies the ban on $TRUNK" wait_until 10 shared_has b "$TRUNK"
+check "A records the ban on the trunk $TRUNK as spared (trunk)" wait_until 10 events_say a "$TRUNK" "not applied: trunk"
+check "A's crowdsec4 does not hold the trunk" shared_lacks a "$TRUNK"
+check "A's /metrics counts it spared for a trunk" metric_is 'pbxwall_crowdsec_spared_total{reason="trunk"}' 1
+
+# A phone registered through A right now (validated): banned in CrowdSec, applied on B, open
+# on A, where it registers again.
+out=$(in_ns "$phone_ns" $PEER register "$PHONE" "$PBX_PHONE" 300 phone-300-secret 600) || true
+check "the phone registers through A (200, got $out)" test "$out" = 200
+a_validates() { local set; set=$(in_ns "$a_ns" nft list set inet pbxwall validated4) && grep -qw -- "$PHONE" <<<"$set"; }
+check "A validated the phone" wait_until 10 a_validates
+check "A's /metrics counts no spared ban for a validated source yet" metric_is 'pbxwall_crowdsec_spared_total{reason="validated"}' 0
+cs "$lapi_ns" "$lapi" decisions add --ip "$PHONE" --duration 1h >/dev/null 2>&1
+check "B applies the ban on $PHONE" wait_until 10 shared_has b "$PHONE"
+check "A records the ban on the phone as spared (validated: user 300)" \
+  wait_until 10 events_say a "$PHONE" "not applied: validated: user 300"
+check "A's crowdsec4 does not hold the phone" shared_lacks a "$PHONE"
+check "A's /metrics counts it spared for a validated source" metric_is 'pbxwall_crowdsec_spared_total{reason="validated"}' 1
+out=$(in_ns "$phone_ns" $PEER register "$PHONE" "$PBX_PHONE" 300 phone-300-secret 600) || true
+check "the banned phone still registers through A (200, got $out)" test "$out" = 200
+check "A's /metrics counts the trusted address once still" metric_is 'pbxwall_crowdsec_spared_total{reason="trusted network"}' 1
 check "A's /metrics has the link up" metric_is pbxwall_crowdsec_link_up 1
 check "A's /metrics has the cscli bans applied" metric_is 'pbxwall_crowdsec_decisions_applied_total{origin="cscli"}' '[1-9][0-9]*'
 last_pull=$(in_ns "$a_ns" curl -s --max-time 5 http://127.0.0.1:8485/metrics | sed -n 's/^pbxwall_crowdsec_last_pull_timestamp_seconds //p')
@@ -178,7 +295,7 @@ YAML
     local set
     set=$(in_ns "$c_ns" nft list set ip crowdsec crowdsec-blacklists 2>/dev/null) && grep -qw -- "$1" <<<"$set"
   }
-  if wait_until 20 bouncer_has 203.0.113.77; then
+  if wait_until 20 bouncer_has "$ATTACKER"; then
     echo "ok   the stock cs-firewall-bouncer applies A's decision"
   else
     tail -20 "$bdir/bouncer.log"
@@ -188,8 +305,8 @@ YAML
 fi
 
 # 5. An operator's unblock on A deletes the decision A pushed: B lifts it.
-ctl a unblock 203.0.113.77 >/dev/null
-check "A's unblock lifts the ban on B" wait_until 10 shared_lacks b 203.0.113.77
+ctl a unblock "$ATTACKER" >/dev/null
+check "A's unblock lifts the ban on B" wait_until 10 shared_lacks b "$ATTACKER"
 
 # 6. LAPI down while A blocks 10 attackers: both keep protecting, A queues the pushes and keeps
 # them across a restart of pbxwalld; once the LAPI is back, B gets all 10.
