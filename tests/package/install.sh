@@ -9,8 +9,13 @@
 # target package_previous_programs), and checks that the conffile edit is kept and that the new
 # pbxwalld migrated the database and still lists the blocks; then removes it (table inet
 # pbxwall gone, another table untouched) and purges it (configuration and state gone).
+# Then boots the same root with systemd (systemd-nspawn, in the namespace) and goes through it
+# again under the service manager: the install leaves pbxwalld.service inactive (and a start
+# is refused while the configuration says enabled = false); enabled, started, an upgrade
+# restarts it (a new main PID, blocks kept); stopped, an upgrade leaves it stopped; remove
+# (table gone, the other untouched) and purge.
 #
-# The debootstrap root is made once and kept as a tarball in PBXWALL_TEST_CACHE (default
+# The debootstrap root (minbase with systemd) is made once and kept as a tarball in PBXWALL_TEST_CACHE (default
 # /var/cache/pbxwall-test); every run unpacks a fresh copy of it. Needs root and a reachable
 # Debian mirror (the one apt uses); skips (77) without them.
 # Usage: install.sh SOURCE_DIR BUILD_DIR
@@ -19,7 +24,7 @@ source "$(dirname "$0")/../netns/lib.sh"
 src=$(realpath "${1:?usage: $0 SOURCE_DIR BUILD_DIR}")
 build=$(realpath "${2:?usage: $0 SOURCE_DIR BUILD_DIR}")
 netns_init "$build/src/cli/pbxwall"
-for tool in debootstrap dpkg-buildpackage unshare chroot; do
+for tool in debootstrap dpkg-buildpackage unshare chroot systemd-nspawn nsenter; do
   command -v "$tool" >/dev/null || { echo "SKIP: $tool not installed (scripts/setup installs it)"; exit 77; }
 done
 T=300  # apt-get and dpkg-buildpackage take longer than the harness's default
@@ -41,19 +46,20 @@ chroot_sh='root=$1; shift
     exec chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8 "$@"'
 
 phase "the Debian 12 root"
-tarball="$cache/bookworm-minbase.tar"
+tarball="$cache/bookworm-minbase-systemd.tar"
 if [[ ! -s $tarball ]]; then
   base="$NETNS_TMP/base"
   mkdir -p "$cache/debootstrap"
-  if ! timeout 900 debootstrap --variant=minbase --cache-dir="$cache/debootstrap" bookworm "$base" "$mirror" >"$NETNS_TMP/debootstrap.log" 2>&1; then
+  # systemd and systemd-sysv to boot the root (the service's part); man-db to ask `man -w`;
+  # everything else comes as the package's dependencies.
+  if ! timeout 900 debootstrap --variant=minbase --include=systemd,systemd-sysv,man-db --cache-dir="$cache/debootstrap" \
+    bookworm "$base" "$mirror" >"$NETNS_TMP/debootstrap.log" 2>&1; then
     tail -5 "$NETNS_TMP/debootstrap.log"
     echo "SKIP: debootstrap from $mirror failed (no mirror reachable?)"
     exit 77
   fi
   root_bak=$root; root=$base
   chrooted apt-get update -q >/dev/null
-  # man-db to ask `man -w`; everything else comes as the package's dependencies.
-  chrooted apt-get install -y -q --no-install-recommends man-db >/dev/null
   chrooted apt-get clean
   root=$root_bak
   tar -C "$base" -cf "$tarball.tmp" . && mv "$tarball.tmp" "$tarball"
@@ -80,21 +86,22 @@ deb=pbxwall_${version}_amd64.deb
 deb2=pbxwall_${version}+1_amd64.deb
 check "scripts/package left $deb with its .buildinfo and .changes" \
   test -s "$dist/$deb" -a -s "$dist/pbxwall_${version}_amd64.buildinfo" -a -s "$dist/pbxwall_${version}_amd64.changes"
-mkdir -p "$root/tmp/dist"
-cp "$dist/$deb" "$dist/$deb2" "$root/tmp/dist/"
+# Not in /tmp: the booted root mounts a tmpfs there.
+mkdir -p "$root/srv/dist"
+cp "$dist/$deb" "$dist/$deb2" "$root/srv/dist/"
 
 phase "install (dependencies fetched first, then apt-get install inside the namespace)"
 # The dependencies' .debs are kept in the cache between runs: apt fetches only what changed.
 mkdir -p "$cache/archives" "$root/var/cache/apt/archives"
 find "$cache/archives" -maxdepth 1 -name '*.deb' -exec cp -t "$root/var/cache/apt/archives/" {} +
 chrooted apt-get update -q >/dev/null
-chrooted apt-get install -y -q --download-only "/tmp/dist/$deb" >/dev/null
+chrooted apt-get install -y -q --download-only "/srv/dist/$deb" >/dev/null
 find "$root/var/cache/apt/archives" -maxdepth 1 -name '*.deb' ! -name 'pbxwall_*' -exec cp -t "$cache/archives/" {} +
 ns=$(make_ns pkg)
 in_ns "$ns" nft add table inet other
 in_ns "$ns" nft add chain inet other c '{ type filter hook input priority 10; policy accept; }'
 other_before=$(in_ns "$ns" nft list table inet other)
-check "apt-get install ./$deb" chrooted --netns "$ns" apt-get install -y -q "/tmp/dist/$deb"
+check "apt-get install ./$deb" chrooted --netns "$ns" apt-get install -y -q "/srv/dist/$deb"
 for f in /usr/sbin/pbxwall /usr/sbin/pbxwalld /usr/share/pbxwall/web/index.html /lib/systemd/system/pbxwalld.service \
   /lib/systemd/system/pbxwall.service /etc/pbxwall/pbxwall.toml /usr/share/bash-completion/completions/pbxwall \
   /usr/share/doc/pbxwall/copyright /usr/share/doc/pbxwall/changelog.gz /usr/share/doc/pbxwall/example.toml; do
@@ -118,8 +125,6 @@ check "pbxwalld.service is enabled (considered at boot)" \
   test -L "$root/etc/systemd/system/multi-user.target.wants/pbxwalld.service"
 check "pbxwall.service (the daemon-less alternative) is not enabled" \
   test ! -e "$root/etc/systemd/system/sysinit.target.wants/pbxwall.service"
-check "an upgrade restarts pbxwalld only if it runs (try-restart)" \
-  grep -q 'deb-systemd-invoke try-restart pbxwalld.service' "$root/var/lib/dpkg/info/pbxwall.postinst"
 
 # daemon_up LOG: runs the installed pbxwalld in the root and the namespace, as pbxwalld.service
 # would (its ExecStart), until daemon_down; waits (bounded) until `pbxwall status` sees it.
@@ -162,7 +167,7 @@ rc=0; chrooted --netns "$ns" pbxwall --no-session-guard stop >/dev/null 2>&1 || 
 check "pbxwall stop removes the table the daemon left (the upgrade runs without it)" test "$rc" == 0
 
 phase "upgrade to $version+1"
-check "apt-get install ./$deb2" chrooted --netns "$ns" apt-get install -y -q "/tmp/dist/$deb2"
+check "apt-get install ./$deb2" chrooted --netns "$ns" apt-get install -y -q "/srv/dist/$deb2"
 check "the version is $version+1" test "$(chrooted dpkg-query -W -f='${Version}' pbxwall)" == "$version+1"
 check "the conffile edit is kept" grep -q '^"192.0.2.0/24" = "local"  # edited' "$root/etc/pbxwall/pbxwall.toml"
 check "no .dpkg-dist or .dpkg-old beside it" bash -c "! ls '$root'/etc/pbxwall/*.dpkg-* 2>/dev/null"
@@ -195,5 +200,88 @@ check "the configuration is gone" test ! -e "$root/etc/pbxwall"
 check "the state is gone" test ! -e "$root/var/lib/pbxwall"
 check "dpkg knows no pbxwall" bash -c "! chroot '$root' dpkg-query -W pbxwall >/dev/null 2>&1"
 check "the enablement symlink is gone" test ! -e "$root/etc/systemd/system/multi-user.target.wants/pbxwalld.service"
+
+# The same root, purged of pbxwall, booted with systemd (systemd-nspawn in the namespace):
+# the maintainer scripts as they run on a machine, the service under a real service manager.
+phase "booted with systemd: install, upgrades with the service running and stopped, remove, purge"
+# A third package with a higher version: the second one repacked.
+deb3=pbxwall_${version}+2_amd64.deb
+repack="$NETNS_TMP/repack"
+dpkg-deb -R "$dist/$deb2" "$repack"
+sed -i "s/^Version: .*/Version: $version+2/" "$repack/DEBIAN/control"
+dpkg-deb -z1 -b "$repack" "$root/srv/dist/$deb3" >/dev/null
+rm -rf "$repack"
+timeout 600 systemd-nspawn --quiet --boot --directory="$root" --machine="pbxw-$$" --register=no --keep-unit \
+  --network-namespace-path="/run/netns/$ns" --console=passive --capability=CAP_NET_ADMIN \
+  >"$NETNS_TMP/boot.log" 2>&1 &
+nspawn_pid=$!
+# A failing check exits with the root still booted: halt it before the namespace goes.
+box_halt() {
+  [[ -n ${nspawn_pid:-} ]] && kill -0 "$nspawn_pid" 2>/dev/null || return 0
+  kill "$nspawn_pid"; wait_pid_exit "$nspawn_pid" 30 >/dev/null || kill -KILL "$nspawn_pid"
+}
+trap 'rc=$?; box_halt; (exit $rc); netns_cleanup' EXIT
+# timeout, its child systemd-nspawn, its child the root's systemd.
+box_init() { local n; n=$(pgrep -P "$nspawn_pid" -x systemd-nspawn) && pgrep -P "$n" -x systemd; }
+# boxed CMD...: CMD in the booted root (its namespaces, its systemd as PID 1).
+boxed() {
+  timeout $T nsenter --target "$box_pid" --mount --uts --ipc --net --pid --root --wd \
+    env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8 "$@"
+}
+booted() { [[ $(boxed systemctl is-system-running 2>/dev/null) == @(running|degraded) ]]; }
+wait_until 30 box_init >/dev/null || { cat "$NETNS_TMP/boot.log"; echo "FAIL: systemd-nspawn did not start systemd"; exit 1; }
+box_pid=$(box_init)
+wait_until 60 booted || { cat "$NETNS_TMP/boot.log"; boxed systemctl --failed --no-pager || true; echo "FAIL: the root did not boot"; exit 1; }
+check "the booted root runs systemd" test -d "/proc/$box_pid/root/run/systemd/system"
+state() { boxed systemctl show -P ActiveState pbxwalld.service; }
+main_pid() { boxed systemctl show -P MainPID pbxwalld.service; }
+is_state() { [[ $(state) == "$1" ]]; }
+no_table() { ! ip netns exec "$ns" nft list table inet pbxwall >/dev/null 2>&1; }
+
+check "apt-get install ./$deb under systemd" boxed apt-get install -y -q "/srv/dist/$deb"
+check "pbxwalld.service is enabled" test "$(boxed systemctl is-enabled pbxwalld.service)" == enabled
+check "pbxwalld.service stays inactive after the install" is_state inactive
+boxed systemctl start pbxwalld.service >/dev/null 2>&1 || true
+check "started while the configuration says enabled = false, it stays inactive" is_state inactive
+check "its start condition failed" test "$(boxed systemctl show -P ConditionResult pbxwalld.service)" == no
+check "the journal says why (ExecCondition: pbxwall check --require-enabled)" bash -c \
+  "grep -q \"Skipped due to 'exec-condition'\" <<<\"\$1\" && grep -q 'enabled = false: the firewall stays off' <<<\"\$1\"" \
+  sh "$(boxed journalctl -u pbxwalld.service --no-pager -o cat)"
+check "nothing firewalled by the unconfigured package" no_table
+
+sed -i 's|^enabled = false |enabled = true  |' "$root/etc/pbxwall/pbxwall.toml"
+check "systemctl start pbxwalld (enabled = true)" boxed systemctl start pbxwalld.service
+check "pbxwalld.service is active (Type=notify: ready)" is_state active
+pid_before=$(main_pid)
+for a in "${blocked[@]}"; do
+  check "pbxwall block $a" boxed pbxwall block "$a" --reason "package upgrade test"
+done
+check "apt-get install ./$deb2 (an upgrade with the service running)" boxed apt-get install -y -q "/srv/dist/$deb2"
+restarted() { is_state active && [[ $(main_pid) != "$pid_before" && $(main_pid) != 0 ]]; }
+rc=0; wait_until 30 restarted || rc=$?
+check "the upgrade restarted pbxwalld (main PID $pid_before, now $(main_pid)) and it is active" test "$rc" == 0
+((rc == 0)) || boxed journalctl -u pbxwalld.service --no-pager -n 40 || true
+listing=$(boxed pbxwall list blocked)
+for a in "${blocked[@]}"; do
+  check "the block of $a is kept across the upgrade" grep -q -- "$a" <<<"$listing"
+done
+check "the blocks are in the restarted daemon's kernel set" bash -c "ip netns exec $ns nft list table inet pbxwall | grep -q 203.0.113.7"
+
+check "systemctl stop pbxwalld" boxed systemctl stop pbxwalld.service
+check "pbxwalld.service is inactive" is_state inactive
+check "apt-get install ./$deb3 (an upgrade with the service stopped)" boxed apt-get install -y -q "/srv/dist/$deb3"
+check "the version is $version+2" test "$(boxed dpkg-query -W -f='${Version}' pbxwall)" == "$version+2"
+check "the upgrade left pbxwalld.service inactive" is_state inactive
+
+check "table inet pbxwall in the namespace (the stopped daemon leaves it)" in_ns "$ns" nft list table inet pbxwall
+check "apt-get remove under systemd" boxed apt-get remove -y -q pbxwall
+check "table inet pbxwall removed" no_table
+check "table inet other untouched" test "$(in_ns "$ns" nft list table inet other)" == "$other_before"
+check "apt-get purge under systemd" boxed apt-get purge -y -q pbxwall
+check "the configuration and the state are gone" test ! -e "$root/etc/pbxwall" -a ! -e "$root/var/lib/pbxwall"
+check "systemd knows no pbxwalld.service" test "$(boxed systemctl show -P LoadState pbxwalld.service)" == not-found
+kill "$nspawn_pid"
+check "the booted root halts" wait_pid_exit "$nspawn_pid" 30
+nspawn_pid=
 phase "done"
 finish
