@@ -533,6 +533,14 @@ void print_daemon_status(Context& ctx, const json& s) {
   ctx.o() << "\n  hosts: blocked " << text_of(s, "blocked") << ", validated " << text_of(s, "validated") << ", flagged "
           << text_of(s, "flagged") << "\n  packets inspected: " << text_of(s, "packets_in") << " to the PBX, "
           << text_of(s, "packets_out") << " from it\n";
+  if (const auto path = s.find("packet_path"); path != s.end() && path->is_string()) {
+    const std::string name = path->get<std::string>();
+    ctx.o() << "  packet path: " << name << (name == "log" ? " (observe mode)" : " (inline verdicts)");
+    if (const auto why = s.find("packet_path_why"); why != s.end() && why->is_string()) ctx.o() << ": " << why->get<std::string>();
+    ctx.o() << "\n";
+    if (const auto how = s.find("packet_path_inline_drops"); how != s.end() && how->is_string())
+      ctx.o() << "  for inline drops: " << how->get<std::string>() << "\n";
+  }
   auto number = [&](const char* key) { return s.contains(key) && s[key].is_number() ? s[key].get<double>() : 0.0; };
   if (number("blocks_refused") > 0)
     ctx.o() << "  WARNING: " << counted_of(s, "blocks_refused", "new block") << " refused at the ceiling of "

@@ -195,9 +195,10 @@ DoctorFacts gather(Context& ctx, const DoctorOptions& o) {
     }
   }
   if (f.nftables_ok && (f.packet_path == "auto" || f.packet_path == "queue")) {
-    if (auto q = packets::probe_queue_support(ctx.kernel()); q.ok()) {
+    const std::uint16_t queue_num = sections ? sections->packet_path.queue_num : 1;
+    if (auto q = packets::probe_queue_support(ctx.kernel(), queue_num); q.ok()) {
       f.queue_ok = q->supported;
-      f.queue_detail = q->detail.substr(0, q->detail.find('\n'));
+      f.queue_detail = q->detail;
     } else {
       f.queue_detail = "the probe failed: " + q.error().substr(0, q.error().find('\n'));
     }

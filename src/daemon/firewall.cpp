@@ -79,12 +79,21 @@ Result<std::unique_ptr<Firewall::Loaded>, Diagnostics> Firewall::load(const std:
   loaded->zones = ruleset::ZoneIndex::of_networks(model::zone_networks(loaded->config.policy, loaded->resolved));
   auto sections = daemon_sections_from(loaded->config);
   if (!sections.ok()) return fail(sections.error());
-  auto resolved_path = ruleset::resolve_packet_path(sections->packet_path, options_.kernel_has_queue,
-                                                    options_.kernel_queue_detail);
+  const auto& path_setting = sections->packet_path;
+  packets::ProbeAnswer kernel_queue;
+  if (options_.probe_queue && (path_setting.choice == ruleset::PacketPathChoice::automatic ||
+                               path_setting.choice == ruleset::PacketPathChoice::queue)) {
+    if (!queue_probe_ || queue_probe_->first != path_setting.queue_num)
+      queue_probe_.emplace(path_setting.queue_num, options_.probe_queue(path_setting.queue_num));
+    kernel_queue = queue_probe_->second;
+  }
+  auto resolved_path = ruleset::resolve_packet_path(path_setting, kernel_queue.supported, kernel_queue.detail);
   if (!resolved_path.ok())
     return fail(Diagnostics{Diagnostic{Severity::error, options_.config_path, 0, 0, "responsive.packet_path",
                                        resolved_path.error()}});
   loaded->packet_path = *resolved_path;
+  loaded->packet_path_explanation =
+      ruleset::explain_packet_path(path_setting, *resolved_path, kernel_queue.supported, kernel_queue.detail);
   loaded->queue_num = sections->packet_path.queue_num;
   loaded->settings = std::move(sections->settings);
   loaded->integration = std::move(sections->integration);
@@ -187,6 +196,7 @@ Status<std::string> Firewall::start() {
   loaded_ = std::move(*loaded);
   packet_path_ = loaded_->packet_path;
   queue_num_ = loaded_->queue_num;
+  packet_path_explanation_ = loaded_->packet_path_explanation;
   if (port_discovery_) discovered_ = port_discovery_(loaded_->integration);
   engine_ = make_engine();
   rebuild_tap();
@@ -492,6 +502,9 @@ json Firewall::status_json() {
           {"table", table_present()},
           {"table_stopped", table_removed_},
           {"packet_path", std::string(ruleset::packet_path_name(packet_path_))},
+          {"packet_path_why", packet_path_explanation_.why},
+          {"packet_path_inline_drops", packet_path_explanation_.inline_drops.empty()
+                                           ? json(nullptr) : json(packet_path_explanation_.inline_drops)},
           {"config", options_.config_path},
           {"blocked", blocked},
           {"validated", validated},

@@ -30,6 +30,7 @@
 #include "kernel/kernel.h"
 #include "model/model.h"
 #include "packets/conntrack_flusher.h"
+#include "packets/kernel_probe.h"
 #include "packets/retrying_set_updater.h"
 #include "packets/set_reader.h"
 #include "packets/set_updater.h"
@@ -54,9 +55,10 @@ struct FirewallOptions {
   std::string config_path;
   std::uint16_t log_group_input = 1;   // packets to the PBX from unvalidated sources
   std::uint16_t log_group_output = 2;  // the PBX's answers to them
-  // What the kernel probe said about the nftables `queue` statement ([responsive] packet_path).
-  bool kernel_has_queue = false;
-  std::string kernel_queue_detail;
+  // Asks the kernel whether the nftables `queue` statement loads for the configured queue
+  // number (packets/kernel_probe.h); called when [responsive] packet_path is "auto" or "queue".
+  // Unset: the kernel is taken to lack the statement.
+  std::function<packets::ProbeAnswer(std::uint16_t queue_num)> probe_queue;
   // Where a change waiting for confirmation (safe mode) is kept, so that a restart of the
   // daemon still rolls it back. Empty: kept in memory only.
   std::string pending_change_path;
@@ -223,6 +225,8 @@ class Firewall {
   // The path chosen at start() (kept over reloads: a change takes effect at the next start).
   ruleset::PacketPath packet_path() const { return packet_path_; }
   std::uint16_t queue_num() const { return queue_num_; }
+  // Why that path, and in observe mode how to get inline drops (status, the start log).
+  const ruleset::PacketPathExplanation& packet_path_explanation() const { return packet_path_explanation_; }
 
   // ---- Healing what others change in the table (firewall_heal.cpp) ----
   // The kernel's table and sets as they are (null: not read; status then reports the table
@@ -398,6 +402,9 @@ class Firewall {
   bool table_removed_ = false;
   ruleset::PacketPath packet_path_ = ruleset::PacketPath::log_group;
   std::uint16_t queue_num_ = 1;
+  ruleset::PacketPathExplanation packet_path_explanation_;
+  // The kernel's answer for a queue number, asked once (load() runs at every reload).
+  mutable std::optional<std::pair<std::uint16_t, packets::ProbeAnswer>> queue_probe_;
   KernelRecovery kernel_recovery_;
   // Blocks (addresses and networks) in force: counted when the table is rendered and at each
   // housekeeping, kept up to date by every block taken in between.

@@ -18,6 +18,7 @@ struct Firewall::Loaded {
   IntegrationSettings integration;
   ruleset::PacketPath packet_path = ruleset::PacketPath::log_group;
   std::uint16_t queue_num = 1;
+  ruleset::PacketPathExplanation packet_path_explanation;
 };
 
 }  // namespace pbxwall::daemon

@@ -125,12 +125,12 @@ int run(const Options& o) {
   firewall_options.state_schema_at_open = schema_at_open;
   firewall_options.pending_change_path =
       (std::filesystem::path(o.state).parent_path() / "pending-change.json").string();
-  if (auto queue = packets::probe_queue_support(applier); queue.ok()) {
-    firewall_options.kernel_has_queue = queue->supported;
-    firewall_options.kernel_queue_detail = queue->detail;
-  } else {
-    firewall_options.kernel_queue_detail = "the probe failed: " + queue.error();
-  }
+  // Asked with the configured queue number when the configuration is loaded.
+  firewall_options.probe_queue = [&applier](std::uint16_t queue_num) {
+    auto answer = packets::probe_queue_support(applier, queue_num);
+    if (answer.ok()) return *answer;
+    return packets::ProbeAnswer{false, "the probe failed: " + answer.error()};
+  };
   // What other programs do to the table (`nft flush ruleset`, a deleted set) is put back; the
   // watch is opened before the first apply, so no change after it goes unseen. The daemon's
   // own applies run outside its group (see TableWatch::unheard).
@@ -174,17 +174,15 @@ int run(const Options& o) {
   }
   std::string mode;
   switch (firewall.packet_path()) {
-    case ruleset::PacketPath::log_group:
-      mode = "nftables log groups (observe mode); nftables queue " +
-             (firewall_options.kernel_has_queue ? std::string("available") : "unavailable (" + firewall_options.kernel_queue_detail + ")");
-      break;
-    case ruleset::PacketPath::queue:
-      mode = "nftables queue " + std::to_string(firewall.queue_num()) + " (inline verdicts)";
-      break;
+    case ruleset::PacketPath::log_group: mode = "nftables log groups (observe mode)"; break;
+    case ruleset::PacketPath::queue: mode = "nftables queue " + std::to_string(firewall.queue_num()) + " (inline verdicts)"; break;
     case ruleset::PacketPath::external:
       mode = "queue " + std::to_string(firewall.queue_num()) + " fed by a rule outside table inet pbxwall (inline verdicts)";
       break;
   }
+  const auto& why = firewall.packet_path_explanation();
+  mode += ": " + why.why;
+  if (!why.inline_drops.empty()) mode += "; for inline drops " + why.inline_drops;
   log(6, "protecting with " + o.config + "; responsive packet path: " + mode);
 
   asio::io_context io;

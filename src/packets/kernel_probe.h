@@ -2,6 +2,7 @@
 // userspace and would say yes to statements the kernel lacks).
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -12,7 +13,7 @@ namespace pbxwall::packets {
 
 struct ProbeAnswer {
   bool supported = false;
-  std::string detail;  // nft's error when not supported, for the daemon's log
+  std::string detail;  // when not supported: the statement and nft's answer, on one line
 };
 
 // Loads `statement` as the only rule of a chain in a throwaway table `inet pbxwall_probe` and
@@ -22,8 +23,12 @@ struct ProbeAnswer {
 Result<ProbeAnswer> probe_statement_support(kernel::RulesetApplier& applier,
                                             std::string_view statement);
 
-// Whether nftables `queue` (with bypass) loads on this kernel, for choosing the inline
-// (libnetfilter_queue) or the observing (log group) packet path.
-Result<ProbeAnswer> probe_queue_support(kernel::RulesetApplier& applier);
+// Whether nftables `queue num <queue_num>` (with bypass) loads on this kernel, for choosing the
+// inline (libnetfilter_queue) or the observing (log group) packet path. `queue_num` is the
+// configured one ([responsive] queue_num), so the probe loads the rule the table would hold.
+Result<ProbeAnswer> probe_queue_support(kernel::RulesetApplier& applier, std::uint16_t queue_num);
+
+// nft's multi-line error (place, message, the offending line, carets) as its message alone.
+std::string nft_error_line(std::string_view error);
 
 }  // namespace pbxwall::packets

@@ -71,4 +71,50 @@ std::string_view packet_path_name(PacketPath path) {
   return "log";
 }
 
+std::string_view packet_path_choice_name(PacketPathChoice choice) {
+  switch (choice) {
+    case PacketPathChoice::automatic: return "auto";
+    case PacketPathChoice::log: return "log";
+    case PacketPathChoice::queue: return "queue";
+    case PacketPathChoice::external_queue: return "external-queue";
+  }
+  return "auto";
+}
+
+PacketPathExplanation explain_packet_path(const PacketPathSetting& setting, PacketPath path, bool kernel_has_queue,
+                                          std::string_view kernel_detail) {
+  const std::string setting_text =
+      "[responsive] packet_path = \"" + std::string(packet_path_choice_name(setting.choice)) + "\"" +
+      (setting.choice == PacketPathChoice::automatic && setting.place.line == 0 ? " (the default)" : "");
+  const std::string queue = "queue " + std::to_string(setting.queue_num);
+  const std::string kernel_lacks =
+      "this kernel does not load the nftables queue statement" +
+      (kernel_detail.empty() ? std::string() : " (" + std::string(kernel_detail) + ")");
+  PacketPathExplanation e;
+  switch (path) {
+    case PacketPath::queue:
+      e.why = setting_text + " and this kernel loads the nftables queue statement: each packet of an unvalidated "
+              "source waits in " + queue + " for the daemon's verdict";
+      break;
+    case PacketPath::external:
+      e.why = setting_text + ": each packet waits in " + queue +
+              " for the daemon's verdict, fed by a rule outside table inet pbxwall (NFQUEUE)";
+      break;
+    case PacketPath::log_group:
+      e.why = setting_text + (setting.choice == PacketPathChoice::log ? "" : " and " + kernel_lacks) +
+              ": the daemon sees copies of the packets (log groups) and blocks through the kernel sets, so a "
+              "scanner's first packets reach the PBX";
+      if (setting.choice == PacketPathChoice::log && kernel_has_queue)
+        e.inline_drops = "set [responsive] packet_path = \"auto\" or \"queue\" (this kernel loads the nftables "
+                         "queue statement) and restart pbxwalld";
+      else
+        e.inline_drops = "set [responsive] packet_path = \"external-queue\" with an NFQUEUE rule of your own "
+                         "feeding " + queue + " (e.g. iptables-nft -I INPUT -p udp --dport 5060 -j NFQUEUE "
+                         "--queue-num " + std::to_string(setting.queue_num) +
+                         " --queue-bypass) and restart pbxwalld, or use a kernel with nft_queue";
+      break;
+  }
+  return e;
+}
+
 }  // namespace pbxwall::ruleset

@@ -37,6 +37,16 @@ Result<PacketPathSetting, Diagnostics> packet_path_from_toml(const toml::table* 
 Result<PacketPath, std::string> resolve_packet_path(const PacketPathSetting& setting, bool kernel_has_queue,
                                                     std::string_view kernel_detail);
 
-std::string_view packet_path_name(PacketPath path);  // "log", "queue", "external-queue"
+std::string_view packet_path_name(PacketPath path);
+std::string_view packet_path_choice_name(PacketPathChoice choice);  // "auto", "log", "queue", "external-queue"
+
+// For `status` and the daemon's log: why `path` is the one in use (the setting, the kernel
+// probe's answer), and in observe mode (log groups) how to get inline drops.
+struct PacketPathExplanation {
+  std::string why;
+  std::string inline_drops;  // empty on an inline path
+};
+PacketPathExplanation explain_packet_path(const PacketPathSetting& setting, PacketPath path, bool kernel_has_queue,
+                                          std::string_view kernel_detail);  // "log", "queue", "external-queue"
 
 }  // namespace pbxwall::ruleset

@@ -483,14 +483,15 @@ TEST_F(PacketsNetns, EstablishedFlowOutlivesABlockUntilConntrackIsFlushed) {
 
 TEST_F(PacketsNetns, QueueProbeAgreesWithTheKernelAndLeavesNothing) {
   InNetns in(lab_->fw);
-  auto queue = probe_queue_support(*nft_);
+  auto queue = probe_queue_support(*nft_, 1);
   ASSERT_TRUE(queue.ok()) << queue.error();
   // What the nft command says about the same rule in a scratch table.
   auto cli = NetnsLab::in(lab_->fw,
                           "nft 'add table inet scratch; add chain inet scratch c; "
-                          "add rule inet scratch c meta l4proto udp queue num 0 bypass'");
+                          "add rule inet scratch c meta l4proto udp queue num 1 bypass'");
   NetnsLab::in(lab_->fw, "nft delete table inet scratch");
   EXPECT_EQ(queue->supported, cli.status == 0) << queue->detail << "\n" << cli.output;
+  EXPECT_EQ(queue->detail.find('\n'), std::string::npos) << queue->detail;  // one line for the log
   std::printf("nftables queue statement on this kernel: %s%s\n",
               queue->supported ? "supported" : "not supported: ", queue->detail.c_str());
 

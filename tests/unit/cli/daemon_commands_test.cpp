@@ -476,6 +476,32 @@ TEST_F(DaemonCommandsTest, StatusAddsTheDaemonsCounts) {
   EXPECT_FALSE(j["daemon"].contains("ok"));
 }
 
+TEST_F(DaemonCommandsTest, StatusNamesThePacketPathWhyAndHowToGetInlineDrops) {
+  serve_line(json{{"ok", true}, {"blocked", 0}, {"table", true}, {"packet_path", "log"},
+                  {"packet_path_why", "[responsive] packet_path = \"auto\" (the default) and this kernel does not load "
+                                      "the nftables queue statement (x): ... first packets reach the PBX"},
+                  {"packet_path_inline_drops", "set [responsive] packet_path = \"external-queue\" with ..."}}
+                 .dump());
+  EXPECT_EQ(run({"status"}), kExitOk) << err_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("\n  packet path: log (observe mode): [responsive] packet_path = \"auto\" (the "
+                                    "default) and this kernel does not load the nftables queue statement (x): ... "
+                                    "first packets reach the PBX\n"));
+  EXPECT_THAT(out_.str(), HasSubstr("\n  for inline drops: set [responsive] packet_path = \"external-queue\" with ...\n"));
+  EXPECT_EQ(run({"status", "--json"}), kExitOk);
+  const json j = json::parse(out_.str());
+  EXPECT_EQ(j["daemon"]["packet_path"], "log");
+  EXPECT_TRUE(j["daemon"]["packet_path_inline_drops"].is_string());
+}
+
+TEST_F(DaemonCommandsTest, StatusOfAnInlinePathGivesNoAdvice) {
+  serve_line(json{{"ok", true}, {"table", true}, {"packet_path", "queue"}, {"packet_path_why", "w"},
+                  {"packet_path_inline_drops", nullptr}}
+                 .dump());
+  EXPECT_EQ(run({"status"}), kExitOk) << err_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("\n  packet path: queue (inline verdicts): w\n"));
+  EXPECT_THAT(out_.str(), Not(HasSubstr("for inline drops")));
+}
+
 TEST_F(DaemonCommandsTest, StatusRaisesTheStateDatabaseAlarm) {
   serve_line(json{{"ok", true}, {"blocked", 1}, {"table", true},
                   {"state", {{"ok", false}, {"unsaved", 7}, {"dropped", 0}, {"error", "database or disk is full"},

@@ -76,6 +76,7 @@ class FirewallFixture : public ::testing::Test {
     FirewallOptions options;
     options.config_path = config_;
     options.pending_change_path = (dir_ / "pending-change.json").string();
+    options.probe_queue = probe_queue_;
     firewall_ = std::make_unique<Firewall>(Edges{applier_, sets_, conntrack_, *store_, clock_}, options);
     return *firewall_;
   }
@@ -119,6 +120,7 @@ class FirewallFixture : public ::testing::Test {
   packets::RecordingSetUpdater sets_;
   packets::RecordingConntrackFlusher conntrack_;
   SimulatedClock clock_;
+  std::function<packets::ProbeAnswer(std::uint16_t)> probe_queue_;  // unset: no nftables queue
   std::unique_ptr<store::StateStore> store_;
   std::unique_ptr<Firewall> firewall_;
 };

@@ -246,6 +246,39 @@ TEST_F(FirewallTest, StatusCountsTheEvidenceTheEngineSaw) {
   EXPECT_FALSE(blocked(enumerator));
 }
 
+TEST_F(FirewallTest, StatusNamesThePacketPathWhyAndHowToGetInlineDrops) {
+  std::vector<std::uint16_t> probed;
+  probe_queue_ = [&probed](std::uint16_t queue_num) {
+    probed.push_back(queue_num);
+    return packets::ProbeAnswer{false, "the kernel refuses `meta l4proto udp queue num 5 bypass`: No such file or directory"};
+  };
+  auto& fw = start("[responsive]\nqueue_num = 5\n");
+  EXPECT_EQ(probed, std::vector<std::uint16_t>{5});  // the configured queue, not 0
+  EXPECT_EQ(fw.packet_path(), ruleset::PacketPath::log_group);
+  const json status = fw.handle({{"cmd", "status"}});
+  EXPECT_EQ(status["packet_path"], "log");
+  const std::string why = status.value("packet_path_why", "");
+  EXPECT_NE(why.find("packet_path = \"auto\""), std::string::npos) << why;
+  EXPECT_NE(why.find("does not load the nftables queue statement (the kernel refuses"), std::string::npos) << why;
+  EXPECT_NE(why.find("first packets reach the PBX"), std::string::npos) << why;
+  const std::string inline_drops = status.value("packet_path_inline_drops", "");
+  EXPECT_NE(inline_drops.find("\"external-queue\""), std::string::npos) << inline_drops;
+  EXPECT_NE(inline_drops.find("--queue-num 5"), std::string::npos) << inline_drops;
+  // A reload asks the kernel again only for another queue number.
+  ASSERT_TRUE(fw.reload().ok());
+  EXPECT_EQ(probed.size(), 1u);
+}
+
+TEST_F(FirewallTest, StatusOfTheInlinePathHasNoAdviceToGetIt) {
+  probe_queue_ = [](std::uint16_t) { return packets::ProbeAnswer{true, ""}; };
+  auto& fw = start("");
+  EXPECT_EQ(fw.packet_path(), ruleset::PacketPath::queue);
+  const json status = fw.handle({{"cmd", "status"}});
+  EXPECT_EQ(status["packet_path"], "queue");
+  EXPECT_NE(status.value("packet_path_why", "").find("waits in queue 1"), std::string::npos) << status.dump();
+  EXPECT_TRUE(status["packet_path_inline_drops"].is_null());
+}
+
 TEST_F(FirewallTest, MalformedControlRequestsGetErrors) {
   auto& fw = make();
   ASSERT_TRUE(fw.start().ok());

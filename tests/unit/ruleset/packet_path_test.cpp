@@ -68,6 +68,38 @@ TEST(PacketPath, QueueWithoutKernelSupportIsAnErrorAtTheKey) {
             "\"log\", or \"external-queue\" with an xtables NFQUEUE rule");
 }
 
+TEST(PacketPath, ObserveModeSaysWhyAndHowToGetInlineDrops) {
+  auto automatic = read("[firewall]\n");
+  ASSERT_TRUE(automatic.ok());
+  const auto observe = explain_packet_path(*automatic, PacketPath::log_group, false,
+                                           "the kernel refuses `meta l4proto udp queue num 1 bypass`: No such file");
+  EXPECT_EQ(observe.why,
+            "[responsive] packet_path = \"auto\" (the default) and this kernel does not load the nftables queue "
+            "statement (the kernel refuses `meta l4proto udp queue num 1 bypass`: No such file): the daemon sees "
+            "copies of the packets (log groups) and blocks through the kernel sets, so a scanner's first packets "
+            "reach the PBX");
+  EXPECT_EQ(observe.inline_drops,
+            "set [responsive] packet_path = \"external-queue\" with an NFQUEUE rule of your own feeding queue 1 (e.g. "
+            "iptables-nft -I INPUT -p udp --dport 5060 -j NFQUEUE --queue-num 1 --queue-bypass) and restart "
+            "pbxwalld, or use a kernel with nft_queue");
+
+  auto log = read("[responsive]\npacket_path = \"log\"\nqueue_num = 4\n");
+  ASSERT_TRUE(log.ok());
+  const auto chosen = explain_packet_path(*log, PacketPath::log_group, true, "");
+  EXPECT_TRUE(chosen.why.starts_with("[responsive] packet_path = \"log\": the daemon sees copies")) << chosen.why;
+  EXPECT_NE(chosen.inline_drops.find("\"auto\" or \"queue\""), std::string::npos) << chosen.inline_drops;
+
+  const auto inline_path = explain_packet_path(*automatic, PacketPath::queue, true, "");
+  EXPECT_NE(inline_path.why.find("waits in queue 1"), std::string::npos) << inline_path.why;
+  EXPECT_EQ(inline_path.inline_drops, "");
+  auto external = read("[responsive]\npacket_path = \"external-queue\"\nqueue_num = 4\n");
+  ASSERT_TRUE(external.ok());
+  const auto fed = explain_packet_path(*external, PacketPath::external, false, "");
+  EXPECT_NE(fed.why.find("queue 4"), std::string::npos) << fed.why;
+  EXPECT_NE(fed.why.find("NFQUEUE"), std::string::npos) << fed.why;
+  EXPECT_EQ(fed.inline_drops, "");
+}
+
 std::string responsive_chain(const RenderOptions& options) {
   const auto loaded = model::load_string("", "pbxwall.toml");
   EXPECT_TRUE(loaded.ok());
