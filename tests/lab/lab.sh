@@ -239,6 +239,9 @@ lab_start_asterisk() {
   LAB_ASTERISK_CONF=$LAB_DIR/asterisk-etc
   LAB_ASTERISK_STATE=$LAB_DIR/ast
   asterisk_write_config "$LAB_ASTERISK_CONF"
+  # A capture may change the configuration first: LAB_ASTERISK_CONFIG_HOOK names a command
+  # called with the configuration directory.
+  [[ -z ${LAB_ASTERISK_CONFIG_HOOK:-} ]] || "$LAB_ASTERISK_CONFIG_HOOK" "$LAB_ASTERISK_CONF"
   # The host's name servers are out of the lab's reach: Asterisk's start-up lookups would wait
   # for their timeouts (about 10 s). Its own mount namespace sees a resolv.conf pointing at the
   # pbx namespace's loopback, where nothing listens, so they fail at once.
