@@ -101,6 +101,20 @@ def main():
             opts = {n for e in node["options"] for n in e["names"] if n.startswith("--")}
             got = complete(completion, [name, *node["path"], "--"])
             expect(opts <= got, "completion of '%s --': missing %s" % (key, sorted(opts - got)))
+            short = {n for e in node["options"] for n in e["names"] if not n.startswith("--")}
+            got = complete(completion, [name, *node["path"], "-"])
+            expect(short <= got, "completion of '%s -': missing %s" % (key, sorted(short - got)))
+            # The same read from the raw --help, not through cli_docs' parser: every "--name" at
+            # the start of an option line and every name of the Subcommands list is completed.
+            raw = subprocess.run([program, *node["path"], "--help"], capture_output=True, text=True).stdout
+            raw_opts = set(re.findall(r"^  (?:-\w,)?(--[a-z][\w-]*)", raw, re.M))
+            got = complete(completion, [name, *node["path"], "--"])
+            expect(raw_opts and raw_opts <= got,
+                   "completion of '%s --': missing %s of --help" % (key, sorted(raw_opts - got)))
+            raw_subs = set(re.findall(r"^  ([a-z][\w-]*) ", raw.partition("\nSubcommands:\n")[2], re.M))
+            if raw_subs:
+                got = complete(completion, [name, *node["path"], ""])
+                expect(raw_subs <= got, "completion of '%s ': missing %s of --help" % (key, sorted(raw_subs - got)))
         # roff that groff reads without a warning.
         groff = subprocess.run(["groff", "-man", "-ww", "-z", path], capture_output=True, text=True)
         expect(groff.returncode == 0 and not groff.stderr.strip(), "%s: groff warns: %s" % (page, groff.stderr))
@@ -114,6 +128,13 @@ def main():
     expect(zones | {"blocked", "validated", "flagged"} <= got, "completion of 'list': %s" % sorted(got))
     got = complete(completion, ["pbxwall", "list", "int"])
     expect(got == {"internet"}, "completion of 'list int': %s" % sorted(got))
+    got = complete(completion, ["pbxwall", "zones", ""])
+    expect(got == zones, "completion of 'zones': %s, not the zones" % sorted(got))
+    # A global option's value is skipped: the command after it is completed.
+    got = complete(completion, ["pbxwall", "--config", "/etc/pbxwall/other.toml", "ch"])
+    expect(got == {"check"}, "completion of '--config FILE ch': %s" % sorted(got))
+    got = complete(completion, ["pbxwall", "--config", "/etc/pbxwall/other.toml", "trust", "192.0.2.7", "--zone", "re"])
+    expect(got == {"reject"}, "completion of '--config FILE trust ADDR --zone re': %s" % sorted(got))
     # Service names, from the configuration the command line names.
     example = os.path.join(a.source_dir, "packaging", "pbxwall.toml")
     env = dict(os.environ, PATH=os.path.dirname(a.pbxwall) + os.pathsep + os.environ.get("PATH", ""))
@@ -121,6 +142,16 @@ def main():
                                "_pbxwall_services" % (completion, example)], capture_output=True, text=True, env=env)
     names = set(services.stdout.split())
     expect({"ssh", "sip", "iax", "rtp"} <= names, "service names completed: %s" % sorted(names))
+    # `services [service]`: the names of the configuration on the command line, a custom one too.
+    custom = os.path.join(a.man_dir, "completion-test.toml")
+    with open(custom, "w", encoding="utf-8") as f:
+        f.write(open(example, encoding="utf-8").read())
+        f.write('\n[[custom_services]]\nname = "crm"\nports = ["tcp/8443"]\nzones = ["local"]\n')
+    got = complete(completion, ["pbxwall", "--config", custom, "services", ""], env)
+    expect({"ssh", "sip", "iax", "rtp", "crm"} <= got, "completion of 'services': %s" % sorted(got))
+    got = complete(completion, ["pbxwall", "--config", custom, "services", "cr"], env)
+    expect(got == {"crm"}, "completion of 'services cr': %s" % sorted(got))
+    os.unlink(custom)
 
     toml_page = os.path.join(a.man_dir, "pbxwall.toml.5")
     text = roff_text(toml_page)

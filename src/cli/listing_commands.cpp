@@ -1,6 +1,9 @@
-// `pbxwall zones` and `pbxwall services`: what each zone may reach, and on which ports.
+// `pbxwall zones [ZONE]` and `pbxwall services [SERVICE]`: what each zone may reach, and on
+// which ports.
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <memory>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <ostream>
 
@@ -22,12 +25,19 @@ std::string pad(const std::string& s, std::size_t width) {
   return s.size() >= width ? s + " " : s + std::string(width - s.size(), ' ');
 }
 
-void run_zones(Context& ctx) {
+void run_zones(Context& ctx, const std::string& only) {
+  std::optional<model::Zone> only_zone;
+  if (!only.empty() && !(only_zone = model::parse_zone(only))) {
+    ctx.e() << "pbxwall: zones: unknown zone \"" << only << "\" (zones: trusted, local, other, internet, reject)\n";
+    ctx.exit_status = kExitInvalid;
+    return;
+  }
   auto config = load_config(ctx);
   if (!config) return;
   const auto& policy = config->policy;
   nlohmann::json j = nlohmann::json::array();
   for (model::Zone z : model::kAllZones) {
+    if (only_zone && z != *only_zone) continue;
     std::vector<std::string> services, interfaces;
     for (const auto& s : policy.services)
       if (s.zones.count(z) != 0) services.push_back(s.name);
@@ -78,17 +88,27 @@ std::string ports_origin(const model::Service& enforced, const model::Service& c
   return out;
 }
 
-void run_services(Context& ctx) {
+void run_services(Context& ctx, const std::string& only) {
   auto config = load_config(ctx);
   if (!config) return;
   // The ports enforced: pbxwalld replaces the built-in defaults by what the PBX listens on.
   const PbxInput pbx = pbx_input(*config);
   const auto services = ruleset::effective_services(config->policy, pbx.ports);
   const auto& configured = config->policy.services;
+  if (!only.empty() && std::none_of(services.begin(), services.end(), [&](const model::Service& s) { return s.name == only; })) {
+    std::string names;
+    for (const auto& s : services) names += (names.empty() ? "" : ", ") + s.name;
+    ctx.e() << "pbxwall: services: no service \"" << only << "\" in " << ctx.config_path << " (services: " << names
+            << ")\n";
+    ctx.exit_status = kExitInvalid;
+    return;
+  }
+  auto shown = [&only](const model::Service& s) { return only.empty() || s.name == only; };
   if (ctx.json) {
     nlohmann::json j = nlohmann::json::array();
     for (std::size_t i = 0; i < services.size(); ++i) {
       const auto& s = services[i];
+      if (!shown(s)) continue;
       std::vector<std::string> ports, zones;
       for (const auto& p : s.ports) ports.push_back(p.str());
       for (auto z : s.zones) zones.emplace_back(model::zone_name(z));
@@ -101,6 +121,7 @@ void run_services(Context& ctx) {
   ctx.o() << pad("SERVICE", 14) << pad("PORTS", 34) << pad("ZONES", 22) << "PORTS FROM\n";
   for (std::size_t i = 0; i < services.size(); ++i) {
     const auto& s = services[i];
+    if (!shown(s)) continue;
     std::string zones;
     for (auto z : s.zones) zones += (zones.empty() ? "" : ",") + std::string(model::zone_name(z));
     ctx.o() << pad(s.name + (s.builtin ? "" : "*"), 14) << pad(joined_ports(s), 34)
@@ -112,10 +133,14 @@ void run_services(Context& ctx) {
 }  // namespace
 
 void add_listing_commands(CLI::App& app, Context& ctx) {
-  app.add_subcommand("zones", "The zones, what each may reach, and their networks")
-      ->callback([&ctx] { run_zones(ctx); });
-  app.add_subcommand("services", "Services, their ports and the zones they are open to")
-      ->callback([&ctx] { run_services(ctx); });
+  auto zone = std::make_shared<std::string>();
+  auto* zones = app.add_subcommand("zones", "The zones, what each may reach, and their networks");
+  zones->add_option("zone", *zone, "Only this zone (trusted, local, other, internet, reject)");
+  zones->callback([&ctx, zone] { run_zones(ctx, *zone); });
+  auto service = std::make_shared<std::string>();
+  auto* services = app.add_subcommand("services", "Services, their ports and the zones they are open to");
+  services->add_option("service", *service, "Only this service (a built-in or a [[custom_services]] name)");
+  services->callback([&ctx, service] { run_services(ctx, *service); });
 }
 
 }  // namespace pbxwall::cli

@@ -474,6 +474,24 @@ TEST_F(CliTest, ZonesAndServicesList) {
   EXPECT_TRUE(found_sip);
 }
 
+TEST_F(CliTest, ZonesAndServicesShowOneByName) {
+  EXPECT_EQ(run({"zones", "local"}), kExitOk) << err_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("local:"));
+  EXPECT_THAT(out_.str(), Not(HasSubstr("trusted:")));
+  EXPECT_EQ(run({"zones", "nowhere"}), kExitInvalid);
+  EXPECT_THAT(err_.str(), HasSubstr("zones: unknown zone \"nowhere\""));
+  EXPECT_EQ(run({"services", "rtp"}), kExitOk) << err_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("udp/10000-20000"));
+  EXPECT_THAT(out_.str(), Not(HasSubstr("\nsip ")));
+  EXPECT_EQ(run({"--json", "services", "sip"}), kExitOk) << err_.str();
+  auto j = nlohmann::json::parse(out_.str());
+  ASSERT_EQ(j.size(), 1u);
+  EXPECT_EQ(j[0]["name"], "sip");
+  EXPECT_EQ(run({"services", "gopher"}), kExitInvalid);
+  EXPECT_THAT(err_.str(), HasSubstr("services: no service \"gopher\" in " + config_));
+  EXPECT_THAT(err_.str(), HasSubstr("sip"));
+}
+
 TEST_F(CliTest, UsageErrorsExitTwoAndHelpExitsZero) {
   EXPECT_EQ(run({"frobnicate"}), kExitInvalid);
   EXPECT_EQ(run({"trust"}), kExitInvalid);
