@@ -2,6 +2,7 @@
 #include "cli/doctor.h"
 
 #include <algorithm>
+#include <map>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -106,16 +107,39 @@ std::vector<Finding> nft_conflicts(const nlohmann::json& ruleset, const std::vec
                           fix_for(owner)));
     }
   }
-  auto in_input_chain = [&](const std::string& family, const std::string& table, const std::string& chain) {
-    return std::any_of(input_chains.begin(), input_chains.end(), [&](const Chain& c) {
-      return c.family == family && c.table == table && c.name == chain;
-    });
+  // The chains a packet on the input hook reaches: the base chains, and those they jump or go
+  // to (ufw's ufw-user-input, the FreePBX firewall's fpbxfirewall, fail2ban's f2b-*), each with
+  // the base chain it is reached from.
+  auto key = [](const std::string& family, const std::string& table, const std::string& chain) {
+    return family + " " + table + " " + chain;
   };
+  std::map<std::string, std::vector<std::string>> jumps;  // chain key -> the chains its rules jump to
+  for (const auto& item : ruleset["nftables"]) {
+    if (!item.contains("rule")) continue;
+    const auto& r = item["rule"];
+    if (!r.contains("expr") || !r["expr"].is_array()) continue;
+    for (const auto& e : r["expr"])
+      for (const char* verdict : {"jump", "goto"})
+        if (e.contains(verdict) && e[verdict].is_object() && e[verdict].contains("target"))
+          jumps[key(r.value("family", ""), r.value("table", ""), r.value("chain", ""))].push_back(
+              e[verdict].value("target", ""));
+  }
+  std::map<std::string, std::string> reached;  // chain key -> the base chain it is reached from
+  for (const auto& c : input_chains) {
+    std::vector<std::string> todo{c.name};
+    while (!todo.empty()) {
+      const auto name = todo.back();
+      todo.pop_back();
+      if (!reached.emplace(key(c.family, c.table, name), c.name).second) continue;
+      for (const auto& next : jumps[key(c.family, c.table, name)]) todo.push_back(next);
+    }
+  }
   for (const auto& item : ruleset["nftables"]) {
     if (!item.contains("rule")) continue;
     const auto& r = item["rule"];
     const std::string family = r.value("family", ""), table = r.value("table", ""), chain = r.value("chain", "");
-    if (!in_input_chain(family, table, chain) || !r.contains("expr") || !r["expr"].is_array()) continue;
+    const auto from = reached.find(key(family, table, chain));
+    if (from == reached.end() || !r.contains("expr") || !r["expr"].is_array()) continue;
     bool drops = false, other_match = false, xt = false;
     std::vector<std::pair<int, int>> dports;
     for (const auto& e : r["expr"]) {
@@ -132,6 +156,7 @@ std::vector<Finding> nft_conflicts(const nlohmann::json& ruleset, const std::vec
     }
     const auto owner = owner_of(table, chain);
     const std::string where = "table " + family + " " + table + ", chain " + chain + " (hook input" +
+                              (from->second == chain ? "" : " through chain " + from->second) +
                               (owner.empty() ? "" : ", " + owner) + ")";
     if (xt) {
       out.push_back(warning("other-firewall",
@@ -148,8 +173,7 @@ std::vector<Finding> nft_conflicts(const nlohmann::json& ruleset, const std::vec
     }
   }
   for (const auto& owner : owners_seen)
-    if (owner == "fail2ban" || owner == "docker")
-      out.push_back(warning("other-firewall", owner + " has tables or chains in nftables", fix_for(owner)));
+    out.push_back(warning("other-firewall", owner + " has tables or chains in nftables", fix_for(owner)));
   return out;
 }
 

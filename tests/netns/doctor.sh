@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `pbxwall doctor` in namespaces, each with a conflict present: an iptables rule dropping udp
-# 5060 (iptables-nft, and iptables-legacy where the kernel has it), a firewalld-like nft table
+# 5060 (iptables-nft, and iptables-legacy where the kernel has it), ufw's chains with such a
+# rule, docker's, fail2ban's and the FreePBX firewall's chains, a firewalld-like nft table
 # with a drop policy on input, a catch-all drop, the table missing; and a clean namespace where
 # pbxwall's own table is the only one.
 # Usage: doctor.sh PATH_TO_pbxwall
@@ -45,6 +46,40 @@ in_ns "$ipt" iptables-nft -A INPUT -p udp --dport 5060 -j DROP
 out=$(doctor "$ipt")
 check "iptables-nft drop of udp 5060 found" finding "$out" error other-firewall "ip filter, chain INPUT (hook input): drops the PBX's ports"
 check "iptables-nft: exit status 2" status_is 2
+
+# ufw as it sets itself up on iptables-nft: INPUT jumps to its chains, `ufw deny 5060/udp`
+# puts the drop in ufw-user-input.
+ufw=$(make_ns ufw)
+pbx "$ufw" --config "$cfg" start >/dev/null
+for c in ufw-before-input ufw-user-input; do in_ns "$ufw" iptables-nft -N "$c"; done
+in_ns "$ufw" iptables-nft -A INPUT -j ufw-before-input
+in_ns "$ufw" iptables-nft -A ufw-before-input -j ufw-user-input
+in_ns "$ufw" iptables-nft -A ufw-user-input -p udp --dport 5060 -j DROP
+out=$(doctor "$ufw")
+check "ufw-style drop of udp 5060 in ufw-user-input found" finding "$out" error other-firewall \
+  "ip filter, chain ufw-user-input (hook input through chain INPUT, ufw): drops the PBX's ports"
+check "ufw: says to disable ufw" bash -c 'grep -q "disable ufw (ufw disable)" <<<"$1"' _ "$out"
+check "ufw: exit status 2" status_is 2
+
+# docker's, fail2ban's and the FreePBX firewall's chains beside pbxwall: a warning each; the
+# FreePBX firewall's drop of SIP reached from INPUT an error; fail2ban's ban of one address not.
+others=$(make_ns others)
+pbx "$others" --config "$cfg" start >/dev/null
+for c in DOCKER DOCKER-USER f2b-asterisk fpbxfirewall; do in_ns "$others" iptables-nft -N "$c"; done
+in_ns "$others" iptables-nft -A FORWARD -j DOCKER-USER
+in_ns "$others" iptables-nft -A INPUT -p udp --dport 5060 -j f2b-asterisk
+in_ns "$others" iptables-nft -A f2b-asterisk -s 203.0.113.9 -j REJECT
+in_ns "$others" iptables-nft -A INPUT -j fpbxfirewall
+in_ns "$others" iptables-nft -A fpbxfirewall -p udp --dport 5060 -j DROP
+out=$(doctor "$others")
+check "docker's chains found" finding "$out" warning other-firewall "docker has tables or chains in nftables"
+check "fail2ban's chains found" finding "$out" warning other-firewall "fail2ban has tables or chains in nftables"
+check "the FreePBX firewall's chains found" finding "$out" warning other-firewall "the FreePBX firewall has tables or chains"
+check "the FreePBX firewall's drop of udp 5060 found" finding "$out" error other-firewall \
+  "chain fpbxfirewall (hook input through chain INPUT, the FreePBX firewall): drops the PBX's ports"
+check "fail2ban's ban of one address is no error" bash -c '! grep -q "chain f2b-asterisk[^\"]*: drops" <<<"$1"' _ "$out"
+check "the FreePBX firewall: says to disable its module" bash -c 'grep -q "fwconsole firewall disable" <<<"$1"' _ "$out"
+check "others: exit status 2" status_is 2
 
 # A firewalld-like table: drop policy on the input hook.
 fwd=$(make_ns firewalld)

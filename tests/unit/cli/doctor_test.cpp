@@ -85,6 +85,30 @@ TEST(Doctor, RtpRangeDroppedBySetOrRangeIsSeen) {
   EXPECT_TRUE(has(diagnose(f), Severity::error, "other-firewall", "inet mine, chain in (hook input): drops the PBX's ports"));
 }
 
+TEST(Doctor, UfwOnIptablesNftDroppingSipInAChainReachedFromInput) {
+  auto f = healthy();
+  f.nft_ruleset = nlohmann::json::parse(R"({"nftables": [
+    {"chain": {"family": "ip", "table": "filter", "name": "INPUT", "type": "filter", "hook": "input", "prio": 0, "policy": "accept"}},
+    {"chain": {"family": "ip", "table": "filter", "name": "ufw-before-input"}},
+    {"chain": {"family": "ip", "table": "filter", "name": "ufw-user-input"}},
+    {"chain": {"family": "ip", "table": "filter", "name": "unused"}},
+    {"rule": {"family": "ip", "table": "filter", "chain": "INPUT", "expr": [{"counter": null}, {"jump": {"target": "ufw-before-input"}}]}},
+    {"rule": {"family": "ip", "table": "filter", "chain": "ufw-before-input", "expr": [{"goto": {"target": "ufw-user-input"}}]}},
+    {"rule": {"family": "ip", "table": "filter", "chain": "ufw-user-input", "expr": [
+      {"match": {"op": "==", "left": {"payload": {"protocol": "udp", "field": "dport"}}, "right": 5060}},
+      {"drop": null}]}},
+    {"rule": {"family": "ip", "table": "filter", "chain": "unused", "expr": [{"drop": null}]}}
+  ]})");
+  const auto findings = diagnose(f);
+  EXPECT_TRUE(has(findings, Severity::error, "other-firewall",
+                  "ip filter, chain ufw-user-input (hook input through chain INPUT, ufw): drops the PBX's ports"))
+      << findings_to_text(findings);
+  EXPECT_TRUE(has(findings, Severity::warning, "other-firewall", "ufw has tables or chains in nftables"));
+  // A chain no input chain jumps to filters nothing on the input hook.
+  EXPECT_FALSE(has(findings, Severity::error, "other-firewall", "chain unused"));
+  EXPECT_EQ(doctor_exit_status(findings), 2);
+}
+
 TEST(Doctor, UfwOnIptablesLegacyDroppingSip) {
   auto f = healthy();
   f.iptables_legacy =
