@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <set>
 #include <nftables/libnftables.h>
 
 #include "cli/commands.h"
@@ -226,8 +227,9 @@ DoctorFacts gather(Context& ctx, const DoctorOptions& o) {
   if (std::filesystem::is_directory(f.asterisk_root, ec)) {
     pbx::DiskFileSystem fs;
     f.pbx = pbx::discover(fs, f.asterisk_root);
+    std::set<std::string> asked;  // a host named by several trunks or URIs is reported once
     for (const auto& trunk : f.pbx->trunks) {
-      if (trunk.network) continue;
+      if (trunk.network || !asked.insert(trunk.host).second) continue;
       addrinfo hints{};
       hints.ai_socktype = SOCK_DGRAM;
       addrinfo* found = nullptr;
