@@ -11,7 +11,8 @@
 # pbxwall gone, another table untouched) and purges it (configuration and state gone).
 # Then boots the same root with systemd (systemd-nspawn, in the namespace) and goes through it
 # again under the service manager: the install leaves pbxwalld.service inactive (and a start
-# is refused while the configuration says enabled = false); enabled, started, an upgrade
+# is refused while the configuration says enabled = false, or does not pass `pbxwall check`);
+# enabled, started, an upgrade
 # restarts it (a new main PID, blocks kept); stopped, an upgrade leaves it stopped; remove
 # (table gone, the other untouched) and purge.
 #
@@ -249,7 +250,17 @@ check "the journal says why (ExecCondition: pbxwall check --require-enabled)" ba
   sh "$(boxed journalctl -u pbxwalld.service --no-pager -o cat)"
 check "nothing firewalled by the unconfigured package" no_table
 
-sed -i 's|^enabled = false |enabled = true  |' "$root/etc/pbxwall/pbxwall.toml"
+conf="$root/etc/pbxwall/pbxwall.toml"
+sed -i 's|^enabled = false |enabled = true  |' "$conf"
+cp -p "$conf" "$conf.good"
+echo 'this line is not TOML' >>"$conf"
+lines=$(wc -l <"$conf")
+boxed systemctl start pbxwalld.service >/dev/null 2>&1 || true
+check "enabled = true but pbxwall check fails: it stays inactive" is_state inactive
+check "the journal names the error (pbxwall.toml:$lines)" \
+  grep -q "/etc/pbxwall/pbxwall.toml:$lines" <<<"$(boxed journalctl -u pbxwalld.service --no-pager -o cat)"
+check "nothing firewalled by the invalid configuration" no_table
+mv "$conf.good" "$conf"
 check "systemctl start pbxwalld (enabled = true)" boxed systemctl start pbxwalld.service
 check "pbxwalld.service is active (Type=notify: ready)" is_state active
 pid_before=$(main_pid)
