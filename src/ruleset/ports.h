@@ -11,6 +11,10 @@ namespace pbxwall::ruleset::detail {
 // Sorted by protocol then port; overlapping or adjacent ranges of one protocol merged.
 std::vector<model::PortRange> merge_ports(std::vector<model::PortRange> ports);
 
+// The ports of `from` that are not in `minus` (both as merge_ports leaves them).
+std::vector<model::PortRange> subtract_ports(const std::vector<model::PortRange>& from,
+                                             const std::vector<model::PortRange>& minus);
+
 // Ports of every service opened to `zone`.
 std::vector<model::PortRange> zone_ports(const std::vector<model::Service>& services,
                                          model::Zone zone);

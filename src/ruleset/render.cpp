@@ -278,15 +278,28 @@ std::string enabled_table(const RenderInput& in) {
     s.set(name + "4", "ipv4_addr", "interval", range_elements(ranges, Family::v4, z));
     s.set(name + "6", "ipv6_addr", "interval", range_elements(ranges, Family::v6, z));
   }
-  for (Zone z : kServiceZones)
-    s.set("svc_" + std::string(model::zone_name(z)), "inet_proto . inet_service", "interval",
-          port_elements(detail::zone_ports(services, z)));
-
-  const auto sig = detail::service_ports(services, {"sip", "iax"});
-  const auto media = detail::service_ports(services, {"rtp"});
   std::vector<std::string_view> watched;  // protocols under the responsive firewall
   if (policy.responsive.enabled && policy.responsive.sip) watched.push_back("sip");
   if (policy.responsive.enabled && policy.responsive.iax) watched.push_back("iax");
+  // The signalling ports belong to SIP and IAX2, whose zones decide them: a zone's open ports
+  // leave out those of the two it does not open. A media range spanning the SIP port
+  // (Asterisk's built-in 5000-31000 holds 5060) must not let signalling past the responsive
+  // path, or past the refusal when that is off.
+  for (Zone z : kServiceZones) {
+    std::vector<model::PortRange> closed_here;
+    for (std::string_view p : {"sip", "iax"}) {
+      const auto* svc = policy.find_service(p);
+      if (svc && svc->zones.contains(z)) continue;
+      const auto ports = detail::service_ports(services, {p});
+      closed_here.insert(closed_here.end(), ports.begin(), ports.end());
+    }
+    s.set("svc_" + std::string(model::zone_name(z)), "inet_proto . inet_service", "interval",
+          port_elements(detail::subtract_ports(detail::zone_ports(services, z),
+                                               detail::merge_ports(std::move(closed_here)))));
+  }
+
+  const auto sig = detail::service_ports(services, {"sip", "iax"});
+  const auto media = detail::service_ports(services, {"rtp"});
   std::vector<model::PortRange> responsive_ports;
   for (auto p : watched) {
     const auto ports = detail::service_ports(services, {p});

@@ -22,6 +22,22 @@ std::vector<model::PortRange> merge_ports(std::vector<model::PortRange> ports) {
   return out;
 }
 
+std::vector<model::PortRange> subtract_ports(const std::vector<model::PortRange>& from,
+                                             const std::vector<model::PortRange>& minus) {
+  std::vector<model::PortRange> out;
+  for (const auto& p : from) {
+    unsigned first = p.first;  // the part of p not yet cut
+    for (const auto& m : minus) {
+      if (m.proto != p.proto || m.last < first || m.first > p.last) continue;
+      if (m.first > first) out.push_back({p.proto, static_cast<std::uint16_t>(first), static_cast<std::uint16_t>(m.first - 1)});
+      first = static_cast<unsigned>(m.last) + 1;
+      if (first > p.last) break;
+    }
+    if (first <= p.last) out.push_back({p.proto, static_cast<std::uint16_t>(first), p.last});
+  }
+  return out;
+}
+
 std::vector<model::PortRange> zone_ports(const std::vector<model::Service>& services,
                                          model::Zone zone) {
   std::vector<model::PortRange> ports;

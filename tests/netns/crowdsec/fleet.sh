@@ -121,8 +121,6 @@ type=identify
 endpoint=carrier
 match=$TRUNK
 CONF
-# Without rtp.conf Asterisk's media range is 5000-31000, which holds the SIP port.
-printf '[general]\nrtpstart=10000\nrtpend=20000\n' >"$NETNS_TMP/a/asterisk/rtp.conf"
 # A trusts 192.0.2.0/28 (its office), reads its PBX's configuration and serves /metrics on its
 # loopback; B trusts nothing.
 write_config a 198.51.100.1 '"192.0.2.0/28" = "trusted"' $'[web]\nlisten = "127.0.0.1"\nport = 8485' \

@@ -95,6 +95,29 @@ TEST(Render, DiscoveredPortsReplaceDefaultsButNotConfiguredPorts) {
   EXPECT_THAT(set_block(kept, "sig_ports"), Not(HasSubstr("5080")));
 }
 
+TEST(Render, AMediaRangeSpanningTheSipPortLeavesSignallingToTheResponsivePath) {
+  // Asterisk without rtp.conf: its built-in media range 5000-31000 holds SIP's 5060 and
+  // IAX2's 4569 is just below it. The internet zone opens the media range, not SIP.
+  DiscoveredPorts found;
+  found.rtp = model::PortRange::parse("udp/5000-31000");
+  const auto out = render({policy_of(""), {}, found});
+  EXPECT_THAT(set_block(out, "svc_internet"), HasSubstr("udp . 5000-5059,\n\t\t\tudp . 5061-31000"));
+  EXPECT_THAT(set_block(out, "svc_internet"), Not(HasSubstr("udp . 5000-31000")));
+  EXPECT_THAT(set_block(out, "media_ports"), HasSubstr("udp . 5000-31000"));
+  EXPECT_THAT(chain_block(out, "zone_internet"), HasSubstr("@responsive_ports jump responsive"));
+  // Where SIP is open outright, nothing is cut.
+  EXPECT_THAT(set_block(out, "svc_local"), HasSubstr("udp . 5000-31000"));
+  // A custom service over the IAX2 port, opened to the internet, leaves it out too.
+  const auto custom = render({policy_of("[[custom_services]]\nname = \"wide\"\nports = [\"udp/4000-4999\"]\n"
+                                        "zones = [\"internet\"]\n"),
+                              {}, found});
+  EXPECT_THAT(set_block(custom, "svc_internet"), HasSubstr("udp . 4000-4568,\n\t\t\tudp . 4570-5059,"));
+  // With the responsive firewall off, the SIP port stays closed to the internet all the same.
+  const auto off = render({policy_of("[responsive]\nenabled = false\n"), {}, found});
+  EXPECT_THAT(set_block(off, "svc_internet"), HasSubstr("udp . 5000-5059,\n\t\t\tudp . 5061-31000"));
+  EXPECT_THAT(chain_block(off, "zone_internet"), Not(HasSubstr("jump responsive")));
+}
+
 TEST(Render, LiveStateIsCarriedOverDeduplicatedAndSanitised) {
   LiveState live;
   live.blocked = {{ip("203.0.113.9"), std::chrono::milliseconds(59'001), "svwar \"friendly\"\nscanner"},
