@@ -14,7 +14,8 @@ std::optional<json> daemon_change(Context& ctx, json request, bool safe_mode) {
   if (session) request["session"] = session_json(*session);
   request["force"] = ctx.force;
   request["safe_mode"] = safe_mode;
-  std::string who = "pbxwall " + request.value("cmd", std::string("change"));
+  // Who the change is by, in pbxwalld's event: the command the administrator typed.
+  std::string who = request.value("who", "pbxwall " + request.value("cmd", std::string("change")));
   if (session) who += " (" + session->describe() + ")";
   request["who"] = who;
   auto answer = daemon_answer(ctx, request);

@@ -256,14 +256,67 @@ void run_unblock(Context& ctx, const std::string& addr_text, bool all, const std
   ctx.o() << key << (was_blocked ? " unblocked\n" : " was not blocked\n");
 }
 
-void print_event(Context& ctx, const json& e) {
+// The columns of `events`: each as wide as its longest value among the rows shown, at least
+// its minimum (wider with --follow, so that the rows it adds mostly fit), at most its maximum; a
+// longer value is cut with an ellipsis (--json has every value whole). The reason, last, is
+// never cut.
+struct EventColumn {
+  const char* title;
+  const char* field;
+  std::size_t min, follow_min, max;
+};
+constexpr EventColumn kEventColumns[] = {{"ACTION", "action", 8, 8, 12},
+                                         {"ADDRESS", "addr", 15, 15, 39},
+                                         {"USER", "user", 4, 8, 20},
+                                         {"RULE", "rule", 6, 16, 20}};
+constexpr std::size_t kTimeWidth = 19;  // "2026-01-02 03:04:05"
+
+// Characters as the terminal shows them: UTF-8 continuation bytes take no column.
+std::size_t display_width(std::string_view s) {
+  return static_cast<std::size_t>(std::count_if(s.begin(), s.end(), [](char c) { return (c & 0xC0) != 0x80; }));
+}
+
+// `s` in exactly `width` columns: padded, or cut with an ellipsis.
+std::string fit(const std::string& s, std::size_t width) {
+  const std::size_t w = display_width(s);
+  if (w <= width) return s + std::string(width - w, ' ');
+  std::size_t cut = 0;
+  for (std::size_t columns = 0; cut < s.size(); ++cut) {
+    if ((s[cut] & 0xC0) != 0x80 && columns++ == width - 1) break;
+  }
+  return s.substr(0, cut) + "\u2026";
+}
+
+struct EventLayout {
+  std::size_t widths[std::size(kEventColumns)];
+};
+
+EventLayout event_layout(const std::deque<json>& rows, bool follow) {
+  EventLayout layout{};
+  for (std::size_t c = 0; c < std::size(kEventColumns); ++c) {
+    std::size_t w = std::max(follow ? kEventColumns[c].follow_min : kEventColumns[c].min,
+                             display_width(kEventColumns[c].title));
+    for (const auto& e : rows) w = std::max(w, display_width(text_of(e, kEventColumns[c].field)));
+    layout.widths[c] = std::min(w, kEventColumns[c].max);
+  }
+  return layout;
+}
+
+void print_event_header(Context& ctx, const EventLayout& layout) {
+  ctx.o() << fit("TIME (UTC)", kTimeWidth);
+  for (std::size_t c = 0; c < std::size(kEventColumns); ++c) ctx.o() << "  " << fit(kEventColumns[c].title, layout.widths[c]);
+  ctx.o() << "  REASON\n";
+}
+
+void print_event(Context& ctx, const json& e, const EventLayout& layout) {
   if (ctx.json) {
     ctx.o() << e.dump() << "\n";
     return;
   }
-  ctx.o() << utc_time_text(e.is_object() ? e.value("t", json()) : json()) << "  " << pad(text_of(e, "action"), 10)
-          << pad(text_of(e, "addr"), 16) << pad(text_of(e, "user"), 10) << pad(text_of(e, "rule"), 14)
-          << text_of(e, "reason") << "\n";
+  ctx.o() << fit(utc_time_text(e.is_object() ? e.value("t", json()) : json()), kTimeWidth);
+  for (std::size_t c = 0; c < std::size(kEventColumns); ++c)
+    ctx.o() << "  " << fit(text_of(e, kEventColumns[c].field), layout.widths[c]);
+  ctx.o() << "  " << text_of(e, "reason") << "\n";
 }
 
 std::int64_t id_of(const json& e) {
@@ -271,13 +324,26 @@ std::int64_t id_of(const json& e) {
   return it != e.end() && it->is_number_integer() ? it->get<std::int64_t>() : -1;
 }
 
-// Prints the latest `limit` events, then with `follow` every new one until the daemon goes.
-void run_events(Context& ctx, std::int64_t limit, bool follow) {
+// Prints the latest `limit` events (of `addr`, an address or network, when given), then with
+// `follow` every new one until the daemon goes.
+void run_events(Context& ctx, std::int64_t limit, bool follow, const std::string& addr) {
   // --follow --limit 0: only the events from now on.
   if (limit < 0 || (limit == 0 && !follow)) {
     ctx.e() << "pbxwall: --limit: expected a positive number (0 only with --follow: the new events only)\n";
     ctx.exit_status = kExitInvalid;
     return;
+  }
+  json filter = nullptr;
+  if (!addr.empty()) {
+    if (auto ip = IpAddress::parse(addr)) {
+      filter = ip->str();
+    } else if (auto net = Cidr::parse(addr)) {
+      filter = net->str();
+    } else {
+      ctx.e() << "pbxwall: --addr: " << address_error(addr) << "\n";
+      ctx.exit_status = kExitInvalid;
+      return;
+    }
   }
   // The daemon pages forwards from an id: walk to the end, keeping the last `limit`.
   constexpr std::int64_t kPage = 10'000;
@@ -289,7 +355,9 @@ void run_events(Context& ctx, std::int64_t limit, bool follow) {
       ctx.fail("pbxwalld keeps sending events; stopped after ", kMaxPages, " pages");
       return;
     }
-    auto answer = daemon_request(ctx, {{"cmd", "events"}, {"after_id", after}, {"limit", kPage}});
+    json request = {{"cmd", "events"}, {"after_id", after}, {"limit", kPage}};
+    if (!filter.is_null()) request["addr"] = filter;
+    auto answer = daemon_request(ctx, request);
     if (!answer) return;
     const json* items = items_of(ctx, *answer);
     if (items == nullptr) return;
@@ -303,11 +371,17 @@ void run_events(Context& ctx, std::int64_t limit, bool follow) {
       latest.push_back(e);
       if (static_cast<std::int64_t>(latest.size()) > limit) latest.pop_front();
     }
-    if (static_cast<std::int64_t>(items->size()) < kPage) break;
+    // A filtered page says where the daemon stopped reading and whether more follows.
+    const auto more = answer->find("more");
+    if (const auto last = answer->find("last_id"); last != answer->end() && last->is_number_integer())
+      after = std::max(after, last->get<std::int64_t>());
+    if (more != answer->end() && more->is_boolean() ? !more->get<bool>()
+                                                    : static_cast<std::int64_t>(items->size()) < kPage)
+      break;
   }
-  if (!ctx.json) ctx.o() << pad("TIME (UTC)", 21) << pad("ACTION", 10) << pad("ADDRESS", 16) << pad("USER", 10)
-                         << pad("RULE", 14) << "REASON\n";
-  for (const auto& e : latest) print_event(ctx, e);
+  const EventLayout layout = event_layout(latest, follow);
+  if (!ctx.json) print_event_header(ctx, layout);
+  for (const auto& e : latest) print_event(ctx, e, layout);
   if (!follow) return;
   ctx.o().flush();
 
@@ -316,8 +390,9 @@ void run_events(Context& ctx, std::int64_t limit, bool follow) {
     ctx.fail(connection.error().message);
     return;
   }
-  auto answer = connection->call({{"cmd", "events"}, {"after_id", after}, {"limit", kPage}, {"follow", true}},
-                                 ctx.control_timeout);
+  json follow_request = {{"cmd", "events"}, {"after_id", after}, {"limit", kPage}, {"follow", true}};
+  if (!filter.is_null()) follow_request["addr"] = filter;
+  auto answer = connection->call(follow_request, ctx.control_timeout);
   if (!answer || !answer->value("ok", false)) {
     ctx.e() << "pbxwall: cannot follow events: "
             << (answer ? text_of(*answer, "error") : answer.error().message) << "\n";
@@ -332,7 +407,7 @@ void run_events(Context& ctx, std::int64_t limit, bool follow) {
     const std::int64_t id = id_of(e);
     if (id >= 0 && id <= after) return;
     if (id > after) after = id;
-    print_event(ctx, e);
+    print_event(ctx, e, layout);
     ctx.o().flush();
   };
   for (const auto& e : *items) show(e);
@@ -685,7 +760,7 @@ std::optional<json> daemon_request(Context& ctx, const json& request) {
 
 void add_daemon_commands(CLI::App& app, Context& ctx) {
   struct Args {
-    std::string block_addr, block_file, duration, reason, unblock_addr, unblock_rule;
+    std::string block_addr, block_file, duration, reason, unblock_addr, unblock_rule, events_addr;
     bool unblock_all = false;
     std::int64_t limit = 50;
     bool follow = false;
@@ -728,7 +803,8 @@ void add_daemon_commands(CLI::App& app, Context& ctx) {
   auto* events = app.add_subcommand("events", "The decisions pbxwalld took (blocks, validations, ...)");
   events->add_flag("-f,--follow", args->follow, "Keep printing new events as they happen");
   events->add_option("--limit", args->limit, "How many of the latest events to print first")->capture_default_str();
-  events->callback([&ctx, args] { run_events(ctx, args->limit, args->follow); });
+  events->add_option("--addr", args->events_addr, "Only the events of this address, or of the addresses and networks inside this network");
+  events->callback([&ctx, args] { run_events(ctx, args->limit, args->follow, args->events_addr); });
 }
 
 }  // namespace pbxwall::cli

@@ -85,8 +85,9 @@ enum class ApplyKind { start, reload };
 void apply_configuration(Context& ctx, const model::LoadedConfig& config, ApplyKind kind);
 
 // Validates the edited configuration text, writes it (keeping .bak) and applies it: through
-// pbxwalld when it runs, else directly when the table is loaded. `what` is the sentence said.
-void commit_edit(Context& ctx, const std::string& edited, const std::string& what);
+// pbxwalld when it runs, else directly when the table is loaded. `what` is the sentence said;
+// `command` ("trust", "off", ...) names the change's author in pbxwalld's event ("pbxwall trust").
+void commit_edit(Context& ctx, const std::string& edited, const std::string& what, const std::string& command);
 
 // Stops a pending rollback guard and forgets the pending change (confirm, stop).
 void cancel_pending(const RunDir& run_dir, const PendingChange& pending);

@@ -15,7 +15,7 @@ namespace pbxwall::cli {
 // Validates the edited text as pbxwalld would, refuses it when it cuts this SSH session,
 // writes it (keeping .bak), and re-applies if running. With pbxwalld running, the daemon does
 // all of it through its one change path (and keeps safe mode's pending change).
-void commit_edit(Context& ctx, const std::string& edited, const std::string& what) {
+void commit_edit(Context& ctx, const std::string& edited, const std::string& what, const std::string& command) {
   auto config = validate_text(ctx, edited);
   if (!config) return;
   if (!validate_daemon_sections(ctx, *config)) {
@@ -23,7 +23,7 @@ void commit_edit(Context& ctx, const std::string& edited, const std::string& wha
     return;
   }
   if (daemon_running(ctx)) {
-    if (auto answer = daemon_change(ctx, {{"cmd", "apply"}, {"text", edited}, {"what", what}})) {
+    if (auto answer = daemon_change(ctx, {{"cmd", "apply"}, {"text", edited}, {"what", what}, {"who", "pbxwall " + command}})) {
       ctx.o() << what << " (" << ctx.config_path << " written by pbxwalld, which applied it)\n";
       print_safe_mode(ctx, *answer);
     }
@@ -94,7 +94,7 @@ void run_trust(Context& ctx, const std::string& target, const std::string& zone_
     ctx.exit_status = kExitInvalid;
     return;
   }
-  commit_edit(ctx, *edited, target + " is now in zone " + std::string(model::zone_name(*zone)));
+  commit_edit(ctx, *edited, target + " is now in zone " + std::string(model::zone_name(*zone)), "trust");
 }
 
 void run_untrust(Context& ctx, const std::string& target) {
@@ -106,7 +106,7 @@ void run_untrust(Context& ctx, const std::string& target) {
     ctx.exit_status = kExitInvalid;
     return;
   }
-  commit_edit(ctx, *edited, target + " removed from [networks]");
+  commit_edit(ctx, *edited, target + " removed from [networks]", "untrust");
 }
 
 void run_list(Context& ctx, const std::string& zone_text, const BlockedFilter& filter) {

@@ -34,7 +34,8 @@ void run_switch(Context& ctx, bool on) {
     return;
   }
   commit_edit(ctx, *edited, std::string("firewall switched ") + word + " ([firewall] enabled = " +
-                                (on ? "true" : "false") + ")");
+                                (on ? "true" : "false") + ")",
+              word);
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <deque>
+#include <optional>
 
 namespace pbxwall::daemon {
 
@@ -19,6 +20,8 @@ class ControlServer::Session : public std::enable_shared_from_this<Session> {
       : socket_(std::move(socket)), server_(server) {}
 
   void start() { read(); }
+  // Whether this follower wants the event of `address` (`pbxwall events --follow --addr`).
+  bool wants(const std::string& address) const { return !within_ || event_within(address, *within_); }
 
   void send(const json& reply) {
     const bool idle = outbox_.empty();
@@ -54,8 +57,12 @@ class ControlServer::Session : public std::enable_shared_from_this<Session> {
     // Compared, not converted: json::value() throws when a field has another type
     // ({"cmd": 1} or "follow": "yes"), and an exception here would end the event loop.
     if (request.is_object() && request.contains("cmd") && request["cmd"] == "events" && request.contains("follow") &&
-        request["follow"] == true && reply.value("ok", false))
+        request["follow"] == true && reply.value("ok", false)) {
+      // The events answer checked the filter: a follower with one gets only its events.
+      if (request.contains("addr") && !request["addr"].is_null())
+        if (auto within = events_filter(request["addr"]); within.ok()) within_ = *within;
       server_.followers_.push_back(shared_from_this());
+    }
     send(reply);
   }
 
@@ -72,6 +79,7 @@ class ControlServer::Session : public std::enable_shared_from_this<Session> {
   ControlServer& server_;
   std::string inbox_;
   std::deque<std::string> outbox_;
+  std::optional<Cidr> within_;
 };
 
 ControlServer::ControlServer(asio::io_context& io, std::string path, Firewall& firewall)
@@ -111,7 +119,7 @@ void ControlServer::publish(const store::EventRecord& e) {
   const json line = event_json(e);
   std::erase_if(followers_, [](const std::weak_ptr<Session>& w) { return w.expired(); });
   for (auto& w : followers_)
-    if (auto s = w.lock()) s->send(line);
+    if (auto s = w.lock(); s && s->wants(e.address)) s->send(line);
 }
 
 }  // namespace pbxwall::daemon

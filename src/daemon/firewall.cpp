@@ -769,13 +769,48 @@ json Firewall::events_json(const json& request) {
   for (const char* field : {"after_id", "limit"})
     if (request.contains(field) && !request[field].is_number_integer())
       return {{"ok", false}, {"error", std::string(field) + ": expected a whole number"}};
-  const std::int64_t after = request.value("after_id", std::int64_t{0});
+  std::optional<Cidr> within;
+  if (request.contains("addr") && !request["addr"].is_null()) {
+    auto filter = events_filter(request["addr"]);
+    if (!filter.ok()) return {{"ok", false}, {"error", filter.error()}};
+    within = *filter;
+  }
+  std::int64_t after = request.value("after_id", std::int64_t{0});
   const std::int64_t limit = std::clamp<std::int64_t>(request.value("limit", std::int64_t{100}), 1, 10000);
-  auto events = edges_.store.events_after(after, limit);
-  if (!events.ok()) return {{"ok", false}, {"error", events.error()}};
   json items = json::array();
-  for (const auto& e : *events) items.push_back(event_json(e));
-  return {{"ok", true}, {"items", items}};
+  // With a filter the store is read a page at a time until `limit` events match or this many
+  // were read; "last_id" says where the next request goes on, "more" whether there is more.
+  constexpr std::int64_t kScanned = 100'000;
+  std::int64_t scanned = 0;
+  bool more = false;
+  while (true) {
+    auto events = edges_.store.events_after(after, limit);
+    if (!events.ok()) return {{"ok", false}, {"error", events.error()}};
+    for (const auto& e : *events) {
+      after = e.id;
+      ++scanned;
+      if (within && !event_within(e.address, *within)) continue;
+      items.push_back(event_json(e));
+      if (static_cast<std::int64_t>(items.size()) == limit) break;
+    }
+    more = static_cast<std::int64_t>(events->size()) == limit || static_cast<std::int64_t>(items.size()) == limit;
+    if (!within || static_cast<std::int64_t>(items.size()) == limit || !more || scanned >= kScanned) break;
+  }
+  return {{"ok", true}, {"items", items}, {"last_id", after}, {"more", more}};
+}
+
+Result<Cidr> events_filter(const json& addr) {
+  if (!addr.is_string()) return fail(std::string("addr: expected an address or network"));
+  const std::string text = addr.get<std::string>();
+  if (auto ip = IpAddress::parse(text)) return Cidr(*ip, ip->bit_width());
+  if (auto net = Cidr::parse(text)) return *net;
+  return fail("addr: " + address_error(text));
+}
+
+bool event_within(const std::string& address, const Cidr& within) {
+  if (auto ip = IpAddress::parse(address)) return within.contains(*ip);
+  auto net = Cidr::parse(address);
+  return net && net->family() == within.family() && net->prefix() >= within.prefix() && within.contains(net->address());
 }
 
 json event_json(const store::EventRecord& e) {

@@ -90,6 +90,11 @@ struct ChangeRequest {
 std::optional<model::Session> session_from_json(const nlohmann::json& j);
 
 nlohmann::json event_json(const store::EventRecord& e);
+// The "addr" of an events request: an address, or a network (its events are those of the
+// addresses and networks inside it); the error names the field.
+Result<Cidr> events_filter(const nlohmann::json& addr);
+// Whether an event's address (an address, a network, or "" for events of no address) is inside `within`.
+bool event_within(const std::string& address, const Cidr& within);
 
 // A decision as kept in the event history and sent to followers.
 using EventSink = std::function<void(const store::EventRecord&)>;

@@ -104,10 +104,12 @@ json Firewall::change(const ChangeRequest& request) {
     pending_change_.reset();  // applying without safe mode confirms implicitly
     save_pending_change();
   }
-  if (!same_text || request.text)
-    note("change", request.session ? request.session->client.str() : "", request.who,
-         answer["change"].get<std::string>() + (cut ? " (forced: cuts the requester's session)" : "") +
-             (answer.contains("safe_mode") ? " (in safe mode, awaiting confirmation)" : ""));
+  // Every change is an event, a reload of the file as it was too (someone asked for it).
+  note("change", request.session ? request.session->client.str() : "", request.who,
+       (same_text && !request.text ? std::string("configuration reloaded, unchanged")
+                                   : answer["change"].get<std::string>()) +
+           (cut ? " (forced: cuts the requester's session)" : "") +
+           (answer.contains("safe_mode") ? " (in safe mode, awaiting confirmation)" : ""));
   flush();
   return answer;
 }

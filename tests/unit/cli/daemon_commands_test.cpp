@@ -22,6 +22,7 @@ namespace {
 
 using ::testing::HasSubstr;
 using ::testing::Not;
+using ::testing::StartsWith;
 using nlohmann::json;
 namespace fs = std::filesystem;
 
@@ -414,7 +415,7 @@ TEST_F(DaemonCommandsTest, EventsPrintsTheLatestOnes) {
                  .dump());
   EXPECT_EQ(run({"events", "--limit", "2"}), kExitOk) << err_.str();
   EXPECT_THAT(out_.str(), Not(HasSubstr("2026-01-02 03:04:06")));  // event 1 is older than the last two
-  EXPECT_THAT(out_.str(), HasSubstr("2026-01-02 03:04:07  unblock   192.0.2.1       201       manual"));
+  EXPECT_THAT(out_.str(), HasSubstr("2026-01-02 03:04:07  unblock   192.0.2.1        201   manual  unblock by hand\n"));
   EXPECT_THAT(out_.str(), HasSubstr("block by hand"));
   EXPECT_EQ(run({"events", "--json"}), kExitOk);
   std::istringstream lines(out_.str());
@@ -422,6 +423,94 @@ TEST_F(DaemonCommandsTest, EventsPrintsTheLatestOnes) {
   int n = 0;
   while (std::getline(lines, line)) EXPECT_EQ(json::parse(line)["id"], ++n);
   EXPECT_EQ(n, 3);
+}
+
+// Where each column of an events table begins, from its header.
+std::vector<std::size_t> column_starts(const std::string& header) {
+  std::vector<std::size_t> at;
+  for (const char* title : {"ACTION", "ADDRESS", "USER", "RULE", "REASON"}) at.push_back(header.find(title));
+  return at;
+}
+
+TEST_F(DaemonCommandsTest, EventsColumnsStayAlignedWithLongValues) {
+  json change = event(2, "change", "2001:db8:ffff:1234:5678:9abc:def0:1");
+  change["user"] = "pbxwall apply (SSH session from 2001:db8:ffff:1234:5678:9abc:def0:1 port 50123)";
+  change["rule"] = "";
+  change["reason"] = "198.51.100.0/24 is now in zone trusted";
+  json login = event(3, "login_failed", "192.0.2.1");
+  login["rule"] = "web";
+  serve_line(json{{"ok", true}, {"items", {event(1, "block", "192.0.2.1"), change, login}}}.dump());
+  EXPECT_EQ(run({"events"}), kExitOk) << err_.str();
+  std::istringstream lines(out_.str());
+  std::string header, line;
+  std::getline(lines, header);
+  const auto starts = column_starts(header);
+  int rows = 0;
+  while (std::getline(lines, line)) {
+    ++rows;
+    // Each value begins where its title does: the character before a column is a space, the
+    // one at its start is not (no value here is empty).
+    // One entry a character as the terminal shows it (the ellipsis is 3 bytes, one column).
+    std::vector<std::string> shown;
+    for (char ch : line) {
+      if ((ch & 0xC0) == 0x80) shown.back() += ch;
+      else shown.emplace_back(1, ch);
+    }
+    for (std::size_t c = 0; c < starts.size(); ++c) {
+      ASSERT_LT(starts[c], shown.size()) << line;
+      EXPECT_EQ(shown[starts[c] - 1], " ") << "column " << c << " of: " << line;
+      EXPECT_NE(shown[starts[c]], " ") << "column " << c << " of: " << line;
+    }
+  }
+  EXPECT_EQ(rows, 3);
+  // The IPv6 address is whole; the user beyond its 20 columns is cut with an ellipsis.
+  EXPECT_THAT(out_.str(), HasSubstr("2001:db8:ffff:1234:5678:9abc:def0:1  pbxwall apply (SSH \u2026  -"));
+  EXPECT_THAT(out_.str(), HasSubstr("login_failed  192.0.2.1"));
+  // Short values leave the reason most of an 80-column line.
+  serve_line(json{{"ok", true}, {"items", {event(1, "block", "192.0.2.1")}}}.dump());
+  EXPECT_EQ(run({"events"}), kExitOk) << err_.str();
+  EXPECT_EQ(out_.str().find("REASON"), 62u) << out_.str();
+}
+
+TEST_F(DaemonCommandsTest, EventsOfOneAddressOrNetwork) {
+  serve_line(json{{"ok", true}, {"items", {event(5, "block", "192.0.2.9")}}, {"last_id", 40}, {"more", false}}.dump());
+  EXPECT_EQ(run({"events", "--addr", "192.0.2.0/24"}), kExitOk) << err_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("192.0.2.9"));
+  auto requests = server_->parsed_requests();
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(requests[0]["addr"], "192.0.2.0/24");
+  // A filtered page shorter than asked but with more to come: the next begins at its last_id.
+  serve([](const std::string& line) {
+    const json r = json::parse(line);
+    if (r["after_id"] == 0)
+      return FakeControlServer::Answer{{json{{"ok", true}, {"items", {event(5, "block", "192.0.2.9")}}, {"last_id", 40}, {"more", true}}.dump()}};
+    return FakeControlServer::Answer{{json{{"ok", true}, {"items", {event(41, "unblock", "192.0.2.9")}}, {"last_id", 41}, {"more", false}}.dump()}};
+  });
+  EXPECT_EQ(run({"events", "--addr", "192.0.2.9"}), kExitOk) << err_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("unblock"));
+  requests = server_->parsed_requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(requests[1]["after_id"], 40);
+  EXPECT_EQ(requests[1]["addr"], "192.0.2.9");
+  // A bad filter is refused before asking, with the parser's reason.
+  EXPECT_EQ(run({"events", "--addr", "10.0.0.1/8"}), kExitInvalid);
+  EXPECT_EQ(err_.str(), "pbxwall: --addr: \"10.0.0.1/8\" is not an address or network: address has bits set beyond "
+                        "the prefix length (did you mean 10.0.0.0/8?)\n");
+  EXPECT_EQ(server_->requests().size(), 2u);
+}
+
+TEST_F(DaemonCommandsTest, EventsFollowOfOneNetworkAsksTheDaemonForItsEventsOnly) {
+  serve([](const std::string& line) {
+    const json r = json::parse(line);
+    if (!r.contains("follow")) return FakeControlServer::Answer{{json{{"ok", true}, {"items", json::array()}}.dump()}};
+    return FakeControlServer::Answer{{json{{"ok", true}, {"items", json::array()}}.dump(), event(2, "block", "192.0.2.7").dump()}, true};
+  });
+  EXPECT_EQ(run({"events", "--follow", "--addr", "192.0.2.0/24"}), kExitFailure);  // the daemon closed
+  EXPECT_THAT(out_.str(), HasSubstr("192.0.2.7"));
+  const auto requests = server_->parsed_requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(requests[1]["follow"], true);
+  EXPECT_EQ(requests[1]["addr"], "192.0.2.0/24");
 }
 
 TEST_F(DaemonCommandsTest, EventsFollowPrintsNewEventsUntilTheDaemonCloses) {
@@ -563,6 +652,21 @@ TEST_F(DaemonCommandsTest, ReloadStartStopAndTrustGoThroughTheDaemon) {
   EXPECT_EQ(requests[0]["safe_mode"], true);
   EXPECT_EQ(requests[0]["force"], false);
   EXPECT_NE(requests[3]["text"].get<std::string>().find("192.0.2.10"), std::string::npos);
+}
+
+TEST_F(DaemonCommandsTest, ChangesThroughTheDaemonNameTheCommandForItsEvent) {
+  serve_line(R"({"ok":true})");
+  env_["SSH_CONNECTION"] = "192.0.2.77 50022 192.0.2.1 22";
+  EXPECT_EQ(run({"trust", "192.0.2.10"}), kExitOk) << err_.str();
+  EXPECT_EQ(run({"reload"}), kExitOk) << err_.str();
+  EXPECT_EQ(run({"off"}), kExitOk) << err_.str();
+  std::vector<std::string> who;
+  for (const auto& r : server_->parsed_requests()) who.push_back(r.value("who", ""));
+  ASSERT_EQ(who.size(), 3u);
+  EXPECT_THAT(who[0], StartsWith("pbxwall trust (SSH"));  // not the control command "apply"
+  EXPECT_THAT(who[0], HasSubstr("192.0.2.77"));
+  EXPECT_THAT(who[1], StartsWith("pbxwall reload (SSH"));
+  EXPECT_THAT(who[2], StartsWith("pbxwall off (SSH"));
 }
 
 TEST_F(DaemonCommandsTest, ChangesThroughTheDaemonCarryTheSshSessionAndForce) {

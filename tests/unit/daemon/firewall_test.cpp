@@ -307,6 +307,65 @@ TEST_F(FirewallTest, EventsAreRecordedInOrder) {
   EXPECT_EQ(r["items"][0]["id"], seen[0].id);
 }
 
+TEST_F(FirewallTest, EventsOfOneAddressOrNetwork) {
+  auto& fw = make();
+  ASSERT_TRUE(fw.start().ok());
+  for (const char* a : {"192.0.2.1", "198.51.100.7", "192.0.2.0/25", "192.0.2.200", "2001:db8::5"})
+    ASSERT_TRUE(fw.handle({{"cmd", "block"}, {"addr", a}, {"seconds", 600}})["ok"].get<bool>()) << a;
+  auto addrs = [](const json& answer) {
+    std::vector<std::string> out;
+    for (const auto& e : answer["items"]) out.push_back(e["addr"]);
+    return out;
+  };
+  json r = fw.handle({{"cmd", "events"}, {"addr", "192.0.2.0/24"}});
+  ASSERT_TRUE(r["ok"].get<bool>()) << r.dump();
+  EXPECT_EQ(addrs(r), (std::vector<std::string>{"192.0.2.1", "192.0.2.0/25", "192.0.2.200"}));
+  EXPECT_EQ(r["more"], false);
+  // An address: its own events; a network holding it is another block's.
+  EXPECT_EQ(addrs(fw.handle({{"cmd", "events"}, {"addr", "198.51.100.7"}})), std::vector<std::string>{"198.51.100.7"});
+  EXPECT_EQ(addrs(fw.handle({{"cmd", "events"}, {"addr", "2001:db8::/32"}})), std::vector<std::string>{"2001:db8::5"});
+  // A page of one: "last_id" is where the next one starts, "more" that it may hold more.
+  r = fw.handle({{"cmd", "events"}, {"addr", "192.0.2.0/24"}, {"limit", 1}});
+  EXPECT_EQ(addrs(r), std::vector<std::string>{"192.0.2.1"});
+  EXPECT_EQ(r["more"], true);
+  r = fw.handle({{"cmd", "events"}, {"addr", "192.0.2.0/24"}, {"limit", 1}, {"after_id", r["last_id"]}});
+  EXPECT_EQ(addrs(r), std::vector<std::string>{"192.0.2.0/25"});
+  r = fw.handle({{"cmd", "events"}, {"addr", "192.0.2.0/24"}, {"after_id", r["last_id"]}});
+  EXPECT_EQ(addrs(r), std::vector<std::string>{"192.0.2.200"});
+  EXPECT_EQ(r["more"], false);
+  r = fw.handle({{"cmd", "events"}, {"addr", "10.0.0.1/8"}});
+  EXPECT_FALSE(r["ok"].get<bool>());
+  EXPECT_EQ(r["error"], "addr: \"10.0.0.1/8\" is not an address or network: address has bits set beyond the prefix "
+                        "length (did you mean 10.0.0.0/8?)");
+  EXPECT_FALSE(fw.handle({{"cmd", "events"}, {"addr", 5}})["ok"].get<bool>());
+}
+
+TEST_F(FirewallTest, EveryChangeIsAnEventNamingWhoAskedForIt) {
+  auto& fw = make();
+  ASSERT_TRUE(fw.start().ok());
+  // A reload of the file as it is: nothing changes, but the administrator asked for it.
+  ASSERT_TRUE(fw.handle({{"cmd", "reload"}, {"who", "pbxwall reload"}, {"safe_mode", false}})["ok"].get<bool>());
+  std::string text = "[networks]\n\"198.51.100.200\" = \"trusted\"\n\"192.0.2.0/24\" = \"trusted\"\n";
+  ASSERT_TRUE(fw.handle({{"cmd", "apply"}, {"text", text}, {"what", "192.0.2.0/24 is now in zone trusted"},
+                         {"who", "pbxwall trust"}, {"safe_mode", false}})["ok"].get<bool>());
+  std::vector<std::pair<std::string, std::string>> changes;
+  for (const auto& e : events())
+    if (e.kind == "change") changes.emplace_back(e.user, e.reason);
+  EXPECT_EQ(changes, (std::vector<std::pair<std::string, std::string>>{
+                         {"pbxwall reload", "configuration reloaded, unchanged"},
+                         {"pbxwall trust", "192.0.2.0/24 is now in zone trusted"}}));
+}
+
+TEST(EventWithin, AddressesAndNetworksInsideTheFilter) {
+  const Cidr net = *Cidr::parse("192.0.2.0/24");
+  EXPECT_TRUE(event_within("192.0.2.9", net));
+  EXPECT_TRUE(event_within("192.0.2.128/25", net));
+  EXPECT_FALSE(event_within("192.0.0.0/16", net));  // holds the filter, is not inside it
+  EXPECT_FALSE(event_within("198.51.100.1", net));
+  EXPECT_FALSE(event_within("2001:db8::1", net));
+  EXPECT_FALSE(event_within("", net));  // an event of no address (a configuration change)
+}
+
 TEST_F(FirewallTest, RestartKeepsTheRuleEscalationAndValidations) {
   const TimePoint now = clock_.now();
   ASSERT_TRUE(store_->upsert_block({"192.0.2.66", "password-guessing", "5 wrong passwords", now, now + std::chrono::hours(1), 2}).ok());
