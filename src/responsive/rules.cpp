@@ -587,7 +587,7 @@ void Engine::Impl::judge_sip_request(Step& s, const SipRequest& r) {
     s.proved = true;
   // ... and only the receiver of the PBX's answer knows the To tag in it.
   if (continues_answered(s, r)) return;
-  if (s.rec.requests == 0 && detail::looks_like_random_probe(r.target_user()) &&
+  if (s.rec.requests < detail::kRandomProbeWindow && detail::looks_like_random_probe(r.target_user()) &&
       !(known_user && known_user(r.target_user()).value_or(false)))
     s.rec.flags |= record_flag::random_probe_first;
   if (check_fingerprint(s, r) || rate_request(s)) return;

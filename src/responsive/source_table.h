@@ -65,7 +65,8 @@ inline constexpr std::uint8_t flagged = 1;             // reported as a misconfi
 inline constexpr std::uint8_t authenticated = 2;       // credentials accepted at least once
 inline constexpr std::uint8_t answers_challenges = 4;  // has sent credentials at least once
 inline constexpr std::uint8_t queued = 8;              // one expiry-queue entry points here
-// Its first request was for a user that looks like svwar's random check (text.h).
+// One of its first requests (detail::kRandomProbeWindow) was for a user that looks like svwar's
+// random check (text.h): after a svmap OPTIONS, say.
 inline constexpr std::uint8_t random_probe_first = 16;
 }  // namespace record_flag
 

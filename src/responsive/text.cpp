@@ -56,13 +56,16 @@ std::string random_probe_text(std::string_view user) {
 }
 
 std::string name_list(const NameCache& cache, const std::uint32_t* hashes, std::size_t n, std::size_t total,
-                      bool first_is_probe) {
+                      bool has_probe) {
   std::string s;
+  bool marked = false;
   for (std::size_t i = 0; i < n; ++i) {
     if (hashes[i] == 0) continue;
     if (!s.empty()) s += ", ";
     const std::string name = cache.lookup(hashes[i]);
-    s += i == 0 && first_is_probe && looks_like_random_probe(name) ? random_probe_text(name) : name;
+    const bool probe = has_probe && !marked && looks_like_random_probe(name);
+    marked = marked || probe;
+    s += probe ? random_probe_text(name) : name;
   }
   if (total > n) s += ", \u2026";
   return s;

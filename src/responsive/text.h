@@ -45,9 +45,14 @@ class NameCache {
 };
 
 // "100, 101, 102, …": the names of `hashes` (first `n`), with "…" when `total` is larger.
-// With `first_is_probe`, a first name that looks_like_random_probe() is marked as svwar's check.
+// With `has_probe`, the first name that looks_like_random_probe() is marked as svwar's check.
 std::string name_list(const NameCache& cache, const std::uint32_t* hashes, std::size_t n, std::size_t total,
-                      bool first_is_probe = false);
+                      bool has_probe = false);
+
+// svwar's check is a source's first request, or follows the few of another tool run before it
+// (svmap's OPTIONS): a random-looking user among a source's first this many requests is taken
+// for it. A 10-digit number dialled later is a number, not the check.
+inline constexpr std::uint32_t kRandomProbeWindow = 3;
 
 // SIPVicious svwar opens every scan with a request for a random extension (a random 32-bit
 // number in decimal, 9 or 10 digits for 97% of them) to learn how the PBX answers unknown users.

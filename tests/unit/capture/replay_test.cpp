@@ -170,6 +170,57 @@ TEST(Replay, SvwarsRandomFirstExtensionIsNamedAsSuchInAnEnumerationBlock) {
       << blocks[0].reason;
 }
 
+TEST(Replay, SvwarsRandomCheckAfterASvmapProbeIsNamedAsSuch) {
+  ReplayOptions options;
+  options.settings.fingerprints.clear();
+  options.settings.fingerprint_loopback_via = false;
+  // svmap's OPTIONS for 100 five seconds before svwar starts, from the same address.
+  Capture c;
+  Request svmap;
+  svmap.method = "OPTIONS";
+  svmap.user = "100";
+  svmap.from_host = "192.0.2.66";
+  svmap.via_host = "127.0.0.1";
+  svmap.user_agent = "Zoiper rv2.10";
+  svmap.call_id = "svmap-1";
+  c.udp(kT0 - std::chrono::seconds(5), kScanner, 5061, kPbx, 5060, traffic::request_text(svmap));
+  c.udp(kT0 - std::chrono::seconds(5) + std::chrono::milliseconds(1), kPbx, 5060, kScanner, 5061,
+        traffic::response_text(svmap, 200, "OK"));
+  for (auto& f : scan(20, "Zoiper rv2.10", 100, "3363626577").frames) c.frames.push_back(std::move(f));
+  auto o = replay(c, {kPbx}, options);
+  const auto blocks = o.for_addr(kScanner, Action::block);
+  ASSERT_EQ(blocks.size(), 1u);
+  EXPECT_EQ(blocks[0].user, "");
+  EXPECT_NE(blocks[0].reason.find("3363626577 (svwar's random check, not an extension it targets)"), std::string::npos)
+      << blocks[0].reason;
+}
+
+TEST(Replay, ATenDigitNumberLaterInAScanIsNotTakenForSvwarsCheck) {
+  ReplayOptions options;
+  options.settings.fingerprints.clear();
+  options.settings.fingerprint_loopback_via = false;
+  // Three requests for 100, then a 10-digit number as the second name, then 101, 102.
+  Capture c;
+  int n = 0;
+  for (const char* user : {"100", "100", "100", "3363626577", "101", "102"}) {
+    Request r;
+    r.user = user;
+    r.from_host = "192.0.2.66";
+    r.via_host = "127.0.0.1";
+    r.user_agent = "Zoiper rv2.10";
+    r.call_id = "late-" + std::to_string(n);
+    r.branch = "z9hG4bK-late-" + std::to_string(n);
+    const TimePoint t = kT0 + std::chrono::milliseconds(10 * n++);
+    c.udp(t, kScanner, 5061, kPbx, 5060, traffic::request_text(r));
+    c.udp(t + std::chrono::milliseconds(1), kPbx, 5060, kScanner, 5061, traffic::response_text(r, 404, "Not Found"));
+  }
+  auto o = replay(c, {kPbx}, options);
+  const auto blocks = o.for_addr(kScanner, Action::block);
+  ASSERT_EQ(blocks.size(), 1u);
+  EXPECT_NE(blocks[0].reason.find(": 100, 3363626577, 101"), std::string::npos) << blocks[0].reason;
+  EXPECT_EQ(blocks[0].reason.find("svwar's random check"), std::string::npos) << blocks[0].reason;
+}
+
 TEST(Replay, PhoneWithTheRightPasswordIsValidatedAndNeverBlocked) {
   Capture c;
   for (int n = 0; n < 5; ++n) phone_registers(c, kT0 + std::chrono::seconds(60 * n), kPhone, "300", n, true);
