@@ -741,6 +741,12 @@ std::optional<json> daemon_answer(Context& ctx, const json& request) {
   if (answer) return std::move(*answer);
   if (answer.error().kind == ControlError::Kind::not_running) {
     ctx.e() << not_running_message(ctx, answer.error().message) << "\n";
+    // Without the daemon a block would be made by nobody who lifts it at its expiry, keeps it
+    // across a restart or checks it against the validated phones: the CLI does not make one.
+    const std::string cmd = request.value("cmd", "");
+    if (cmd == "block" || cmd == "block_list" || cmd == "unblock")
+      ctx.e() << "pbxwall: blocks are pbxwalld's: it puts them in the kernel sets, keeps them in its state database "
+                 "and lifts them when they expire; `pbxwall start` loads the table without it and blocks nobody\n";
     ctx.exit_status = kExitFailure;
   } else {
     ctx.fail(answer.error().message);

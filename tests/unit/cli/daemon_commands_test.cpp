@@ -101,6 +101,10 @@ TEST_F(DaemonCommandsTest, DaemonOnlyCommandsSayTheDaemonIsNotRunning) {
     EXPECT_THAT(err_.str(), HasSubstr("pbxwalld is not running (no " + run_dir_ +
                                       "/control.sock): start it with systemctl start pbxwalld"))
         << args[0];
+    // A block is not made without the daemon, and the CLI says why.
+    EXPECT_EQ(err_.str().find("pbxwall: blocks are pbxwalld's") != std::string::npos,
+              args[0] == "block" || args[0] == "unblock")
+        << args[0] << ": " << err_.str();
   }
 }
 
