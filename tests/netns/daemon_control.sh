@@ -79,8 +79,9 @@ check "list blocked is empty" grep -q "no blocked hosts" < <(ctl list blocked)
 events=$(ctl events)
 check "events shows the block" grep -Eq "block +192\.0\.2\.99 .*seen scanning" <<<"$events"
 check "events shows the unblock" grep -Eq "unblock +192\.0\.2\.99 " <<<"$events"
+# The `start` between them is a change event too, naming the command.
 check "events --json: one object per line" \
-  "$PY" -c 'import json,sys; a=[json.loads(l)["action"] for l in sys.stdin if l.strip()]; sys.exit(0 if a[-2:]==["block","unblock"] else 1)' \
+  "$PY" -c 'import json,sys; e=[json.loads(l) for l in sys.stdin if l.strip()]; a=[x["action"] for x in e]; sys.exit(0 if a[-3:]==["block","change","unblock"] and e[-2]["user"].startswith("pbxwall start") else 1)' \
   < <(ctl events --json)
 
 # Following: a block made while `events --follow` runs arrives as a line (bounded: 10 s).
