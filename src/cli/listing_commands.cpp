@@ -118,13 +118,17 @@ void run_services(Context& ctx, const std::string& only) {
     ctx.o() << j.dump(2) << "\n";
     return;
   }
-  ctx.o() << pad("SERVICE", 14) << pad("PORTS", 34) << pad("ZONES", 22) << "PORTS FROM\n";
+  // The ports column as wide as its longest entry (a PBX's discovered ports can be many).
+  std::size_t ports_width = 34;
+  for (const auto& s : services)
+    if (shown(s)) ports_width = std::max(ports_width, joined_ports(s).size() + 2);
+  ctx.o() << pad("SERVICE", 14) << pad("PORTS", ports_width) << pad("ZONES", 22) << "PORTS FROM\n";
   for (std::size_t i = 0; i < services.size(); ++i) {
     const auto& s = services[i];
     if (!shown(s)) continue;
     std::string zones;
     for (auto z : s.zones) zones += (zones.empty() ? "" : ",") + std::string(model::zone_name(z));
-    ctx.o() << pad(s.name + (s.builtin ? "" : "*"), 14) << pad(joined_ports(s), 34)
+    ctx.o() << pad(s.name + (s.builtin ? "" : "*"), 14) << pad(joined_ports(s), ports_width)
             << pad(zones.empty() ? "-" : zones, 22) << ports_origin(s, configured[i], pbx) << "\n";
   }
   ctx.o() << "(* custom service; trusted reaches every service, reject none)\n";

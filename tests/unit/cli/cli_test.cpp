@@ -195,6 +195,18 @@ TEST_F(CliTest, ShowRulesetAndStartHaveThePortsAndTrunksOfThePbx) {
   EXPECT_THAT(sip, HasSubstr("PBX: "));
   EXPECT_THAT(sip, HasSubstr("sip_general_additional.conf:"));
   EXPECT_THAT(out_.str(), HasSubstr("ssh           tcp/22"));
+  {  // every row's zones start in the header's ZONES column, the long sip row's too
+    std::istringstream lines(out_.str());
+    std::string header, line;
+    std::getline(lines, header);
+    const auto column = header.find("ZONES");
+    ASSERT_NE(column, std::string::npos);
+    while (std::getline(lines, line))
+      if (line.rfind("sip ", 0) == 0 || line.rfind("ssh ", 0) == 0) {
+        EXPECT_EQ(line[column - 1], ' ') << line;
+        EXPECT_NE(line[column], ' ') << line;
+      }
+  }
   // [pbx] enabled = false: the configuration alone.
   write_config(std::string(kConfig) + pbx + "enabled = false\n");
   EXPECT_EQ(run({"show", "ruleset"}), kExitOk) << err_.str();
