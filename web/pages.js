@@ -320,12 +320,16 @@ const checked = (el, prefix) => [...el.querySelectorAll(`input[name="${prefix}-z
 // One grid as FreePBX shows it: a row per service, a checkbox per zone, one Save for all.
 async function services(root) {
   const c = await api('GET', '/api/config');
+  // The ports the table enforces; those read from the PBX's files with the file:line they come from.
   const ports = (s) => {
     const shown = s.enforced_ports || s.ports;
-    return h('span', {}, shown.join(' ') || '(none)', s.discovered ? h('span', { class: 'badge', title: `configured: ${s.ports.join(' ') || 'none'}` }, 'from the PBX') : null);
+    const from = s.ports_from || {};
+    if (Object.keys(from).length === 0) return h('span', {}, shown.join(' ') || '(none)');
+    return h('span', { class: 'ports', title: `built-in default: ${s.ports.join(' ') || 'none'}` }, shown.map((p) => h('span', { class: 'port' }, p,
+      from[p] ? h('span', { class: 'from' }, ` from ${from[p]}`) : null)));
   };
   const rows = c.services.map((s) => [
-    h('span', {}, h('strong', {}, s.name), s.builtin ? null : h('span', { class: 'badge' }, 'custom')),
+    h('span', { class: 'service' }, h('strong', {}, s.name), s.builtin ? null : h('span', { class: 'badge' }, 'custom')),
     s.description, ports(s),
     ...OPEN_ZONES.map((z) => h('input', { type: 'checkbox', class: 'zone-box', 'data-service': s.name, value: z,
       checked: s.zones.includes(z), 'aria-label': `${s.name} open to ${z}` }))]);

@@ -111,17 +111,7 @@ PbxInput pbx_input(const model::LoadedConfig& config) {
   const auto found = pbx::discover(fs, pbx.asterisk_root);
   const auto view = daemon::view_of(found);
   in.ports = view.ports;
-  // Where each port was found, the file named below the Asterisk directory as discover does.
-  const auto where = [&found](const pbx::Origin& o) {
-    std::string file = o.file;
-    if (file.rfind(found.root + "/", 0) == 0) file = file.substr(found.root.size() + 1);
-    return o.line > 0 ? file + ":" + std::to_string(o.line) : file + " (default)";
-  };
-  const auto note = [&](const model::PortRange& r, const pbx::Origin& o) { in.port_origins.emplace(r.str(), where(o)); };
-  for (const auto& p : found.signalling)
-    note({p.l4 == pbx::L4::udp ? model::Proto::udp : model::Proto::tcp, p.port, p.port}, p.origin);
-  for (const auto& p : found.web) note({model::Proto::tcp, p.port, p.port}, p.origin);
-  if (found.rtp) note({model::Proto::udp, found.rtp->first, found.rtp->last}, found.rtp->origin);
+  in.port_origins = view.ports.origins;
   in.trunk_networks = view.trunk_networks;
   in.trunk_names = view.trunk_names;
   in.dns_servers = pbx.dns_servers;

@@ -446,8 +446,14 @@ json Firewall::config_json(const json& request) {
         for (const auto& r : e.ports) enforced.push_back(r.str());
     json zs = json::array();
     for (auto z : s.zones) zs.push_back(std::string(model::zone_name(z)));
+    // Where each enforced port found in the PBX's configuration comes from ("sip.conf:2"), also
+    // when the PBX uses the built-in default; the administrator's own `ports` win over the PBX.
+    json from = json::object();
+    if (s.builtin && !s.ports_configured && discovered_)
+      for (const auto& port : enforced)
+        if (auto it = discovered_->origins.find(port.get<std::string>()); it != discovered_->origins.end()) from[it->first] = it->second;
     services.push_back({{"name", s.name}, {"description", s.description}, {"ports", ports}, {"zones", zs}, {"builtin", s.builtin},
-                        {"enforced_ports", enforced}, {"discovered", enforced != ports}});
+                        {"enforced_ports", enforced}, {"discovered", enforced != ports}, {"ports_from", from}});
   }
   json answer = {{"ok", true},
                  {"enabled", p.enabled},

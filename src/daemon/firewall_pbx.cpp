@@ -54,7 +54,10 @@ Status<std::string> Firewall::set_discovered_ports(std::optional<ruleset::Discov
     if (!a) return true;
     return a->sip == b->sip && a->iax == b->iax && a->rtp == b->rtp && a->webrtc == b->webrtc;
   };
-  if (same(ports, discovered_)) return {};
+  if (same(ports, discovered_)) {
+    if (ports) discovered_->origins = std::move(ports->origins);  // a line moved: listings follow, the table stays
+    return {};
+  }
   auto previous = std::move(discovered_);
   discovered_ = std::move(ports);
   if (!loaded_) return {};

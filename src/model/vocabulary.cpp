@@ -121,7 +121,7 @@ const std::vector<Service>& builtin_services() {
         {"provisioning", "phone provisioning (HTTP, HTTPS, TFTP)",
          {{tcp, 84, 84}, {tcp, 1443, 1443}, {udp, 69, 69}}, {local}, true, false},
         {"rtp", "media of calls", {{udp, 10000, 20000}}, {local, other, internet}, true, false},
-        {"sip", "SIP signalling (UDP/TCP 5060, TLS 5061)",
+        {"sip", "SIP signalling of phones and trunks",
          {{tcp, 5060, 5060}, {tcp, 5061, 5061}, {udp, 5060, 5060}}, {local, other}, true, false},
         {"ssh", "secure shell", {{tcp, 22, 22}}, {local}, true, false},
         {"ucp", "User Control Panel over HTTP", {{tcp, 81, 81}}, {local, other}, true, false},

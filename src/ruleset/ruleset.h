@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -32,6 +33,10 @@ struct DiscoveredPorts {
   std::vector<model::PortRange> iax;     // udp/4569
   std::optional<model::PortRange> rtp;   // udp/10000-20000
   std::vector<model::PortRange> webrtc;  // tcp/8088, tcp/8089
+  // Where each port was found, for listings: "udp/5160" -> "sip.conf:2" (a file below the
+  // Asterisk directory, ":line", or " (default)" for a default of a file that does not set it).
+  // Not part of the ruleset.
+  std::map<std::string, std::string> origins;
 };
 
 // Live state carried over a reload so that replacing the table forgets nothing.

@@ -18,7 +18,7 @@
 // Every wait is bounded (playwright's default timeout, or the server-output deadline).
 // Usage: node ui_test.mjs WEB_TEST_SERVER WEB_ROOT OUT_DIR CAPTURE
 import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import assert from 'node:assert/strict';
@@ -40,9 +40,17 @@ const work = mkdtempSync(join(tmpdir(), 'pbxwall-ui-'));
 const shots = join(outDir, 'screenshots');
 mkdirSync(shots, { recursive: true });
 const captures = dirname(capture);
-const asteriskRoot = join(dirname(captures), 'asterisk', 'freepbx17');
+// The FreePBX 17 tree of tests/data with a transport of the administrator's own on a
+// non-default port (pjsip.transports_custom.conf), which the table enforces and Services shows.
+const asteriskRoot = join(work, 'asterisk');
+cpSync(join(dirname(captures), 'asterisk', 'freepbx17'), asteriskRoot, { recursive: true });
+writeFileSync(join(asteriskRoot, 'pjsip.transports_custom.conf'),
+  '; a second UDP transport for old phones\n[0.0.0.0-udp-5160]\ntype=transport\nprotocol=udp\nbind=0.0.0.0:5160\n');
+// 20 services in the grid: the 12 built-in ones and 8 of the administrator's.
+const CUSTOM = ['crm', 'recording', 'fax', 'paging', 'backup', 'monitor', 'sms', 'queue'];
 writeFileSync(join(work, 'pbxwall.toml'),
-  `# browser test\n[networks]\n"198.51.100.200" = "trusted"\n\n[pbx]\nasterisk_root = "${asteriskRoot}"\n`);
+  `# browser test\n[networks]\n"198.51.100.200" = "trusted"\n\n[pbx]\nasterisk_root = "${asteriskRoot}"\n`
+  + CUSTOM.map((name, i) => `\n[[custom_services]]\nname = "${name}"\ndescription = "${name} connector"\nports = ["tcp/${9000 + i}"]\nzones = ["local"]\n`).join(''));
 
 // The daemon sees the browser as 198.51.100.200 (trusted by the configuration above), a remote
 // admin whose own address a change can cut off.
@@ -370,9 +378,21 @@ try {
   const before = (await apiGet('/api/ruleset')).ruleset;
   await gotoPage('services');
   const grid = page.getByRole('form', { name: 'Services and zones' });
-  // The grid of all services fits in one desktop screen.
+  // The grid of all 20 services fits in one desktop screen.
+  assert.equal(await grid.locator('tbody tr').count(), 20, 'the grid does not show the 20 services');
   const gridBox = await grid.boundingBox();
-  assert.ok(gridBox.height <= DESKTOP.height, `the services grid is ${gridBox.height}px tall`);
+  assert.ok(gridBox.height <= DESKTOP.height, `the services grid of 20 services is ${gridBox.height}px tall`);
+  // The ports enforced include those found in the PBX's files, each with the file:line it comes from.
+  const sipRow = grid.getByRole('row').filter({ has: page.getByRole('cell', { name: 'sip', exact: true }) });
+  const sipPorts = (await sipRow.locator('td[data-label="Ports enforced"]').innerText()).replace(/\s+/g, ' ');
+  assert.match(sipPorts, /udp\/5160 from pjsip\.transports_custom\.conf:5/, `sip's ports: ${sipPorts}`);
+  assert.match(sipPorts, /udp\/5060 from pjsip\.transports\.conf:9/, `sip's ports: ${sipPorts}`);
+  // and the table enforces them: SIP on 5160 is responsive.
+  const enforcedPorts = ((await apiGet('/api/ruleset')).ruleset.match(/set responsive_ports \{[^}]*\}/) || [''])[0];
+  assert.match(enforcedPorts, /udp \. 5160/, `the table does not enforce udp/5160: ${enforcedPorts}`);
+  const sshPorts = await grid.getByRole('row').filter({ has: page.getByRole('cell', { name: 'ssh', exact: true }) })
+    .locator('td[data-label="Ports enforced"]').innerText();
+  assert.equal(sshPorts.trim(), 'tcp/22', 'a built-in default shown as found in the PBX');
   await grid.getByLabel('ssh open to other').check();
   await grid.getByRole('button', { name: 'Save' }).click();
   await page.getByText('Done: service ssh opened to: local, other.').waitFor();

@@ -4,6 +4,7 @@
 // packet path: "replay FILE" feeds every IP packet of a pcap capture to Firewall::on_packet, as
 // pbxwalld feeds the packets nftables copies (group 1: to the PBX, group 2: its answers), with
 // the capture's spacing kept and time starting now; it prints "replayed N packets" when done.
+// The PBX's ports are read from its files at start, as pbxwalld reads them.
 // The PBX's trunk names are resolved by a table, as pbxwalld's resolver would: gw1.carrier2.example
 // to 192.0.2.80 (TTL 300 s), every other name does not exist (NXDOMAIN).
 // "fleet" on stdin makes status and overview carry a fleet as CrowdsecBridge and BlocklistFeeds
@@ -18,6 +19,7 @@
 
 #include "capture/capture.h"
 #include "daemon/firewall.h"
+#include "daemon/pbx_view.h"
 #include "daemon/trunk_status.h"
 #include "dns/trunk_resolver.h"
 #include "pbx/pbx.h"
@@ -112,12 +114,17 @@ int main(int argc, char** argv) {
   daemon::FirewallOptions options;
   options.config_path = dir + "/pbxwall.toml";
   daemon::Firewall firewall({applier, sets, conntrack, **store, clock}, options);
+  const pbx::DiskFileSystem files;
+  // The PBX's ports replace the built-in defaults, as pbxwalld's PbxLive finds them.
+  firewall.set_port_discovery([&files](const daemon::IntegrationSettings& settings) -> std::optional<ruleset::DiscoveredPorts> {
+    if (!daemon::reads_pbx(settings.pbx)) return std::nullopt;
+    return daemon::view_of(pbx::discover(files, settings.pbx.asterisk_root)).ports;
+  });
   if (auto s = firewall.start(); !s.ok()) {
     std::cerr << s.error() << "\n";
     return 1;
   }
   // The trunks' state, as pbxwalld's PbxLive adds it to status, overview and discover.
-  const pbx::DiskFileSystem files;
   const auto trunk_hosts = daemon::trunk_hosts_of(pbx::discover(files, firewall.integration().pbx.asterisk_root));
   dns::TrunkResolver trunks;
   {

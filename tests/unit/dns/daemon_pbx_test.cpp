@@ -204,6 +204,38 @@ TEST_F(DaemonPbxTest, DiscoveredPortsReplaceTheDefaultsAndTheSignallingTap) {
   EXPECT_TRUE(in_set(packets::SetKey::validated(kPhone)));
 }
 
+// The configuration's services name the ports the table enforces and, for those found in the
+// PBX's files, the file and line they come from (chan_sip's bindport=5160 on FreePBX 16).
+TEST_F(DaemonPbxTest, ConfigNamesWhereEachDiscoveredPortComesFrom) {
+  auto& fw = start("");
+  const auto view = view_of(pbx::discover(pbx::DiskFileSystem{}, std::string(PBXWALL_TEST_DATA) + "/asterisk/freepbx16"));
+  EXPECT_EQ(view.ports.origins.at("udp/5160"), "sip_general_additional.conf:24");
+  ASSERT_TRUE(fw.set_discovered_ports(view.ports).ok());
+  const auto config = fw.handle({{"cmd", "config"}});
+  const auto sip = std::find_if(config["services"].begin(), config["services"].end(), [](const auto& s) { return s["name"] == "sip"; });
+  ASSERT_NE(sip, config["services"].end());
+  EXPECT_TRUE((*sip)["discovered"].get<bool>());
+  EXPECT_NE(std::find((*sip)["enforced_ports"].begin(), (*sip)["enforced_ports"].end(), "udp/5160"), (*sip)["enforced_ports"].end()) << *sip;
+  EXPECT_EQ((*sip)["ports_from"]["udp/5160"], "sip_general_additional.conf:24") << *sip;
+  for (const auto& p : (*sip)["enforced_ports"]) EXPECT_TRUE((*sip)["ports_from"].contains(p.get<std::string>())) << *sip;
+  // A service the PBX does not configure keeps its built-in ports, from nowhere in the PBX.
+  const auto ssh = std::find_if(config["services"].begin(), config["services"].end(), [](const auto& s) { return s["name"] == "ssh"; });
+  EXPECT_FALSE((*ssh)["discovered"].get<bool>());
+  EXPECT_TRUE((*ssh)["ports_from"].empty());
+  // The same ports found on another line: the table stays, the listing follows.
+  auto moved = view.ports;
+  moved.origins["udp/5160"] = "sip_general_custom.conf:3";
+  const auto applied = applier_.applied.size();
+  ASSERT_TRUE(fw.set_discovered_ports(moved).ok());
+  EXPECT_EQ(applier_.applied.size(), applied);
+  const auto again = fw.handle({{"cmd", "config"}});
+  for (const auto& s : again["services"]) {
+    if (s["name"] == "sip") {
+      EXPECT_EQ(s["ports_from"]["udp/5160"], "sip_general_custom.conf:3");
+    }
+  }
+}
+
 TEST_F(DaemonPbxTest, DiscoveredAccountsAreMergedWithConfiguredOnesForTheUnknownUserRule) {
   auto& fw = start("[pbx]\naccounts = [\"500\"]\n");
   EXPECT_EQ(fw.known_account("300"), false);
