@@ -115,7 +115,12 @@ export function sourceTimeline(id, title, items, colour) {
     chart.append(svg('line', { x1: left, y1: y(l), x2: W - pad, y2: y(l), stroke: '#ddd' }));
   });
   chart.append(svg('text', { x: left, y: H - 3, 'font-size': 9, fill: '#5f6368' }, when(Math.floor(t0))));
-  if (t1 !== t0) chart.append(svg('text', { x: W - pad, y: H - 3, 'font-size': 9, 'text-anchor': 'end', fill: '#5f6368' }, when(Math.floor(t1))));
+  // The end of the axis: how long after the start within a minute (a scan takes seconds), its
+  // time on the same day, else its date and time.
+  const span = t1 - t0;
+  const end = span < 60 ? `+${span < 10 ? span.toFixed(2) : span.toFixed(0)} s`
+    : when(Math.floor(t1)).slice(0, 10) === when(Math.floor(t0)).slice(0, 10) ? when(Math.floor(t1)).slice(11) : when(Math.floor(t1));
+  if (t1 !== t0) chart.append(svg('text', { x: W - pad, y: H - 3, 'font-size': 9, 'text-anchor': 'end', fill: '#5f6368', class: 'axis-end' }, end));
   for (const e of items) {
     const c = svg('circle', { cx: x(e.t), cy: y(e.lane), r: e.lane === 2 ? 5 : 3.5, fill: colour[e.kind] || PALETTE[0],
       'fill-opacity': e.lane === 2 ? 1 : 0.7, class: 'bar' });

@@ -227,7 +227,8 @@ async function responsive(root) {
       h('h3', { id: 'source-title' }, `History of ${a}`),
       items.length ? [sourceTimeline('chart-source', `What ${a} sent, what the PBX answered, what the firewall decided`, items, STEP_COLOURS),
         table(`Timeline of ${a}`, [['Time', 'time'], 'Step', 'What'], rows.slice(-40).map((r) => [
-          r.times > 1 ? `${when(Math.floor(r.t))} to ${when(Math.floor(r.last)).slice(11)}` : when(Math.floor(r.t)),
+          // A repeated step within one second has one time.
+          r.times > 1 && Math.floor(r.last) !== Math.floor(r.t) ? `${when(Math.floor(r.t))} to ${when(Math.floor(r.last)).slice(11)}` : when(Math.floor(r.t)),
           r.step, r.times > 1 ? `${r.text} (${counted(r.times, 'time')})` : r.text])),
         rows.length > 40 ? h('p', { class: 'muted' }, `The last 40 of ${rows.length} rows.`) : null,
         trail.steps.length ? null : h('p', { class: 'muted' }, 'Its requests are no longer in memory (pbxwalld keeps the last ones of recent sources).')]
@@ -237,7 +238,7 @@ async function responsive(root) {
   for (const input of [addr, minutes, reason]) input.value = blockDraft[input.dataset.draft];
   show(root, 'responsive', 
     h('h2', {}, 'Responsive firewall'),
-    h('div', { class: 'card' }, h('label', { for: 'filter' }, 'Filter by address, rule, reason or user'), filter),
+    h('div', { class: 'card' }, h('label', { for: 'filter' }, 'Filter by address, rule, origin, reason or user'), filter),
     h('section', { class: 'card' }, h('h3', {}, `Blocked (${counted(shown.length, 'source')})`),
       table('Blocked sources', ['', 'Address', 'Origin', 'Reason', ['Until', 'time'], ''],
         shown.map((b) => b.rule === 'crowdsec'

@@ -7,6 +7,9 @@
 //     as blocked with the daemon's reason, unblock it and see it go;
 //   - Home's charts drawn from the history after the attack and a phone's registration, and the
 //     attacker's own timeline;
+//   - an operator's blocks are not counted as attacks, on Home either;
+//   - the services grid of 20 services fits one desktop screen and shows the ports found in the
+//     PBX's files (a transport of the administrator's on udp/5160) with their file:line;
 //   - change a service's zones in the services grid and see the ruleset read back through the
 //     API change;
 //   - the PBX's ports and trunks on Settings with the file:line they come from;
@@ -14,6 +17,8 @@
 //     (focus order, every control named);
 //   - screenshots of every page at desktop and phone width in OUT_DIR/screenshots; on every page
 //     no sideways scrolling and no table row taller than its content needs;
+//   - on every page one time format (ISO 8601, the server's time zone named once) and counts
+//     with the right plural; the favicon served; the login page without navigation;
 //   - no console error and no Content-Security-Policy violation anywhere, before or after login.
 // Every wait is bounded (playwright's default timeout, or the server-output deadline).
 // Usage: node ui_test.mjs WEB_TEST_SERVER WEB_ROOT OUT_DIR CAPTURE
@@ -147,6 +152,18 @@ try {
   assert.equal(await page.locator('#nav').isVisible(), false, 'the navigation shows before login');
   assert.equal(await page.getByRole('button', { name: 'Log out' }).isVisible(), false, 'Log out shows before login');
   await page.screenshot({ path: join(shots, 'login-desktop.png'), fullPage: true });
+  // The page names its icon, which the server has.
+  const icon = await page.locator('link[rel="icon"]').getAttribute('href');
+  const iconReply = await page.request.get(new URL(icon, base).href);
+  assert.equal(iconReply.status(), 200, `the favicon ${icon}: ${iconReply.status()}`);
+  assert.match(iconReply.headers()['content-type'] || '', /^image\/svg\+xml/, `the favicon's type: ${iconReply.headers()['content-type']}`);
+  assert.match(await iconReply.text(), /^<svg[\s>]/, 'the favicon is not an SVG picture');
+  // At phone width the login page has no navigation either and does not scroll sideways.
+  await page.setViewportSize(PHONE);
+  assert.equal(await page.locator('#nav').isVisible(), false, 'the navigation shows before login at phone width');
+  assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), 'the login page scrolls sideways at phone width');
+  await page.screenshot({ path: join(shots, 'login-phone.png'), fullPage: true });
+  await page.setViewportSize(DESKTOP);
   expectedErrors.push(/status of 401 .* at http:\/\/127\.0\.0\.1:\d+\/api\/login$/);
   await page.getByLabel('Admin password').fill('wrong password');
   await page.getByRole('button', { name: 'Log in' }).click();
@@ -261,12 +278,22 @@ try {
   assert.ok(rowText.includes(attacker.reason), `the row does not show the reason "${attacker.reason}": ${rowText}`);
   assert.ok(rowText.includes(attacker.rule), `the row does not show the rule "${attacker.rule}": ${rowText}`);
   assert.match(rowText, /\d{4}-\d\d-\d\d \d\d:\d\d:\d\d|until unblocked/, `the row's time is not ISO 8601: ${rowText}`);
+  // The filter finds a block by its origin, and hides it for another one.
+  const filterBox = page.getByLabel('Filter by address, rule, origin, reason or user');
+  await filterBox.fill(attacker.origin);
+  await row.waitFor();
+  await filterBox.fill('crowdsec');
+  await page.getByText('Blocked sources: none.').waitFor();
+  await filterBox.fill('');
+  await row.waitFor();
   // The attacker's own timeline: its decisions with their reasons.
   await page.getByRole('button', { name: 'History of 192.0.2.66' }).click();
   const sourceChart = page.locator('#chart-source');
   await sourceChart.waitFor();
   assert.ok(Number(await sourceChart.getAttribute('data-total')) > 0, 'the source timeline is empty');
   assert.ok(await sourceChart.locator('circle.bar').count() > 0, 'the source timeline draws no event');
+  // The replayed scan takes under a minute: the axis ends with the time since its start.
+  assert.match(await sourceChart.locator('text.axis-end').textContent(), /^\+\d+(\.\d\d)? s$/, 'the timeline axis does not say how long the scan took');
   // Its requests, the PBX's answers and the decision with its reason, in time order.
   const steps = (await page.getByRole('table', { name: 'Timeline of 192.0.2.66' }).locator('tbody tr').allInnerTexts())
     .map((t) => t.replace(/\s+/g, ' ').trim());
@@ -277,6 +304,8 @@ try {
   assert.ok(firstRequest >= 0 && firstAnswer >= 0 && theBlock >= 0, `the timeline lacks requests, answers or the block: ${steps.join('\n')}`);
   assert.ok(firstRequest < firstAnswer, `an answer before the first request: ${steps.join('\n')}`);
   assert.ok(steps[theBlock].includes(attacker.reason), `the block's reason is not in the timeline: ${steps[theBlock]}`);
+  // A repeated step within one second shows one time, not "18:02:03 to 18:02:03".
+  assert.deepEqual(steps.filter((t) => /(\d\d:\d\d:\d\d) to \1/.test(t)), [], 'a time range from a second to the same second');
   const trail = await apiGet('/api/source?addr=192.0.2.66');
   assert.ok(trail.steps.some((x) => x.from_pbx) && trail.steps.some((x) => !x.from_pbx), `the daemon's trail: ${JSON.stringify(trail).slice(0, 300)}`);
   await page.screenshot({ path: join(shots, 'responsive-blocked-desktop.png'), fullPage: true });
@@ -340,7 +369,16 @@ try {
   assert.ok(mine.every((b) => b.reason.includes('seen in the logs') && b.until > Date.now() / 1000 + 500 && b.until < Date.now() / 1000 + 700),
     `the blocks lack the reason or the 10 minutes: ${JSON.stringify(mine)}`);
   assert.equal((await apiGet('/api/overview')).blocked_last_hour, overview.blocked_last_hour, 'an operator block counted as an attack');
-  await page.getByLabel('Filter by address, rule, reason or user').fill('198.51.100.7');
+  // Home agrees: the counters and the charts of attacks leave the operator's blocks out.
+  await gotoPage('home');
+  const attacksShown = async (label) => Number(await page.locator('.counter', { hasText: label }).locator('strong').innerText());
+  assert.equal(await attacksShown('Attacks blocked, last hour'), overview.blocked_last_hour, 'Home counts an operator block as an attack');
+  assert.equal(await attacksShown('Attacks blocked, last day'), overview.blocked_last_day, 'Home counts an operator block as an attack (day)');
+  assert.equal(await attacksShown('Sources blocked now'), 2, 'Home does not show the operator\'s two blocks as blocked now');
+  assert.equal(Number(await page.locator('#chart-blocks').getAttribute('data-total')), overview.blocked_last_day, 'the chart of attacks counts an operator block');
+  assert.doesNotMatch(await page.locator('#chart-attackers').innerText(), /admin|manual/, 'an operator shown among the attackers');
+  await gotoPage('responsive');
+  await page.getByLabel('Filter by address, rule, origin, reason or user').fill('198.51.100.7');
   for (const a of ['198.51.100.77', '198.51.100.78']) await page.getByLabel(`Select ${a}`).check();
   await page.getByRole('button', { name: 'Unblock selected' }).click();
   await page.getByRole('status').getByText('Unblocked 2 sources.').waitFor();
@@ -351,7 +389,7 @@ try {
   const held = new Promise((r) => { release = r; });
   const blockedList = /\/api\/responsive\/blocked(\?|$)/;
   await page.route(blockedList, async (r) => { await held; await r.continue(); });
-  await page.getByLabel('Filter by address, rule, reason or user').fill('');
+  await page.getByLabel('Filter by address, rule, origin, reason or user').fill('');
   await page.getByLabel('Block an address or network').fill('203.0.113.128/25');
   await page.evaluate(() => { document.querySelector('#block-addr').dataset.before = 'render'; });
   release();
@@ -359,7 +397,7 @@ try {
   await page.unroute(blockedList);
   assert.equal(await page.evaluate(() => document.activeElement?.id), 'block-addr', 'a late render took the focus from the block form');
   assert.equal(await page.getByLabel('Block an address or network').inputValue(), '203.0.113.128/25', 'a late render lost what was typed');
-  assert.equal(await page.getByLabel('Filter by address, rule, reason or user').inputValue(), '', 'typing went into the filter');
+  assert.equal(await page.getByLabel('Filter by address, rule, origin, reason or user').inputValue(), '', 'typing went into the filter');
   // A whole network, with a duration and a reason; then unblocked from its row.
   await page.getByLabel('Block an address or network').fill('203.0.113.128/25');
   await page.getByLabel('For (minutes)').fill('30');
@@ -535,6 +573,15 @@ try {
     for (const name of Object.keys(PAGES)) {
       await gotoPage(name);
       await page.screenshot({ path: join(shots, `${name}-${label}.png`), fullPage: true });
+      // One time format: ISO 8601 on the server's clock, its time zone named once under the page
+      // (no US dates, no AM/PM, no zone after each time); counts with the right plural.
+      const text = await page.locator('body').innerText();
+      assert.doesNotMatch(text, /\b\d{1,2}\/\d{1,2}\/\d{4}\b|\d:\d\d(:\d\d)? ?[AP]M\b/, `${name}: a locale-formatted time`);
+      assert.doesNotMatch(text, /\d\d:\d\d:\d\d ?(Z|UTC|GMT|[+-]\d\d:?\d\d)\b/, `${name}: a time zone after a time`);
+      assert.equal(await page.locator('#time-zone').count(), 1, `${name}: the time zone is not named once`);
+      assert.equal((text.match(/server's time zone/g) || []).length, 1, `${name}: the time zone is named more than once`);
+      const badPlural = text.match(/(?<![\d.,])1 (times|sources|failures|attempts|blocks|packets|events|rows|trunks|phones|extensions|services|addresses|minutes|seconds|hours|days|users|requests|answers)\b|\(s\)|\b(?!1\b)\d+ (time|source|failure|attempt|block|packet|event|trunk|phone|extension|service|minute|second|hour|user)\b(?! (set|rule|limit|ago|zone|form|list|address|of|name|table|timeline|from|by|to|count|window|ceiling|queue))/);
+      assert.equal(badPlural, null, `${name} at ${label} width: a count with the wrong plural: ${badPlural && badPlural[0]}`);
       // Wide tables scroll inside their card; the page itself never scrolls sideways.
       const [scrollWidth, width] = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
       assert.ok(scrollWidth <= width, `${name} scrolls sideways at ${label} width: ${scrollWidth} > ${width}`);
