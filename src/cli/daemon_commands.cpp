@@ -80,26 +80,28 @@ std::vector<IpAddress> interface_addresses() {
   return out;
 }
 
-// Why `addr` must not be blocked (it is no remote host, or it is this machine), or empty.
-std::string not_blockable(Context& ctx, const IpAddress& addr) {
-  const std::string text = addr.str();
-  auto in = [&](const char* net) { return Cidr::parse(net)->contains(addr); };
-  if (text == "0.0.0.0" || text == "::") return "the unspecified address stands for no host";
-  if (in("127.0.0.0/8") || text == "::1") return "a loopback address is this machine itself";
-  if (in("224.0.0.0/4") || in("ff00::/8")) return "a multicast address is a group, not a host";
-  if (text == "255.255.255.255") return "the broadcast address is every host of the link";
-  if (in("::ffff:0.0.0.0/96")) return "write an IPv4-mapped address as IPv4";
-  const auto own = ctx.local_addresses ? ctx.local_addresses() : interface_addresses();
+// Why `addr` must not be blocked (it is no remote host, or it is this machine: one of `own`,
+// the interfaces' addresses), or empty.
+std::string not_blockable(const IpAddress& addr, const std::vector<IpAddress>& own) {
+  static const Cidr loopback4 = *Cidr::parse("127.0.0.0/8"), multicast4 = *Cidr::parse("224.0.0.0/4"),
+                    multicast6 = *Cidr::parse("ff00::/8"), mapped4 = *Cidr::parse("::ffff:0.0.0.0/96");
+  static const IpAddress unspecified4 = *IpAddress::parse("0.0.0.0"), unspecified6 = *IpAddress::parse("::"),
+                         loopback6 = *IpAddress::parse("::1"), broadcast = *IpAddress::parse("255.255.255.255");
+  if (addr == unspecified4 || addr == unspecified6) return "the unspecified address stands for no host";
+  if (loopback4.contains(addr) || addr == loopback6) return "a loopback address is this machine itself";
+  if (multicast4.contains(addr) || multicast6.contains(addr)) return "a multicast address is a group, not a host";
+  if (addr == broadcast) return "the broadcast address is every host of the link";
+  if (mapped4.contains(addr)) return "write an IPv4-mapped address as IPv4";
   if (std::find(own.begin(), own.end(), addr) != own.end()) return "it is an address of this machine's interfaces";
   return {};
 }
 
 // An address or network `block` may take, as text ("192.0.2.7", "192.0.2.0/24"); nullopt
 // with `why` set when it is no address or network, or must not be blocked.
-std::optional<std::string> block_target(Context& ctx, const std::string& text, const std::vector<IpAddress>& own,
+std::optional<std::string> block_target(const std::string& text, const std::vector<IpAddress>& own,
                                         const std::optional<model::Session>& session, std::string& why) {
   auto host = [&](const IpAddress& addr) -> std::optional<std::string> {
-    if (const std::string no = not_blockable(ctx, addr); !no.empty()) {
+    if (const std::string no = not_blockable(addr, own); !no.empty()) {
       why = addr.str() + " cannot be blocked: " + no;
       return std::nullopt;
     }
@@ -126,7 +128,7 @@ std::optional<std::string> block_target(Context& ctx, const std::string& text, c
 void run_block(Context& ctx, const std::string& addr_text, const std::string& duration_text, const std::string& reason) {
   std::string why;
   const auto own = ctx.local_addresses ? ctx.local_addresses() : interface_addresses();
-  const auto target = block_target(ctx, addr_text, own, admin_session(ctx), why);
+  const auto target = block_target(addr_text, own, admin_session(ctx), why);
   if (!target) {
     ctx.e() << "pbxwall: ADDR: " << why << "\n";
     ctx.exit_status = kExitInvalid;
@@ -187,7 +189,7 @@ void run_block_file(Context& ctx, const std::string& path, const std::string& du
       if (++errors <= 20) ctx.e() << path << ":" << number << ": " << why << "\n";
     };
     std::string why;
-    if (auto target = block_target(ctx, text, own, session, why)) targets.push_back(*target);
+    if (auto target = block_target(text, own, session, why)) targets.push_back(*target);
     else say(why);
   }
   if (in.bad()) {

@@ -116,8 +116,9 @@ void ControlServer::accept() {
 }
 
 void ControlServer::publish(const store::EventRecord& e) {
-  const json line = event_json(e);
   std::erase_if(followers_, [](const std::weak_ptr<Session>& w) { return w.expired(); });
+  if (followers_.empty()) return;
+  const json line = event_json(e);
   for (auto& w : followers_)
     if (auto s = w.lock(); s && s->wants(e.address)) s->send(line);
 }

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -43,7 +44,11 @@ namespace {
 using namespace pbxwall;
 
 // journald reads "<N>" at the start of a stderr line as the syslog priority.
-void log(int priority, const std::string& text) { std::cerr << "<" << priority << ">" << text << std::endl; }
+// One write per line (stderr is unbuffered: a line written in pieces costs a system call each).
+void log(int priority, const std::string& text) {
+  const std::string line = "<" + std::to_string(priority) + ">" + text + "\n";
+  std::fwrite(line.data(), 1, line.size(), stderr);
+}
 
 struct Options {
   std::string config = "/etc/pbxwall/pbxwall.toml";
@@ -137,7 +142,8 @@ int run(const Options& o) {
   auto table_watch = packets::TableWatch::open();
   if (!table_watch.ok()) log(4, "changes to table inet pbxwall by other programs will be found by periodic checks only: " + table_watch.error());
   packets::UnheardApplier unheard_applier(applier, table_watch.ok() ? table_watch->get() : nullptr);
-  daemon::Firewall firewall({unheard_applier, **sets, conntrack_worker, *store, clock}, firewall_options);
+  packets::UnheardSetUpdater unheard_sets(**sets, table_watch.ok() ? table_watch->get() : nullptr);
+  daemon::Firewall firewall({unheard_applier, unheard_sets, conntrack_worker, *store, clock}, firewall_options);
   auto kernel_reader = packets::NetlinkSetReader::open();
   if (kernel_reader.ok()) firewall.set_kernel_reader(kernel_reader->get());
   else log(4, "cannot read the kernel's sets: " + kernel_reader.error());

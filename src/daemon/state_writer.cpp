@@ -33,11 +33,7 @@ void StateWriter::index(const StateChange& change) {
 Status<> StateWriter::apply(StateChange& change) {
   return std::visit(
       Overloaded{
-          [&](store::BlockRecord& r) -> Status<> {
-            auto previous = store_.find_block(r.address);
-            if (previous.ok() && *previous) r.times_blocked = (*previous)->times_blocked + 1;
-            return store_.upsert_block(r);
-          },
+          [&](store::BlockRecord& r) { return store_.add_block(r); },
           [&](RecoveredBlock& b) -> Status<> {
             auto previous = store_.find_block(b.record.address);
             if (previous.ok() && *previous) b.record.times_blocked = std::max<std::int64_t>((*previous)->times_blocked, 1);
@@ -163,8 +159,8 @@ void StateWriter::each_active_block(TimePoint now, const std::string& after,
 bool StateWriter::is_active_block(const std::string& address, TimePoint now) const {
   if (const auto queued = queued_blocks_.find(address); queued != queued_blocks_.end())
     return queued->second && *queued->second > now;
-  auto saved = store_.find_block(address);
-  return saved.ok() && *saved && (*saved)->until > now;
+  auto saved = store_.block_until(address);
+  return saved.ok() && *saved && **saved > now;
 }
 
 std::vector<store::ValidatedRecord> StateWriter::active_validated(TimePoint now) const {

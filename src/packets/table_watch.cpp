@@ -263,4 +263,11 @@ Status<std::string> UnheardApplier::apply(std::string_view script) {
   return applied;
 }
 
+Status<std::string> UnheardSetUpdater::commit() {
+  if (watch_ == nullptr || inner_.pending() < kUnheardFrom) return inner_.commit();
+  Status<std::string> committed;
+  watch_->unheard([&] { committed = inner_.commit(); });
+  return committed;
+}
+
 }  // namespace pbxwall::packets

@@ -16,6 +16,7 @@
 
 #include "base/result.h"
 #include "kernel/kernel.h"
+#include "packets/set_updater.h"
 
 struct mnl_socket;
 struct nlmsghdr;
@@ -118,6 +119,25 @@ class UnheardApplier final : public kernel::RulesetApplier {
 
  private:
   kernel::RulesetApplier& inner_;
+  TableWatch* watch_;
+};
+
+// The daemon's set updates, a commit of many elements (a block list, a restore) run through
+// TableWatch::unheard: the kernel builds no notification per element for the daemon's own
+// watch. Small commits (the blocks of one tick) stay heard: leaving and joining the group
+// costs two system calls and two generation requests.
+class UnheardSetUpdater final : public SetUpdater {
+ public:
+  static constexpr std::size_t kUnheardFrom = 256;  // elements in one commit
+  // Both must outlive it; `watch` may be null (commits as `inner` does).
+  UnheardSetUpdater(SetUpdater& inner, TableWatch* watch) : inner_(inner), watch_(watch) {}
+  void add(const SetElement& element) override { inner_.add(element); }
+  void remove(const SetKey& key) override { inner_.remove(key); }
+  Status<std::string> commit() override;
+  std::size_t pending() const override { return inner_.pending(); }
+
+ private:
+  SetUpdater& inner_;
   TableWatch* watch_;
 };
 

@@ -133,6 +133,8 @@ Result<std::int64_t> Database::query_int(const char* sql) {
 
 std::int64_t Database::changes() const { return sqlite3_changes64(db_); }
 
+std::int64_t Database::last_insert_rowid() const { return sqlite3_last_insert_rowid(db_); }
+
 std::string Database::last_error() const { return sqlite3_errmsg(db_); }
 
 }  // namespace pbxwall::store::sql

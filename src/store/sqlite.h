@@ -66,6 +66,7 @@ class Database {
   Result<std::int64_t> query_int(const char* sql);
 
   std::int64_t changes() const;
+  std::int64_t last_insert_rowid() const;
   std::string last_error() const;
   sqlite3* handle() { return db_; }
 

@@ -133,6 +133,19 @@ Status<> StateStore::upsert_block(const BlockRecord& r) {
   return run(stmt, "upsert_block");
 }
 
+Status<> StateStore::add_block(const BlockRecord& r) {
+  auto address = canonical_address(r.address, "add_block");
+  if (!address) return fail(address.error());
+  auto stmt = db_->cached(
+      "INSERT INTO blocked (address, rule, reason, since_us, until_us, times_blocked) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, 1) ON CONFLICT (address) DO UPDATE SET "
+      "rule = excluded.rule, reason = excluded.reason, since_us = excluded.since_us, "
+      "until_us = excluded.until_us, times_blocked = blocked.times_blocked + 1");
+  if (stmt)
+    (*stmt)->bind(1, *address).bind(2, r.rule).bind(3, r.reason).bind(4, us(r.since)).bind(5, us(r.until));
+  return run(stmt, "add_block");
+}
+
 Status<> StateStore::remove_block(const std::string& address) {
   auto canonical = canonical_address(address, "remove_block");
   if (!canonical) return fail(canonical.error());
@@ -151,6 +164,20 @@ Result<std::optional<BlockRecord>> StateStore::find_block(const std::string& add
   if (!rows) return fail(rows.error());
   if (rows->empty()) return std::optional<BlockRecord>();
   return std::optional<BlockRecord>(rows->front());
+}
+
+Result<std::optional<TimePoint>> StateStore::block_until(const std::string& address) {
+  auto canonical = canonical_address(address, "block_until");
+  if (!canonical) return fail(canonical.error());
+  auto stmt = db_->cached("SELECT until_us FROM blocked WHERE address = ?1");
+  if (!stmt) return fail("block_until: " + stmt.error());
+  (*stmt)->bind(1, *canonical);
+  auto row = (*stmt)->step();
+  if (!row) return fail("block_until: " + row.error());
+  if (!*row) return std::optional<TimePoint>();
+  const TimePoint until = at((*stmt)->column_int(0));
+  (*stmt)->reset();
+  return std::optional<TimePoint>(until);
 }
 
 Result<std::vector<BlockRecord>> StateStore::active_blocks(TimePoint now) {
@@ -285,15 +312,12 @@ Result<std::vector<FlagRecord>> StateStore::flags() {
 Result<std::int64_t> StateStore::add_event(const EventRecord& e) {
   auto stmt = db_->cached(
       "INSERT INTO events (time_us, kind, address, user, rule, reason) "
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id");
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
   if (stmt)
     (*stmt)->bind(1, us(e.time)).bind(2, e.kind).bind(3, e.address).bind(4, e.user)
         .bind(5, e.rule).bind(6, e.reason);
-  auto ids = collect<std::int64_t>(stmt, "add_event",
-                                   [](const sql::Statement& s) { return s.column_int(0); });
-  if (!ids) return fail(ids.error());
-  if (ids->size() != 1) return fail("add_event: insert returned no id");
-  return ids->front();
+  if (auto st = run(stmt, "add_event"); !st) return fail(st.error());
+  return db_->last_insert_rowid();  // the id (INTEGER PRIMARY KEY) of the row just inserted
 }
 
 Result<std::vector<EventRecord>> StateStore::events(TimePoint since, std::int64_t limit) {

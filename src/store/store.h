@@ -122,8 +122,13 @@ class StateStore {
   // Insert or replace by address. Addresses must parse as IP addresses; the text is stored in
   // canonical form so "2001:DB8::1" and "2001:db8::1" are one row.
   Status<> upsert_block(const BlockRecord& r);
+  // A new block of `r.address`: inserted with times_blocked 1, or replacing the one there with
+  // its times_blocked one more (the escalation count), in one statement.
+  Status<> add_block(const BlockRecord& r);
   Status<> remove_block(const std::string& address);
   Result<std::optional<BlockRecord>> find_block(const std::string& address);  // also if expired
+  // The end of the block of `address`, also if it expired; nullopt when there is none.
+  Result<std::optional<TimePoint>> block_until(const std::string& address);
   Result<std::vector<BlockRecord>> active_blocks(TimePoint now);  // until > now, by address
   Result<std::int64_t> count_active_blocks(TimePoint now);        // until > now (an index count)
   // Active blocks with an address text after `after` ("" from the start), in address order,

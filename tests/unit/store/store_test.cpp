@@ -43,6 +43,40 @@ TEST(StateStore, BlockRoundTripAndUpsertReplaces) {
   EXPECT_EQ(active->front(), again);
 }
 
+TEST(StateStore, AddedBlockCountsEscalationAndTellsItsEnd) {
+  auto s = open_memory();
+  auto none = s->block_until("192.0.2.7");
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value());
+  ASSERT_TRUE(s->add_block({"192.0.2.7", "manual", "first", t0, t0 + seconds(60), 7}).ok());
+  auto first = s->find_block("192.0.2.7");
+  ASSERT_TRUE(first.ok() && first->has_value());
+  EXPECT_EQ((*first)->times_blocked, 1);  // a new block starts the count, whatever the record says
+  ASSERT_TRUE(s->add_block({"192.0.2.7", "fingerprint", "second", t0 + seconds(10), t0 + hours(2), 1}).ok());
+  auto second = s->find_block("192.0.2.7");
+  ASSERT_TRUE(second.ok() && second->has_value());
+  EXPECT_EQ(**second, (BlockRecord{"192.0.2.7", "fingerprint", "second", t0 + seconds(10), t0 + hours(2), 2}));
+  ASSERT_TRUE(s->add_block({"2001:DB8::9", "manual", "x", t0, t0 + seconds(30), 1}).ok());
+  auto until = s->block_until("2001:db8:0::9");
+  ASSERT_TRUE(until.ok());
+  ASSERT_TRUE(until->has_value());
+  EXPECT_EQ(**until, t0 + seconds(30));
+  EXPECT_FALSE(s->block_until("not-an-address").ok());
+}
+
+TEST(StateStore, EventIdsIncrease) {
+  auto s = open_memory();
+  auto a = s->add_event({0, t0, "block", "192.0.2.7", "", "manual", "x"});
+  auto b = s->add_event({0, t0, "block", "192.0.2.8", "", "manual", "y"});
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_GT(*b, *a);
+  auto listed = s->events_after(*a, 10);
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ(listed->front().id, *b);
+  EXPECT_EQ(listed->front().address, "192.0.2.8");
+}
+
 TEST(StateStore, AddressesAreCanonicalAndValidated) {
   auto s = open_memory();
   ASSERT_TRUE(s->upsert_block({"2001:DB8:0::1", "r", "x", t0, t0 + seconds(60), 1}).ok());
