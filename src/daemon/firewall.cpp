@@ -109,9 +109,15 @@ bool Firewall::never_block(const IpAddress& addr) const {
   return loaded_->zones.zone_of(addr) == model::Zone::trusted;
 }
 
-ruleset::LiveState Firewall::live_state(TimePoint now) const {
+ruleset::LiveState Firewall::live_state(TimePoint now, const std::vector<store::BlockRecord>* blocks) const {
   ruleset::LiveState live;
-  for (const auto& b : writes_.active_blocks(now))
+  std::vector<store::BlockRecord> read;
+  if (blocks == nullptr) {
+    read = writes_.active_blocks(now);
+    blocks = &read;
+  }
+  live.blocked.reserve(blocks->size());
+  for (const auto& b : *blocks)
     if (auto a = IpAddress::parse(b.address)) live.blocked.push_back({*a, remaining(b.until, now), b.reason});
     else if (auto net = Cidr::parse(b.address)) live.blocked_nets.push_back({*net, remaining(b.until, now), b.reason});
   for (const auto& v : writes_.active_validated(now))
@@ -119,11 +125,11 @@ ruleset::LiveState Firewall::live_state(TimePoint now) const {
   return live;
 }
 
-Status<std::string> Firewall::apply(const Loaded& loaded) {
+Status<std::string> Firewall::apply(const Loaded& loaded, const std::vector<store::BlockRecord>* blocks) {
   const TimePoint now = edges_.clock.now();
   ruleset::RenderInput input{.policy = loaded.config.policy};
   input.resolved = loaded.resolved;
-  input.live = live_state(now);
+  input.live = live_state(now, blocks);
   input.discovered = discovered_;
   input.trunks = trunks_;
   input.live.grants = grants_.live(now);
@@ -172,9 +178,10 @@ void Firewall::enforce_allow_from(TimePoint now) {
   if (!decisions_.empty()) flush();
 }
 
-void Firewall::restore_from_store(TimePoint now) {
+std::vector<store::BlockRecord> Firewall::restore_from_store(TimePoint now) {
   // No decisions: the kernel sets are rendered from the same records (live_state).
-  for (const auto& b : writes_.active_blocks(now)) {
+  auto blocks = writes_.active_blocks(now);
+  for (const auto& b : blocks) {
     const auto rule = responsive::rule_from_name(b.rule).value_or(responsive::Rule::manual);
     const auto times = static_cast<std::uint32_t>(std::clamp<std::int64_t>(b.times_blocked, 1, 255));
     if (auto addr = IpAddress::parse(b.address)) engine_->restore_block(*addr, now, b.until, rule, times);
@@ -187,6 +194,7 @@ void Firewall::restore_from_store(TimePoint now) {
     if (auto remembered = edges_.store.remembered_since(now - memory); remembered.ok())
       for (const auto& r : *remembered)
         if (auto addr = IpAddress::parse(r.address)) engine_->remember_validation(*addr, r.validated);
+  return blocks;
 }
 
 Status<std::string> Firewall::start() {
@@ -202,8 +210,9 @@ Status<std::string> Firewall::start() {
   rebuild_tap();
   const TimePoint now = edges_.clock.now();
   recover_from_kernel(now);
-  restore_from_store(now);
-  auto applied = apply(*loaded_);
+  // One read of the blocks for the engine and the table (1,000,000 rows: seconds each).
+  const auto blocks = restore_from_store(now);
+  auto applied = apply(*loaded_, &blocks);
   if (!applied.ok()) return applied;
   enforce_allow_from(now);
   ++counters_.reloads;

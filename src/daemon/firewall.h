@@ -294,9 +294,11 @@ class Firewall {
   // The configuration file (or `text` in its place) validated as `pbxwall check` does.
   Result<std::unique_ptr<Loaded>, Diagnostics> load(const std::optional<std::string>& text = std::nullopt) const;
   Status<std::string> replace_loaded(std::unique_ptr<Loaded> loaded);
-  Status<std::string> apply(const Loaded& loaded);
-  ruleset::LiveState live_state(TimePoint now) const;
-  void restore_from_store(TimePoint now);
+  // `blocks`: the active blocks when the caller read them already (start), else read here.
+  Status<std::string> apply(const Loaded& loaded, const std::vector<store::BlockRecord>* blocks = nullptr);
+  ruleset::LiveState live_state(TimePoint now, const std::vector<store::BlockRecord>* blocks = nullptr) const;
+  // Puts the database's blocks and validations into a new engine; returns the active blocks read.
+  std::vector<store::BlockRecord> restore_from_store(TimePoint now);
   // ---- The state database's health (firewall_state.cpp) ----
   // Blocks and validations in the kernel's sets that the database lacks (a damaged or lost
   // file, writes the disk refused) are written back to it, so the table rendered next keeps them.

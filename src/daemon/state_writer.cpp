@@ -100,17 +100,33 @@ bool StateWriter::write(std::vector<store::EventRecord>& events, TimePoint now) 
 }
 
 std::vector<store::BlockRecord> StateWriter::active_blocks(TimePoint now) const {
-  std::map<std::string, store::BlockRecord> by_address;
-  if (auto saved = store_.active_blocks(now); saved.ok())
-    for (auto& b : *saved) by_address[b.address] = std::move(b);
+  auto saved = store_.active_blocks(now);  // in address order (SQLite's binary collation)
+  std::vector<store::BlockRecord> stored = saved.ok() ? std::move(*saved) : std::vector<store::BlockRecord>();
+  // The unsaved changes, the last one of each address winning (nullopt: removed).
+  std::map<std::string, std::optional<store::BlockRecord>> queued;
   for (const auto& change : queue_) {
-    if (const auto* b = std::get_if<store::BlockRecord>(&change)) by_address[b->address] = *b;
-    if (const auto* r = std::get_if<RecoveredBlock>(&change)) by_address[r->record.address] = r->record;
-    if (const auto* u = std::get_if<RemoveBlock>(&change)) by_address.erase(u->address);
+    if (const auto* b = std::get_if<store::BlockRecord>(&change)) queued[b->address] = *b;
+    if (const auto* r = std::get_if<RecoveredBlock>(&change)) queued[r->record.address] = r->record;
+    if (const auto* u = std::get_if<RemoveBlock>(&change)) queued[u->address] = std::nullopt;
   }
+  if (queued.empty()) return stored;
+  // Both in address order: merged, an unsaved change replacing the saved block of its address.
   std::vector<store::BlockRecord> out;
-  for (auto& [address, b] : by_address)
-    if (b.until > now) out.push_back(std::move(b));
+  out.reserve(stored.size() + queued.size());
+  auto q = queued.begin();
+  auto take_queued = [&] {
+    if (q->second && q->second->until > now) out.push_back(std::move(*q->second));
+    ++q;
+  };
+  for (auto& b : stored) {
+    while (q != queued.end() && q->first < b.address) take_queued();
+    if (q != queued.end() && q->first == b.address) {
+      take_queued();
+      continue;
+    }
+    out.push_back(std::move(b));
+  }
+  while (q != queued.end()) take_queued();
   return out;
 }
 

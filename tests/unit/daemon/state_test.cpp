@@ -272,6 +272,33 @@ TEST(StateWriter, RetriesAtMostOncePerIntervalWhileFailing) {
   EXPECT_EQ(saved->size(), 1u);
 }
 
+TEST(StateWriter, ActiveBlocksMergeUnsavedChangesInAddressOrder) {
+  auto s = store::StateStore::open(":memory:");
+  ASSERT_TRUE(s.ok());
+  const TimePoint t0 = from_epoch_seconds(1'800'000'000);
+  StateWriter writer(**s);
+  std::vector<store::EventRecord> none;
+  for (const char* a : {"192.0.2.2", "192.0.2.4", "192.0.2.6", "192.0.2.8"})
+    writer.queue(store::BlockRecord{a, "manual", "saved", t0, t0 + hours(1), 1});
+  ASSERT_TRUE(writer.write(none, t0));
+  auto addresses = [&](TimePoint now) {
+    std::vector<std::string> out;
+    for (const auto& b : writer.active_blocks(now)) out.push_back(b.address + ":" + b.reason);
+    return out;
+  };
+  using V = std::vector<std::string>;
+  EXPECT_EQ(addresses(t0), (V{"192.0.2.2:saved", "192.0.2.4:saved", "192.0.2.6:saved", "192.0.2.8:saved"}));
+  ASSERT_TRUE((*s)->refuse_writes(true).ok());  // what follows stays unsaved
+  writer.queue(store::BlockRecord{"192.0.2.1", "manual", "new", t0, t0 + hours(1), 1});
+  writer.queue(RemoveBlock{"192.0.2.4"});
+  writer.queue(store::BlockRecord{"192.0.2.6", "manual", "renewed", t0, t0 + hours(2), 1});
+  writer.queue(store::BlockRecord{"192.0.2.7", "manual", "ended", t0, t0 + seconds(1), 1});
+  writer.queue(store::BlockRecord{"192.0.2.9", "manual", "new", t0, t0 + hours(1), 1});
+  writer.queue(store::BlockRecord{"192.0.2.8", "manual", "ended", t0, t0 + seconds(1), 1});
+  EXPECT_FALSE(writer.write(none, t0));
+  EXPECT_EQ(addresses(t0 + seconds(5)), (V{"192.0.2.1:new", "192.0.2.2:saved", "192.0.2.6:renewed", "192.0.2.9:new"}));
+}
+
 TEST(StateWriter, ActiveBlockIsTheLastQueuedChangeThenTheDatabase) {
   auto s = store::StateStore::open(":memory:");
   ASSERT_TRUE(s.ok());
